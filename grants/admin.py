@@ -1,0 +1,39 @@
+"""Administrators configure programmes, calls and themes here, so the next call needs no code."""
+
+from django.contrib import admin
+
+from .models import ApplicantType, Call, Programme, Theme
+
+
+@admin.register(ApplicantType)
+class ApplicantTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "name_en", "code", "has_corporate_number", "is_non_profit", "order")
+    list_editable = ("order",)
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner")
+    search_fields = ("name", "name_en")
+
+
+class ThemeInline(admin.StackedInline):
+    model = Theme
+    extra = 0
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "opens_at", "closes_at", "cap_amount", "is_practice", "published")
+    list_filter = ("programme", "is_practice", "published")
+    search_fields = ("title", "title_en", "slug")
+    prepopulated_fields = {"slug": ("title_en",)}
+    filter_horizontal = ("eligible_types",)
+    inlines = [ThemeInline]
+    fieldsets = (
+        (None, {"fields": ("programme", "slug", "title", "title_en", "fiscal_year", "is_practice", "published")}),
+        ("Texts", {"fields": ("summary", "summary_en", "menu", "eligibility_note")}),
+        ("Window", {"fields": ("opens_at", "closes_at", "closed_manually")}),
+        ("Money", {"fields": ("cap_amount", "subsidy_rate_percent", "budget_total", "budget_label")}),
+        ("Rules", {"fields": ("eligible_types", "area_rule", "summary_max_length", "receipt_prefix")}),
+    )

@@ -1,0 +1,48 @@
+"""Public pages of calls, the top page, and the staff overview."""
+
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from accounts.permissions import STAFF_ROLES, role_required
+from applications.models import ApplicationStatus
+
+from . import selectors
+from .models import CallState
+
+
+def _with_state(calls, now):
+    return [(call, call.state_at(now)) for call in calls]
+
+
+def home(request):
+    now = timezone.now()
+    calls = _with_state(selectors.calls_for_public_list(), now)
+    open_calls = [(call, state) for call, state in calls if state == CallState.OPEN]
+    return render(request, "home.html", {"open_calls": open_calls, "now": now, "CallState": CallState})
+
+
+def call_list(request):
+    now = timezone.now()
+    calls = _with_state(selectors.calls_for_public_list(), now)
+    return render(request, "grants/call_list.html", {"calls": calls, "now": now, "CallState": CallState})
+
+
+def call_detail(request, slug):
+    call = get_object_or_404(selectors.call_for_public_page(slug))
+    now = timezone.now()
+    return render(
+        request,
+        "grants/call_detail.html",
+        {"call": call, "state": call.state_at(now), "now": now, "CallState": CallState},
+    )
+
+
+@role_required(*STAFF_ROLES)
+def staff_dashboard(request):
+    now = timezone.now()
+    statuses = list(ApplicationStatus)
+    rows = [
+        (call, call.state_at(now), [getattr(call, f"n_{status.value}") for status in statuses])
+        for call in selectors.calls_with_application_counts()
+    ]
+    return render(request, "staff/dashboard.html", {"rows": rows, "statuses": statuses, "CallState": CallState})

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+import grants.views
+from kodoku_portal import views
+
+urlpatterns = [
+    path("", grants.views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("reviews/", include("reviews.urls")),
+    path("", include("grants.urls")),
+]

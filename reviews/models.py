@@ -1,0 +1,1 @@
+# Rubrics, assignments, conflict declarations and reviews arrive with the review issue.
