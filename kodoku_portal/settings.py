@@ -157,12 +157,15 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+_MANIFEST_STATIC = env_bool("DJANGO_MANIFEST_STATIC", not DEBUG and env_bool("DJANGO_HTTPS", False))
+# Without collectstatic (make run, tests) whitenoise serves straight from static/.
+WHITENOISE_USE_FINDERS = not _MANIFEST_STATIC
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env_bool("DJANGO_MANIFEST_STATIC", not DEBUG and env_bool("DJANGO_HTTPS", False))
+            if _MANIFEST_STATIC
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },

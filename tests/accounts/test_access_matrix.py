@@ -1,0 +1,128 @@
+"""Who may see which page: every role × every page that exists so far."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from tests.factories import CallFactory, UserFactory, enable_totp
+
+pytestmark = pytest.mark.django_db
+
+OK, LOGIN, MFA, FORBIDDEN = "ok", "login", "mfa", "forbidden"
+
+# (name, role, with TOTP) — None is an anonymous visitor.
+USERS = {
+    "anonymous": None,
+    "applicant": (Role.APPLICANT, False),
+    "reviewer": (Role.REVIEWER, True),
+    "reviewer_without_totp": (Role.REVIEWER, False),
+    "staff": (Role.STAFF, True),
+    "staff_without_totp": (Role.STAFF, False),
+    "administrator": (Role.ADMINISTRATOR, True),
+    "administrator_without_totp": (Role.ADMINISTRATOR, False),
+}
+
+PUBLIC = dict.fromkeys(USERS, OK)
+PAGES = {
+    "/": PUBLIC,
+    "/calls/": PUBLIC,
+    "/calls/{slug}/": PUBLIC,
+    "/healthz": PUBLIC,
+    "/accounts/email/": {name: LOGIN if name == "anonymous" else OK for name in USERS},
+    "/staff/": {
+        "anonymous": LOGIN,
+        "applicant": FORBIDDEN,
+        "reviewer": FORBIDDEN,
+        "reviewer_without_totp": FORBIDDEN,
+        "staff": OK,
+        "staff_without_totp": MFA,
+        "administrator": OK,
+        "administrator_without_totp": MFA,
+    },
+    "/reviews/": {
+        "anonymous": LOGIN,
+        "applicant": FORBIDDEN,
+        "reviewer": OK,
+        "reviewer_without_totp": MFA,
+        "staff": FORBIDDEN,
+        "staff_without_totp": FORBIDDEN,
+        "administrator": FORBIDDEN,
+        "administrator_without_totp": FORBIDDEN,
+    },
+    "/admin/": {
+        "anonymous": LOGIN,
+        "applicant": FORBIDDEN,
+        "reviewer": FORBIDDEN,
+        "reviewer_without_totp": FORBIDDEN,
+        "staff": FORBIDDEN,
+        "staff_without_totp": FORBIDDEN,
+        "administrator": OK,
+        "administrator_without_totp": MFA,
+    },
+    "/admin/grants/call/": {
+        "anonymous": LOGIN,
+        "applicant": FORBIDDEN,
+        "reviewer": FORBIDDEN,
+        "reviewer_without_totp": FORBIDDEN,
+        "staff": FORBIDDEN,
+        "staff_without_totp": FORBIDDEN,
+        "administrator": OK,
+        "administrator_without_totp": MFA,
+    },
+}
+
+
+def outcome(client, url: str) -> str:
+    """Follow redirects until the page is shown, refused, or the visitor is sent to log in / set up MFA."""
+    login, mfa = reverse("account_login"), reverse("mfa_activate_totp")
+    for _hop in range(4):
+        response = client.get(url)
+        if response.status_code == 200:
+            return OK
+        if response.status_code == 403:
+            return FORBIDDEN
+        assert response.status_code == 302, (url, response.status_code)
+        url = response["Location"]
+        path = urlsplit(url).path
+        if path == login:
+            return LOGIN
+        if path == mfa:
+            return MFA
+    raise AssertionError(f"too many redirects from {url}")
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+@pytest.mark.parametrize("who", list(USERS))
+def test_role_matrix(client, page, who):
+    call = CallFactory()
+    spec = USERS[who]
+    if spec is not None:
+        role, totp = spec
+        user = UserFactory(role=role)
+        if totp:
+            enable_totp(user)
+        client.force_login(user)
+    assert outcome(client, page.format(slug=call.slug)) == PAGES[page][who]
+
+
+def test_every_staff_and_review_view_declares_its_roles():
+    """A guard against a new staff or review page without a role check."""
+    from django.urls import get_resolver
+
+    unguarded = []
+    for pattern in get_resolver().url_patterns:
+        for sub in getattr(pattern, "url_patterns", []):
+            namespace = getattr(pattern, "namespace", None)
+            view = getattr(sub, "callback", None)
+            name = f"{namespace}:{getattr(sub, 'name', '')}"
+            is_protected_area = namespace == "reviews" or name.startswith("grants:staff")
+            if view is not None and is_protected_area and not hasattr(view, "allowed_roles"):
+                unguarded.append(name)
+    assert unguarded == []
+
+
+def test_unpublished_call_is_not_found(client):
+    call = CallFactory(published=False)
+    assert client.get(f"/calls/{call.slug}/").status_code == 404

@@ -1,0 +1,52 @@
+"""Shared fixtures. Tests talk to the real database (PostgreSQL in CI via DATABASE_URL)."""
+
+import os
+
+import pytest
+from django.db import connection
+
+from kodoku_portal.celery import app as celery_app
+
+# live_server runs in a thread beside sync Playwright, which owns an event loop.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    broker = settings.CELERY_BROKER_URL
+    return [
+        f"kodoku-portal database: {db['ENGINE'].rsplit('.', 1)[-1]} ({db.get('HOST') or db.get('NAME')})",
+        f"kodoku-portal broker: {broker}",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Tasks run in-process unless a test starts a real worker (marked 'services')."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit_leaks(settings):
+    """Each test starts with an empty cache, so allauth's rate limits do not carry over."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 is slow on purpose; tests hash many passwords."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def db_vendor(db):
+    return connection.vendor
