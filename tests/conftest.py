@@ -22,6 +22,20 @@ def pytest_report_header(config):
     ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections_before_teardown(django_db_setup, django_db_blocker):
+    """The live server's request threads may still hold a PostgreSQL session when the suite ends,
+    which makes dropping the test database fail; end those sessions first."""
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run in-process unless a test starts a real worker (marked 'services')."""
