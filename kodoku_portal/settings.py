@@ -20,7 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DJANGO_DEBUG", False)
 _INSECURE_DEV_KEY = "django-insecure-dev-key-only-for-make-run-and-tests-never-in-production"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _INSECURE_DEV_KEY)
-if not DEBUG and SECRET_KEY == _INSECURE_DEV_KEY and env_bool("DJANGO_HTTPS", False):
+if not DEBUG and env_bool("DJANGO_HTTPS", False) and SECRET_KEY in ("", _INSECURE_DEV_KEY):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production (DJANGO_HTTPS=1).")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
