@@ -1,9 +1,12 @@
 """Organisations (団体) and their applications (申請) to calls."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from grants.models import AreaRule
 from kodoku_portal.prefectures import NATIONWIDE_LABEL, PREFECTURE_CHOICES, prefecture_name
 
 
@@ -18,7 +21,20 @@ class Organisation(models.Model):
     # 法人番号: 13 digits, check digit first; empty for 任意団体.
     corporate_number = models.CharField(_("corporate number (法人番号)"), max_length=13, blank=True)
     prefecture = models.CharField(_("prefecture"), max_length=2, choices=PREFECTURE_CHOICES)
+    postal_code = models.CharField(_("postal code"), max_length=8, blank=True, help_text="100-0001")
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    representative_title = models.CharField(_("representative's title"), max_length=60, blank=True)
+    representative_name = models.CharField(_("representative's name"), max_length=60, blank=True)
+    founded_on = models.DateField(_("founded on"), null=True, blank=True)
+    staff_count = models.PositiveIntegerField(_("number of staff"), null=True, blank=True)
+    volunteer_count = models.PositiveIntegerField(_("number of volunteers"), null=True, blank=True)
+    annual_budget = models.PositiveBigIntegerField(_("annual budget (yen)"), null=True, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    website = models.URLField(_("website"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ("name",)
@@ -116,12 +132,37 @@ class Application(models.Model):
     area_prefectures = models.JSONField(_("project area: prefectures"), default=list, blank=True)
     area_nationwide = models.BooleanField(_("project area: nationwide"), default=False)
     area_description = models.CharField(_("project area as written"), max_length=200, blank=True)
+    # Why a project below the call's area rule should still be considered (原則 is not a refusal).
+    area_reason = models.TextField(_("reason for a smaller project area"), blank=True)
+    purpose = models.TextField(_("purpose"), blank=True)
+    target_people = models.TextField(_("target people"), blank=True)
+    activities = models.TextField(_("activities"), blank=True)
+    structure = models.TextField(_("organisation of the project"), blank=True)
+    partners = models.TextField(_("partners (連携先)"), blank=True)
+    expected_results = models.TextField(_("expected results and indicators"), blank=True)
+    schedule = models.TextField(_("schedule"), blank=True)
+    period_start = models.DateField(_("project starts"), null=True, blank=True)
+    period_end = models.DateField(_("project ends"), null=True, blank=True)
+    # Sum of the budget lines, kept by the service that saves them.
+    requested_amount = models.PositiveBigIntegerField(_("requested amount (yen)"), default=0)
+    # Optimistic locking: every accepted save increments it; a save based on an older one is refused.
+    version = models.PositiveIntegerField(default=1)
     note = models.CharField(_("note"), max_length=200, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT
     )
     receipt_number = models.CharField(_("receipt number"), max_length=30, null=True, blank=True, unique=True)
     submitted_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -129,9 +170,30 @@ class Application(models.Model):
         ordering = ("call", "receipt_number", "id")
         verbose_name = _("application")
         verbose_name_plural = _("applications")
+        constraints = [
+            # One live application per organisation and call; a withdrawn one may be followed by another.
+            models.UniqueConstraint(
+                fields=("call", "organisation"),
+                condition=~models.Q(status="withdrawn"),
+                name="application_one_live_per_call_and_organisation",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title or f"#{self.pk}"
+
+    @property
+    def is_editable_status(self) -> bool:
+        return self.status == ApplicationStatus.DRAFT
+
+    @property
+    def below_area_rule(self) -> bool:
+        """True when the call asks for more than one prefecture and this project covers one or none."""
+        return (
+            self.call.area_rule == AreaRule.WIDER_THAN_ONE_PREFECTURE
+            and not self.area_nationwide
+            and len(self.area_prefectures) <= 1
+        )
 
     @property
     def area_display(self) -> str:
@@ -152,3 +214,149 @@ class ReceiptCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id}: {self.last}"
+
+
+class BudgetCategory(models.TextChoices):
+    """費目: the customary expense categories of Japanese grant budgets."""
+
+    HONORARIA = "honoraria", _("Honoraria (謝金)")
+    TRAVEL = "travel", _("Travel (旅費)")
+    MEETINGS = "meetings", _("Meetings (会議費)")
+    RENTAL = "rental", _("Rental and hire (借料・損料)")
+    SUPPLIES = "supplies", _("Supplies (消耗品費)")
+    PRINTING = "printing", _("Printing and binding (印刷製本費)")
+    COMMUNICATION = "communication", _("Postage and communication (通信運搬費)")
+    OUTSOURCING = "outsourcing", _("Outsourcing (委託費)")
+    PERSONNEL = "personnel", _("Personnel (人件費)")
+    OTHER = "other", _("Other (その他)")
+
+
+class BudgetLine(models.Model):
+    """One line of an application's budget: 費目 · 内容 · 単価 × 数量 = 金額."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="budget_lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    category = models.CharField(_("expense category"), max_length=20, choices=BudgetCategory.choices)
+    description = models.CharField(_("details"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.PositiveBigIntegerField(_("unit price (yen)"))
+    amount = models.PositiveBigIntegerField(_("amount (yen)"))
+
+    class Meta:
+        ordering = ("application", "position", "id")
+        verbose_name = _("budget line")
+        verbose_name_plural = _("budget lines")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount=models.F("quantity") * models.F("unit_price")),
+                name="budget_line_amount_is_quantity_times_unit_price",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} {self.description}"
+
+
+class AttachmentKind(models.TextChoices):
+    """Documents customarily attached to a Japanese grant application."""
+
+    ARTICLES = "articles", _("Articles of association (定款)")
+    OFFICERS = "officers", _("List of officers (役員名簿)")
+    ACTIVITY_REPORT = "activity_report", _("Activity report (事業報告書)")
+    FINANCIAL_STATEMENT = "financial_statement", _("Statement of activities (活動計算書)")
+    BALANCE_SHEET = "balance_sheet", _("Balance sheet (貸借対照表)")
+    OTHER = "other", _("Other")
+
+
+def attachment_path(instance, filename: str) -> str:
+    """A random name: the original name is kept in the row, never used on disk."""
+    return f"attachments/{instance.application_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file attached to an application: stored outside the web root, served only through a view."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("document"), max_length=30, choices=AttachmentKind.choices)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    file_type = models.CharField(_("file type"), max_length=10)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("application", "uploaded_at", "id")
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class RefusedSaveReason(models.TextChoices):
+    CONFLICT = "conflict", _("Someone else saved a newer version first")
+    CLOSED = "closed", _("The call had closed")
+    NOT_DRAFT = "not_draft", _("The application was no longer a draft")
+
+
+class RefusedSave(models.Model):
+    """What a member typed but the portal could not save: kept, so nothing typed is ever lost."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="refused_saves")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    reason = models.CharField(_("reason"), max_length=20, choices=RefusedSaveReason.choices)
+    based_on_version = models.PositiveIntegerField()
+    data = models.JSONField()
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("unsaved input")
+        verbose_name_plural = _("unsaved input")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.reason} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation, sent by e-mail by an owner."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=10, choices=MemberRole.choices, default=MemberRole.EDITOR)
+    token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organisation}"
+
+
+class Receipt(models.Model):
+    """受付票: the receipt PDF of a submission, made and e-mailed by a Celery task exactly once."""
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="receipt")
+    pdf = models.FileField(upload_to="receipts/", max_length=200, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+
+    def __str__(self) -> str:
+        return f"受付票 {self.application.receipt_number}"

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -135,6 +136,9 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return localized(self, "title")
+
+    def get_absolute_url(self) -> str:
+        return reverse("grants:call_detail", args=[self.slug])
 
     def clean(self):
         if (self.opens_at is None) != (self.closes_at is None):

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from applications.models import ApplicationStatus
+from applications.models import Application, ApplicationStatus
 
 from .models import Call, Theme
 
@@ -29,4 +29,14 @@ def calls_with_application_counts() -> QuerySet[Call]:
         Call.objects.select_related("programme")
         .annotate(n_total=Count("applications"), **counts)
         .order_by("is_practice", "-closes_at", "id")
+    )
+
+
+def applications_for_staff(call: Call) -> QuerySet[Application]:
+    """A call's applications past the draft stage, with what the staff list shows (one query)."""
+    return (
+        Application.objects.filter(call=call)
+        .exclude(status=ApplicationStatus.DRAFT)
+        .select_related("call", "organisation__applicant_type", "theme")
+        .order_by("receipt_number")
     )

@@ -8,4 +8,5 @@ urlpatterns = [
     path("calls/", views.call_list, name="call_list"),
     path("calls/<slug:slug>/", views.call_detail, name="call_detail"),
     path("staff/", views.staff_dashboard, name="staff_dashboard"),
+    path("staff/calls/<slug:slug>/applications/", views.staff_call_applications, name="staff_call_applications"),
 ]

@@ -5,9 +5,10 @@ from django.utils import timezone
 
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
+from applications.selectors import organisations_of
 
 from . import selectors
-from .models import CallState
+from .models import Call, CallState
 
 
 def _with_state(calls, now):
@@ -30,10 +31,11 @@ def call_list(request):
 def call_detail(request, slug):
     call = get_object_or_404(selectors.call_for_public_page(slug))
     now = timezone.now()
+    organisations = list(organisations_of(request.user)) if request.user.is_authenticated else []
     return render(
         request,
         "grants/call_detail.html",
-        {"call": call, "state": call.state_at(now), "now": now, "CallState": CallState},
+        {"call": call, "state": call.state_at(now), "now": now, "CallState": CallState, "organisations": organisations},
     )
 
 
@@ -46,3 +48,15 @@ def staff_dashboard(request):
         for call in selectors.calls_with_application_counts()
     ]
     return render(request, "staff/dashboard.html", {"rows": rows, "statuses": statuses, "CallState": CallState})
+
+
+@role_required(*STAFF_ROLES)
+def staff_call_applications(request, slug):
+    """A call's applications for staff, with the ones below the call's area rule flagged."""
+    call = get_object_or_404(Call.objects.select_related("programme"), slug=slug)
+    applications = selectors.applications_for_staff(call)
+    return render(
+        request,
+        "staff/call_applications.html",
+        {"call": call, "applications": applications, "state": call.state_at(timezone.now()), "CallState": CallState},
+    )

@@ -208,7 +208,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs seven progress lines per PDF at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }
+
+# Absolute links in e-mails (receipts, invitations, notices).
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# Attachments: at most this many bytes each (10 MB by default).
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
 PORTAL_NAME = _("Loneliness and Isolation Countermeasures Grant Portal")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),
+    path("", include("applications.urls")),
     path("", include("grants.urls")),
 ]

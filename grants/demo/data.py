@@ -304,4 +304,14 @@ DEMO_ORGANISATION = {
     "prefecture": "13",
     # Not a real organisation: a base number chosen for the demo, with its computed check digit.
     "corporate_base_number": "123456789012",
+    "postal_code": "100-0014",
+    "address": "東京都千代田区永田町一丁目（デモ用の架空の所在地）",
+    "representative_title": "理事長",
+    "representative_name": "申請 花子",
+    "contact_name": "申請 花子",
+    "phone": "03-1234-5678",
+    "email": "applicant@example.jp",
+    "staff_count": 5,
+    "volunteer_count": 20,
+    "annual_budget": 8_500_000,
 }

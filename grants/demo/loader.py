@@ -234,11 +234,10 @@ def seed_demo_organisation(users: dict[str, User], report: SeedReport) -> None:
     if Organisation.objects.filter(name=values["name"]).exists():
         return
     base = values["corporate_base_number"]
+    profile = {k: v for k, v in values.items() if k not in ("type", "corporate_base_number")}
     organisation = organisation_create(
-        name=values["name"],
-        name_kana=values["name_kana"],
+        **profile,
         applicant_type=ApplicantType.objects.get(code=values["type"]),
-        prefecture=values["prefecture"],
         corporate_number=cn.calc_check_digit(base) + base,
         owner=users["applicant@example.jp"],
     )

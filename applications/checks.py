@@ -1,0 +1,112 @@
+"""What is missing or wrong in an application before it may be submitted (shown on the preview).
+
+One list, used by the preview page and by ``application_submit``, so both always agree.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from kodoku_portal.jp import format_yen
+
+from .models import Application
+
+# Text fields every submission must fill in, with the label shown in the list of problems.
+REQUIRED_TEXT = (
+    ("title", gettext_noop("Project name")),
+    ("summary", gettext_noop("Summary")),
+    ("purpose", gettext_noop("Purpose")),
+    ("target_people", gettext_noop("Target people")),
+    ("activities", gettext_noop("Activities")),
+    ("structure", gettext_noop("Organisation of the project")),
+    ("expected_results", gettext_noop("Expected results and indicators")),
+    ("schedule", gettext_noop("Schedule")),
+)
+
+REQUIRED_ORGANISATION = (
+    ("name_kana", gettext_noop("name in katakana")),
+    ("postal_code", gettext_noop("postal code")),
+    ("address", gettext_noop("address")),
+    ("representative_title", gettext_noop("representative's title")),
+    ("representative_name", gettext_noop("representative's name")),
+    ("contact_name", gettext_noop("contact person")),
+    ("phone", gettext_noop("phone")),
+    ("email", gettext_noop("e-mail")),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    message: str
+
+
+def application_problems(application: Application) -> list[Problem]:
+    call = application.call
+    organisation = application.organisation
+    problems: list[Problem] = []
+
+    if call.themes.exists() and application.theme_id is None:
+        problems.append(Problem("theme", _("Choose a theme.")))
+    for field, label in REQUIRED_TEXT:
+        if not getattr(application, field).strip():
+            problems.append(Problem(field, _("%(field)s is empty.") % {"field": _(label)}))
+    if len(application.summary) > call.summary_max_length:
+        problems.append(
+            Problem(
+                "summary",
+                _("The summary has %(count)d characters; the limit is %(limit)d.")
+                % {"count": len(application.summary), "limit": call.summary_max_length},
+            )
+        )
+    if not application.area_prefectures and not application.area_nationwide:
+        problems.append(Problem("area_prefectures", _("Choose the project area (prefectures or nationwide).")))
+    if application.below_area_rule and not application.area_reason.strip():
+        problems.append(
+            Problem(
+                "area_reason",
+                _(
+                    "This call is in principle for projects wider than one prefecture. Explain why your "
+                    "project covers one prefecture."
+                ),
+            )
+        )
+    if application.period_start is None or application.period_end is None:
+        problems.append(Problem("period_start", _("Give the project period.")))
+    elif application.period_end < application.period_start:
+        problems.append(Problem("period_end", _("The project cannot end before it starts.")))
+
+    lines = list(application.budget_lines.all())
+    if not lines:
+        problems.append(Problem("budget", _("Add at least one budget line.")))
+    elif application.requested_amount <= 0:
+        problems.append(Problem("budget", _("The requested amount must be more than 0 yen.")))
+    if call.cap_amount is not None and application.requested_amount > call.cap_amount:
+        problems.append(
+            Problem(
+                "budget",
+                _("The requested amount %(amount)s exceeds the cap of %(cap)s by %(over)s.")
+                % {
+                    "amount": format_yen(application.requested_amount),
+                    "cap": format_yen(call.cap_amount),
+                    "over": format_yen(application.requested_amount - call.cap_amount),
+                },
+            )
+        )
+
+    if not call.eligible_types.filter(pk=organisation.applicant_type_id).exists():
+        problems.append(
+            Problem("organisation", _("This call is not open to %(type)s.") % {"type": organisation.applicant_type})
+        )
+    if organisation.applicant_type.has_corporate_number and not organisation.corporate_number:
+        problems.append(Problem("organisation", _("Enter your organisation's corporate number (法人番号).")))
+    missing = [_(label) for field, label in REQUIRED_ORGANISATION if not getattr(organisation, field)]
+    if missing:
+        problems.append(
+            Problem(
+                "organisation",
+                _("Complete your organisation's profile: %(fields)s.") % {"fields": "、".join(missing)},
+            )
+        )
+    return problems

@@ -1,0 +1,62 @@
+"""The receipt (受付票) as PDF and e-mail, and the invitation e-mail."""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from kodoku_portal.pdf import render_pdf
+
+from .models import Application, Invitation, Receipt
+
+
+def site_url(path: str) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def receipt_pdf(application: Application) -> bytes:
+    """A4 receipt in Japanese (official documents are issued in Japanese)."""
+    application = (
+        Application.objects.select_related("call__programme", "organisation", "theme", "submitted_by")
+        .prefetch_related("budget_lines", "attachments")
+        .get(pk=application.pk)
+    )
+    with translation.override("ja"):
+        html = render_to_string("pdf/receipt.html", {"application": application})
+    return render_pdf(html)
+
+
+def _recipients(application: Application) -> list[str]:
+    addresses = []
+    if application.submitted_by and application.submitted_by.email:
+        addresses.append(application.submitted_by.email)
+    if application.organisation.email:
+        addresses.append(application.organisation.email)
+    return list(dict.fromkeys(a.lower() for a in addresses))
+
+
+def receipt_email(receipt: Receipt) -> EmailMessage:
+    application = receipt.application
+    context = {"application": application, "url": site_url(reverse("applications:detail", args=[application.pk]))}
+    with translation.override("ja"):
+        subject = render_to_string("applications/email/receipt_subject.txt", context).strip()
+        body = render_to_string("applications/email/receipt_body.txt", context)
+    message = EmailMessage(subject=subject, body=body, to=_recipients(application))
+    receipt.pdf.open("rb")
+    try:
+        message.attach(f"{application.receipt_number}.pdf", receipt.pdf.read(), "application/pdf")
+    finally:
+        receipt.pdf.close()
+    return message
+
+
+def invitation_email(invitation: Invitation) -> EmailMessage:
+    context = {
+        "invitation": invitation,
+        "url": site_url(reverse("applications:invitation_accept", args=[invitation.token])),
+    }
+    with translation.override("ja"):
+        subject = render_to_string("applications/email/invitation_subject.txt", context).strip()
+        body = render_to_string("applications/email/invitation_body.txt", context)
+    return EmailMessage(subject=subject, body=body, to=[invitation.email])

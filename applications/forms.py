@@ -1,0 +1,186 @@
+"""Forms of the applicant's side. Codes and amounts are normalised (full-width digits, hyphens)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from grants.models import ApplicantType
+from kodoku_portal.formfields import (
+    CorporateNumberField,
+    CountField,
+    KanaField,
+    PhoneField,
+    PostalCodeField,
+    YenAmountField,
+)
+from kodoku_portal.prefectures import PREFECTURE_CHOICES
+
+from .models import Application, AttachmentKind, BudgetCategory, MemberRole, Organisation
+from .services import BudgetLineInput
+
+
+class OrganisationForm(forms.ModelForm):
+    name_kana = KanaField(label=_("Name in katakana (フリガナ)"), max_length=200)
+    corporate_number = CorporateNumberField(
+        label=_("Corporate number (法人番号)"),
+        required=False,
+        help_text=_(
+            "13 digits. Hyphens and full-width digits are accepted. Unincorporated associations leave it empty."
+        ),
+    )
+    postal_code = PostalCodeField(label=_("Postal code"), help_text="100-0001")
+    phone = PhoneField(label=_("Phone"))
+    staff_count = CountField(label=_("Number of staff"), required=False)
+    volunteer_count = CountField(label=_("Number of volunteers"), required=False)
+    annual_budget = YenAmountField(label=_("Annual budget (yen)"), required=False)
+
+    class Meta:
+        model = Organisation
+        fields = (
+            "name",
+            "name_kana",
+            "applicant_type",
+            "corporate_number",
+            "postal_code",
+            "prefecture",
+            "address",
+            "representative_title",
+            "representative_name",
+            "founded_on",
+            "staff_count",
+            "volunteer_count",
+            "annual_budget",
+            "contact_name",
+            "phone",
+            "email",
+            "website",
+        )
+        widgets = {"founded_on": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["applicant_type"].queryset = ApplicantType.objects.order_by("order")
+        for name in ("address", "representative_title", "representative_name", "contact_name", "email"):
+            self.fields[name].required = True
+
+    def clean(self):
+        cleaned = super().clean()
+        applicant_type = cleaned.get("applicant_type")
+        number = cleaned.get("corporate_number")
+        if applicant_type is not None:
+            if applicant_type.has_corporate_number and not number:
+                self.add_error("corporate_number", _("Enter the 13-digit corporate number (法人番号)."))
+            if not applicant_type.has_corporate_number and number:
+                self.add_error(
+                    "corporate_number", _("An unincorporated association has no corporate number; leave it empty.")
+                )
+        return cleaned
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Colleague's e-mail address"))
+    role = forms.ChoiceField(label=_("Role"), choices=MemberRole.choices, initial=MemberRole.EDITOR)
+
+
+class ApplicationForm(forms.ModelForm):
+    """The draft form: every field may be empty while drafting; the preview lists what is missing."""
+
+    area_prefectures = forms.MultipleChoiceField(
+        label=_("Project area: prefectures"),
+        choices=PREFECTURE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Application
+        fields = (
+            "theme",
+            "title",
+            "summary",
+            "purpose",
+            "target_people",
+            "activities",
+            "structure",
+            "partners",
+            "expected_results",
+            "schedule",
+            "area_nationwide",
+            "area_prefectures",
+            "area_reason",
+            "period_start",
+            "period_end",
+        )
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 5}),
+            "purpose": forms.Textarea(attrs={"rows": 4}),
+            "target_people": forms.Textarea(attrs={"rows": 3}),
+            "activities": forms.Textarea(attrs={"rows": 6}),
+            "structure": forms.Textarea(attrs={"rows": 4}),
+            "partners": forms.Textarea(attrs={"rows": 3}),
+            "expected_results": forms.Textarea(attrs={"rows": 4}),
+            "schedule": forms.Textarea(attrs={"rows": 4}),
+            "area_reason": forms.Textarea(attrs={"rows": 3}),
+            "period_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "period_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, call, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.call = call
+        for field in self.fields.values():
+            field.required = False
+        self.fields["version"].required = True
+        self.fields["theme"].queryset = call.themes.order_by("number")
+        summary = self.fields["summary"]
+        summary.widget.attrs.update({"data-max-length": call.summary_max_length})
+        summary.help_text = _("Up to %(limit)d characters.") % {"limit": call.summary_max_length}
+        if not call.themes.exists():
+            del self.fields["theme"]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", _("The project cannot end before it starts."))
+        return cleaned
+
+    def draft_fields(self) -> dict:
+        data = {name: self.cleaned_data.get(name) for name in self.Meta.fields if name in self.fields}
+        for text in ("title", "summary", "purpose", "target_people", "activities", "structure", "partners"):
+            data[text] = data.get(text) or ""
+        for text in ("expected_results", "schedule", "area_reason"):
+            data[text] = data.get(text) or ""
+        data["area_nationwide"] = bool(data.get("area_nationwide"))
+        data["area_prefectures"] = list(data.get("area_prefectures") or [])
+        return data
+
+
+class BudgetLineForm(forms.Form):
+    category = forms.ChoiceField(label=_("Expense category"), choices=BudgetCategory.choices)
+    description = forms.CharField(label=_("Details"), max_length=200)
+    quantity = CountField(label=_("Quantity"), min_value=1)
+    unit_price = YenAmountField(label=_("Unit price (yen)"), min_value=0)
+
+    def to_input(self) -> BudgetLineInput:
+        data = self.cleaned_data
+        return BudgetLineInput(data["category"], data["description"], data["quantity"], data["unit_price"])
+
+
+class BaseBudgetFormSet(forms.BaseFormSet):
+    def lines(self) -> list[BudgetLineInput]:
+        return [
+            form.to_input()
+            for form in self.forms
+            if form.has_changed() and not self._should_delete_form(form) and form.cleaned_data
+        ]
+
+
+BudgetFormSet = forms.formset_factory(
+    BudgetLineForm, formset=BaseBudgetFormSet, extra=1, can_delete=True, max_num=60, validate_max=True
+)
+
+
+class AttachmentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Document"), choices=AttachmentKind.choices)
+    file = forms.FileField(label=_("File (PDF, Word or Excel)"))

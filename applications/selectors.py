@@ -1,0 +1,64 @@
+"""Reads of the applicant's side. Every applicant page fetches through these, so a member sees
+only their own organisations' rows; anything else is "not found" (ids cannot be probed)."""
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from .models import Application, Attachment, BudgetLine, MemberRole, Membership, Organisation, RefusedSave
+
+
+def organisations_of(user) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(memberships__user=user).select_related("applicant_type")
+
+
+def membership_in(user, organisation: Organisation) -> Membership | None:
+    return Membership.objects.filter(user=user, organisation=organisation).first()
+
+
+def organisation_for_member(user, pk: int) -> Organisation:
+    return get_object_or_404(organisations_of(user), pk=pk)
+
+
+def organisation_for_owner(user, pk: int) -> Organisation:
+    return get_object_or_404(
+        organisations_of(user).filter(memberships__user=user, memberships__role=MemberRole.OWNER), pk=pk
+    )
+
+
+def applications_of(user) -> QuerySet[Application]:
+    return Application.objects.filter(organisation__memberships__user=user).select_related(
+        "call", "organisation__applicant_type", "theme"
+    )
+
+
+def applications_for_dashboard(user) -> QuerySet[Application]:
+    return applications_of(user).select_related("receipt").order_by("-call__closes_at", "-created_at")
+
+
+def application_for_member(user, pk: int) -> Application:
+    queryset = applications_of(user).prefetch_related(
+        Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("position", "id")),
+        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
+        Prefetch(
+            "refused_saves",
+            queryset=RefusedSave.objects.filter(dismissed_at__isnull=True).select_related("user"),
+            to_attr="open_refused_saves",
+        ),
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def attachment_for_member(user, application_pk: int, pk: int) -> Attachment:
+    return get_object_or_404(
+        Attachment.objects.filter(application__organisation__memberships__user=user, application_id=application_pk),
+        pk=pk,
+    )
+
+
+def refused_save_for_member(user, application_pk: int, pk: int) -> RefusedSave:
+    return get_object_or_404(
+        RefusedSave.objects.filter(
+            application__organisation__memberships__user=user, application_id=application_pk
+        ).select_related("application__call", "user"),
+        pk=pk,
+    )

@@ -1,0 +1,273 @@
+"""The applicant's dashboard, starting an application, the draft form with autosave, attachments."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from grants.models import Call, CallState
+from kodoku_portal.jp import format_datetime, format_yen
+
+from .. import selectors, services
+from ..filetypes import ALLOWED_KINDS, safe_download_name, validate_attachment
+from ..forms import ApplicationForm, AttachmentForm, BudgetFormSet
+from ..models import ApplicationStatus
+from ..services import ApplicationRefused
+
+
+@role_required(Role.APPLICANT)
+def dashboard(request):
+    now = timezone.now()
+    applications = [(a, a.call.state_at(now)) for a in selectors.applications_for_dashboard(request.user)]
+    return render(
+        request,
+        "applications/dashboard.html",
+        {
+            "applications": applications,
+            "organisations": selectors.organisations_of(request.user),
+            "CallState": CallState,
+            "Status": ApplicationStatus,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.APPLICANT)
+def application_start(request, slug):
+    call = get_object_or_404(Call.objects.filter(published=True), slug=slug)
+    organisations = list(selectors.organisations_of(request.user))
+    if not organisations:
+        messages.info(request, _("First register your organisation."))
+        return redirect(reverse("applications:organisation_create") + f"?next={call.get_absolute_url()}")
+    chosen = request.POST.get("organisation")
+    organisation = next((o for o in organisations if str(o.pk) == chosen), organisations[0])
+    try:
+        application = services.application_start(call=call, organisation=organisation, user=request.user)
+    except ApplicationRefused as refused:
+        messages.error(request, refused.messages[0])
+        return redirect(call.get_absolute_url())
+    return redirect("applications:detail", pk=application.pk)
+
+
+def _budget_formset(application, data=None):
+    initial = [
+        {
+            "category": line.category,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+        }
+        for line in application.budget_lines.all()
+    ]
+    return BudgetFormSet(data, initial=None if data is not None else initial, prefix="budget")
+
+
+def _editable(application, now) -> bool:
+    return application.status == ApplicationStatus.DRAFT and application.call.state_at(now) == CallState.OPEN
+
+
+@role_required(Role.APPLICANT)
+def application_detail(request, pk):
+    application = selectors.application_for_member(request.user, pk)
+    now = timezone.now()
+    context = {
+        "application": application,
+        "call": application.call,
+        "state": application.call.state_at(now),
+        "CallState": CallState,
+        "Status": ApplicationStatus,
+        "refused_saves": application.open_refused_saves,
+    }
+    if not _editable(application, now):
+        return render(request, "applications/application_readonly.html", context)
+    context.update(
+        form=ApplicationForm(instance=application, initial={"version": application.version}, call=application.call),
+        budget=_budget_formset(application),
+        attachment_form=AttachmentForm(),
+        max_attachment_mb=settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+    )
+    return render(request, "applications/application_form.html", context)
+
+
+def _raw(post) -> dict:
+    return {key: post.getlist(key) for key in post if key != "csrfmiddlewaretoken"}
+
+
+def _wants_json(request) -> bool:
+    return request.headers.get("X-Autosave") == "1" or "application/json" in request.headers.get("Accept", "")
+
+
+@require_POST
+@role_required(Role.APPLICANT)
+def application_save(request, pk):
+    """Save the draft (autosave or the Save button): all of it, or none of it with the reason."""
+    application = selectors.application_for_member(request.user, pk)
+    form = ApplicationForm(request.POST, instance=application, call=application.call)
+    budget = _budget_formset(application, request.POST)
+    if not (form.is_valid() and budget.is_valid()):
+        errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        for index, line_errors in enumerate(budget.errors):
+            for name, errs in line_errors.items():
+                errors[f"budget-{index}-{name}"] = [str(e) for e in errs]
+        message = _("Not saved: please correct the highlighted fields. Your text is still on this page.")
+        if _wants_json(request):
+            return JsonResponse({"saved": False, "reason": "invalid", "message": message, "errors": errors}, status=400)
+        messages.error(request, message)
+        return _render_invalid(request, application, form, budget)
+
+    outcome = services.application_save_draft(
+        application_id=application.pk,
+        user=request.user,
+        fields=form.draft_fields(),
+        budget_lines=budget.lines(),
+        base_version=form.cleaned_data["version"],
+        raw=_raw(request.POST),
+    )
+    if outcome.saved:
+        application.refresh_from_db(fields=["requested_amount", "version"])
+        cap = application.call.cap_amount
+        over = cap is not None and application.requested_amount > cap
+        payload = {
+            "saved": True,
+            "version": outcome.version,
+            "saved_at": format_datetime(timezone.now()),
+            "requested_amount": application.requested_amount,
+            "requested_amount_display": format_yen(application.requested_amount),
+            "over_cap": over,
+            "message": _("Saved at %(time)s.") % {"time": timezone.localtime().strftime("%H:%M:%S")},
+        }
+        if _wants_json(request):
+            return JsonResponse(payload)
+        messages.success(request, payload["message"])
+        return redirect("applications:detail", pk=application.pk)
+
+    compare_url = reverse("applications:refused_save", args=[application.pk, outcome.refused.pk])
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "saved": False,
+                "reason": outcome.reason,
+                "message": outcome.message,
+                "version": outcome.version,
+                "compare_url": compare_url,
+            },
+            status=409,
+        )
+    messages.error(request, outcome.message)
+    return redirect(compare_url)
+
+
+def _render_invalid(request, application, form, budget):
+    context = {
+        "application": application,
+        "call": application.call,
+        "state": application.call.state_at(timezone.now()),
+        "CallState": CallState,
+        "Status": ApplicationStatus,
+        "refused_saves": [],
+        "form": form,
+        "budget": budget,
+        "attachment_form": AttachmentForm(),
+        "max_attachment_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+    }
+    return render(request, "applications/application_form.html", context, status=400)
+
+
+@role_required(Role.APPLICANT)
+def refused_save(request, pk, refused_pk):
+    """Both versions side by side: what is saved now, and what this member typed."""
+    refused = selectors.refused_save_for_member(request.user, pk, refused_pk)
+    application = selectors.application_for_member(request.user, pk)
+    if request.method == "POST":
+        services.refused_save_dismiss(refused=refused)
+        messages.info(request, _("The unsaved text was put away."))
+        return redirect("applications:detail", pk=pk)
+    form = ApplicationForm(instance=application, call=application.call, initial={"version": application.version})
+    rows = []
+    for name, field in form.fields.items():
+        if name == "version":
+            continue
+        current = form[name].value()
+        typed = refused.data.get(name, [""])
+        typed_value = typed if isinstance(field.widget, type(form.fields["area_prefectures"].widget)) else typed[-1:]
+        rows.append(
+            {
+                "label": field.label,
+                "current": current,
+                "typed": typed_value[0] if len(typed_value) == 1 else typed_value,
+                "differs": str(current or "") != str((typed_value[0] if len(typed_value) == 1 else typed_value) or ""),
+            }
+        )
+    return render(
+        request,
+        "applications/refused_save.html",
+        {
+            "application": application,
+            "refused": refused,
+            "rows": rows,
+            "editable": _editable(application, timezone.now()),
+        },
+    )
+
+
+@require_POST
+@role_required(Role.APPLICANT)
+def attachment_upload(request, pk):
+    application = selectors.application_for_member(request.user, pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose the document type and a file."))
+        return redirect(reverse("applications:detail", args=[pk]) + "#attachments")
+    upload = form.cleaned_data["file"]
+    try:
+        file_type = validate_attachment(upload, max_bytes=settings.ATTACHMENT_MAX_BYTES)
+        services.attachment_add(
+            application=application,
+            kind=form.cleaned_data["kind"],
+            upload=upload,
+            file_type=file_type,
+            user=request.user,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ApplicationRefused as refused:
+        messages.error(request, refused.messages[0])
+    else:
+        messages.success(request, _("%(name)s was attached.") % {"name": upload.name})
+    return redirect(reverse("applications:detail", args=[pk]) + "#attachments")
+
+
+@role_required(Role.APPLICANT)
+def attachment_download(request, pk, attachment_pk):
+    attachment = selectors.attachment_for_member(request.user, pk, attachment_pk)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    _label, _extension, mime = ALLOWED_KINDS[attachment.file_type]
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=safe_download_name(attachment.original_name, attachment.file_type),
+        content_type=mime,
+    )
+
+
+@require_POST
+@role_required(Role.APPLICANT)
+def attachment_delete(request, pk, attachment_pk):
+    attachment = selectors.attachment_for_member(request.user, pk, attachment_pk)
+    try:
+        services.attachment_remove(attachment=attachment)
+    except ApplicationRefused as refused:
+        messages.error(request, refused.messages[0])
+    else:
+        messages.success(request, _("%(name)s was removed.") % {"name": attachment.original_name})
+    return redirect(reverse("applications:detail", args=[pk]) + "#attachments")

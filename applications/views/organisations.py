@@ -1,0 +1,87 @@
+"""Organisation profile, members and invitations."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+
+from .. import selectors, services
+from ..forms import InvitationForm, OrganisationForm
+from ..models import MemberRole
+from ..services import ApplicationRefused
+
+
+@role_required(Role.APPLICANT)
+def organisation_create(request):
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organisation = services.organisation_create(owner=request.user, **form.cleaned_data)
+        messages.success(request, _("Your organisation has been registered."))
+        return redirect(request.GET.get("next") or "applications:organisation", pk=organisation.pk)
+    return render(request, "applications/organisation_form.html", {"form": form})
+
+
+@role_required(Role.APPLICANT)
+def organisation_detail(request, pk):
+    organisation = selectors.organisation_for_member(request.user, pk)
+    membership = selectors.membership_in(request.user, organisation)
+    form = OrganisationForm(request.POST or None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        services.organisation_update(organisation=organisation, **form.cleaned_data)
+        messages.success(request, _("The organisation profile has been saved."))
+        return redirect("applications:organisation", pk=organisation.pk)
+    return render(
+        request,
+        "applications/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "form": form,
+            "is_owner": membership.role == MemberRole.OWNER,
+            "members": organisation.memberships.select_related("user").order_by("created_at"),
+            "invitations": organisation.invitations.filter(accepted_at__isnull=True),
+            "invitation_form": InvitationForm(),
+        },
+    )
+
+
+@require_POST
+@role_required(Role.APPLICANT)
+def organisation_invite(request, pk):
+    organisation = selectors.organisation_for_owner(request.user, pk)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invitation_create(
+                organisation=organisation,
+                email=form.cleaned_data["email"],
+                role=MemberRole(form.cleaned_data["role"]),
+                invited_by=request.user,
+            )
+        except ApplicationRefused as refused:
+            messages.error(request, refused.messages[0])
+        else:
+            messages.success(
+                request, _("An invitation has been sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
+    else:
+        messages.error(request, _("Enter a valid e-mail address."))
+    return redirect("applications:organisation", pk=organisation.pk)
+
+
+@login_required
+def invitation_accept(request, token):
+    if request.method == "POST":
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)
+        except ApplicationRefused as refused:
+            messages.error(request, refused.messages[0])
+            return render(request, "applications/invitation.html", {"token": token, "refused": True}, status=400)
+        messages.success(
+            request, _("You are now a member of %(organisation)s.") % {"organisation": membership.organisation}
+        )
+        return redirect("applications:dashboard")
+    return render(request, "applications/invitation.html", {"token": token})

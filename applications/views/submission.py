@@ -1,0 +1,79 @@
+"""Preview, submission, withdrawal and the receipt (受付票)."""
+
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from grants.models import CallState
+
+from .. import selectors, services
+from ..checks import application_problems
+from ..models import ApplicationStatus
+from ..services import ApplicationRefused
+
+
+@role_required(Role.APPLICANT)
+def preview(request, pk):
+    application = selectors.application_for_member(request.user, pk)
+    now = timezone.now()
+    return render(
+        request,
+        "applications/preview.html",
+        {
+            "application": application,
+            "call": application.call,
+            "state": application.call.state_at(now),
+            "problems": application_problems(application),
+            "CallState": CallState,
+            "Status": ApplicationStatus,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.APPLICANT)
+def submit(request, pk):
+    application = selectors.application_for_member(request.user, pk)
+    try:
+        application = services.application_submit(application_id=application.pk, user=request.user)
+    except ApplicationRefused as refused:
+        for message in refused.messages:
+            messages.error(request, message)
+        return redirect("applications:preview", pk=pk)
+    messages.success(
+        request,
+        _("Your application was received. Receipt number: %(number)s.") % {"number": application.receipt_number},
+    )
+    return redirect("applications:detail", pk=pk)
+
+
+@require_POST
+@role_required(Role.APPLICANT)
+def withdraw(request, pk):
+    application = selectors.application_for_member(request.user, pk)
+    try:
+        services.application_withdraw(application_id=application.pk, user=request.user)
+    except ApplicationRefused as refused:
+        messages.error(request, refused.messages[0])
+    else:
+        messages.success(request, _("Your application has been withdrawn."))
+    return redirect("applications:detail", pk=pk)
+
+
+@role_required(Role.APPLICANT)
+def receipt_download(request, pk):
+    application = selectors.application_for_member(request.user, pk)
+    receipt = getattr(application, "receipt", None)
+    if receipt is None or not receipt.pdf:
+        raise Http404
+    return FileResponse(
+        receipt.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"受付票_{application.receipt_number}.pdf",
+        content_type="application/pdf",
+    )

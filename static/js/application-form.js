@@ -1,0 +1,163 @@
+/* The draft form: autosave while typing and on leaving, a live character count, budget totals.
+   Nothing typed is lost: the text stays in the page and in this browser until the server has it,
+   and a save the server refuses (conflict, deadline) is kept on the server as well. */
+(function () {
+  "use strict";
+  var form = document.getElementById("application-form");
+  if (!form) return;
+  var status = document.getElementById("save-status");
+  var version = form.querySelector("input[name=version]");
+  var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var storageKey = "kodoku-draft-" + form.dataset.applicationId;
+  var cap = form.dataset.cap ? parseInt(form.dataset.cap, 10) : null;
+  var dirty = false, saving = false, blocked = false, timer = null;
+
+  function show(text, kind, link) {
+    status.className = "alert py-2 " + (kind === "error" ? "alert-danger" : kind === "ok" ? "alert-success" : "alert-light border");
+    status.textContent = text + " ";
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link;
+      a.textContent = form.dataset.msgCompare;
+      status.appendChild(a);
+    }
+  }
+
+  function backup() {
+    try {
+      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), data: new URLSearchParams(new FormData(form)).toString() }));
+    } catch (e) { /* private mode: the server copy still exists */ }
+  }
+
+  function clearErrors() {
+    form.querySelectorAll(".is-invalid").forEach(function (el) { el.classList.remove("is-invalid"); });
+    form.querySelectorAll(".autosave-error").forEach(function (el) { el.remove(); });
+  }
+
+  function markErrors(errors) {
+    Object.keys(errors || {}).forEach(function (name) {
+      var field = form.querySelector("[name='" + name + "']");
+      if (!field) return;
+      field.classList.add("is-invalid");
+      var note = document.createElement("div");
+      note.className = "invalid-feedback d-block autosave-error";
+      note.id = field.id + "-autosave-error";
+      note.textContent = errors[name].join(" ");
+      field.setAttribute("aria-describedby", note.id);
+      field.insertAdjacentElement("afterend", note);
+    });
+  }
+
+  function save(keepalive) {
+    if (saving || blocked || !dirty) return Promise.resolve();
+    saving = true;
+    dirty = false;
+    show(form.dataset.msgSaving, "info");
+    var body = new FormData(form);
+    return fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin", keepalive: !!keepalive,
+      headers: { "X-Autosave": "1", "X-CSRFToken": csrf, "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().then(function (data) { return { status: response.status, data: data }; });
+    }).then(function (result) {
+      var data = result.data;
+      clearErrors();
+      if (data.saved) {
+        version.value = data.version;
+        show(data.message, "ok");
+        try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ }
+      } else if (result.status === 409) {
+        blocked = true;  // never overwrite: the member chooses on the comparison page
+        show(data.message, "error", data.compare_url);
+      } else {
+        dirty = true;
+        show(data.message, "error");
+        markErrors(data.errors);
+      }
+    }).catch(function () {
+      dirty = true;
+      show(form.dataset.msgOffline, "error");
+    }).finally(function () { saving = false; });
+  }
+
+  function changed() {
+    dirty = true;
+    backup();
+    if (!blocked) show(form.dataset.msgUnsaved, "info");
+    clearTimeout(timer);
+    timer = setTimeout(save, 1500);
+    updateTotals();
+  }
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
+  form.addEventListener("submit", function () { dirty = false; });
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") save(true); });
+  window.addEventListener("pagehide", function () { save(true); });
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty && !blocked) { save(true); event.preventDefault(); event.returnValue = ""; }
+  });
+  // Leaving for the preview or an upload: save first.
+  document.querySelectorAll("#preview-link, #attachment-form").forEach(function (el) {
+    el.addEventListener(el.tagName === "FORM" ? "submit" : "click", function (event) {
+      if (!dirty) return;
+      event.preventDefault();
+      save().then(function () { if (el.tagName === "FORM") el.submit(); else window.location = el.href; });
+    });
+  });
+
+  // Character counter for fields with a limit (the server enforces it at submission).
+  form.querySelectorAll("[data-counter-for]").forEach(function (counter) {
+    var field = document.getElementById(counter.dataset.counterFor);
+    var limit = parseInt(field.dataset.maxLength, 10);
+    field.setAttribute("aria-describedby", ((field.getAttribute("aria-describedby") || "") + " " + counter.id).trim());
+    function update() {
+      var n = Array.from(field.value).length;
+      counter.textContent = n + " / " + limit;
+      counter.classList.toggle("text-danger", n > limit);
+      counter.classList.toggle("fw-bold", n > limit);
+    }
+    field.addEventListener("input", update);
+    update();
+  });
+
+  // Budget lines: amount = unit price × quantity; the total is the requested amount.
+  var rows = document.getElementById("budget-rows");
+  var totalCell = document.getElementById("budget-total");
+  var warning = document.getElementById("budget-warning");
+  var totalForms = form.querySelector("input[name='budget-TOTAL_FORMS']");
+  function toInt(text) {
+    var normal = (text || "").normalize("NFKC").replace(/[,¥円\s]/g, "");
+    return /^\d+$/.test(normal) ? parseInt(normal, 10) : null;
+  }
+  function yen(n) { return n.toLocaleString("ja-JP") + (document.documentElement.lang === "en" ? "" : "円"); }
+  function updateTotals() {
+    if (!rows) return;
+    var total = 0;
+    rows.querySelectorAll(".budget-row").forEach(function (row) {
+      var price = toInt(row.querySelector(".budget-unit-price").value);
+      var qty = toInt(row.querySelector(".budget-quantity").value);
+      var del = row.querySelector("input[type=checkbox]");
+      var cell = row.querySelector(".budget-amount");
+      if (price !== null && qty !== null && !(del && del.checked)) {
+        cell.textContent = yen(price * qty);
+        total += price * qty;
+      } else {
+        cell.textContent = "";
+      }
+    });
+    totalCell.textContent = yen(total);
+    if (warning) warning.classList.toggle("d-none", !(cap !== null && total > cap));
+  }
+  var add = document.getElementById("budget-add");
+  if (add) {
+    add.addEventListener("click", function () {
+      var index = parseInt(totalForms.value, 10);
+      var html = document.getElementById("budget-empty-row").innerHTML.replace(/__prefix__/g, index);
+      rows.insertAdjacentHTML("beforeend", html);
+      totalForms.value = index + 1;
+      rows.lastElementChild.querySelector("select").focus();
+    });
+  }
+  updateTotals();
+})();
+
