@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from kodoku_portal.jp import format_yen
+from kodoku_portal.jp import format_yen, join_list
 
 from .models import Application
 
@@ -19,7 +19,7 @@ REQUIRED_TEXT = (
     ("purpose", gettext_noop("Purpose")),
     ("target_people", gettext_noop("Target people")),
     ("activities", gettext_noop("Activities")),
-    ("structure", gettext_noop("Organisation of the project")),
+    ("structure", gettext_noop("Project structure")),
     ("expected_results", gettext_noop("Expected results and indicators")),
     ("schedule", gettext_noop("Schedule")),
 )
@@ -106,7 +106,7 @@ def application_problems(application: Application) -> list[Problem]:
         problems.append(
             Problem(
                 "organisation",
-                _("Complete your organisation's profile: %(fields)s.") % {"fields": "、".join(missing)},
+                _("Complete your organisation's profile: %(fields)s.") % {"fields": join_list(missing)},
             )
         )
     return problems

@@ -32,6 +32,7 @@ class OrganisationForm(forms.ModelForm):
     staff_count = CountField(label=_("Number of staff"), required=False)
     volunteer_count = CountField(label=_("Number of volunteers"), required=False)
     annual_budget = YenAmountField(label=_("Annual budget (yen)"), required=False)
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
 
     class Meta:
         model = Organisation
@@ -182,5 +183,5 @@ BudgetFormSet = forms.formset_factory(
 
 
 class AttachmentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Document"), choices=AttachmentKind.choices)
+    kind = forms.ChoiceField(label=_("Document type"), choices=AttachmentKind.choices)
     file = forms.FileField(label=_("File (PDF, Word or Excel)"))

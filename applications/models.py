@@ -137,7 +137,7 @@ class Application(models.Model):
     purpose = models.TextField(_("purpose"), blank=True)
     target_people = models.TextField(_("target people"), blank=True)
     activities = models.TextField(_("activities"), blank=True)
-    structure = models.TextField(_("organisation of the project"), blank=True)
+    structure = models.TextField(_("project structure"), blank=True)
     partners = models.TextField(_("partners (連携先)"), blank=True)
     expected_results = models.TextField(_("expected results and indicators"), blank=True)
     schedule = models.TextField(_("schedule"), blank=True)
@@ -277,7 +277,7 @@ class Attachment(models.Model):
     """A file attached to an application: stored outside the web root, served only through a view."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
-    kind = models.CharField(_("document"), max_length=30, choices=AttachmentKind.choices)
+    kind = models.CharField(_("document type"), max_length=30, choices=AttachmentKind.choices)
     file = models.FileField(upload_to=attachment_path, max_length=200)
     original_name = models.CharField(_("file name"), max_length=200)
     file_type = models.CharField(_("file type"), max_length=10)

@@ -6,12 +6,12 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grants.models import Call, CallState
-from kodoku_portal.jp import format_datetime
+from kodoku_portal.jp import format_datetime, join_list
 from kodoku_portal.prefectures import is_prefecture_code
 
 from .checks import application_problems
@@ -124,7 +124,9 @@ def invitation_create(*, organisation: Organisation, email: str, role: MemberRol
 @transaction.atomic
 def invitation_accept(*, token: str, user) -> Membership:
     """Join the organisation, if the invitation is valid and was sent to this user's address."""
-    invitation = Invitation.objects.select_for_update().select_related("organisation").filter(token=token).first()
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",)).select_related("organisation").filter(token=token).first()
+    )
     if invitation is None:
         raise ApplicationRefused(_("This invitation link is not valid."), code="invalid")
     if invitation.accepted_at is not None:
@@ -169,7 +171,7 @@ def application_start(*, call: Call, organisation: Organisation, user, now: dt.d
             _("This call is not open to %(type)s. Eligible: %(types)s.")
             % {
                 "type": organisation.applicant_type,
-                "types": "、".join(str(t) for t in call.eligible_types.all()),
+                "types": join_list(call.eligible_types.all()),
             },
             code="ineligible",
         )
@@ -236,7 +238,7 @@ def application_save_draft(
     or when another member saved a newer version since ``base_version`` (never a silent overwrite).
     """
     with transaction.atomic():
-        application = Application.objects.select_for_update().select_related("call").get(pk=application_id)
+        application = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application_id)
         now = now or timezone.now()  # read after the lock: the deadline is judged at the moment of saving
         if application.status != ApplicationStatus.DRAFT:
             reason, message = RefusedSaveReason.NOT_DRAFT, _("This application has been submitted and is read-only.")
@@ -291,7 +293,7 @@ def refused_save_dismiss(*, refused: RefusedSave) -> None:
 @transaction.atomic
 def attachment_add(*, application: Application, kind: str, upload, file_type: str, user) -> Attachment:
     """Attach a file whose type was checked by content (see applications/filetypes.py)."""
-    locked = Application.objects.select_for_update().select_related("call").get(pk=application.pk)
+    locked = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application.pk)
     if locked.status != ApplicationStatus.DRAFT:
         raise ApplicationRefused(_("This application has been submitted and is read-only."), code="not_draft")
     if locked.call.state_at(timezone.now()) != CallState.OPEN:
@@ -311,7 +313,9 @@ def attachment_add(*, application: Application, kind: str, upload, file_type: st
 
 @transaction.atomic
 def attachment_remove(*, attachment: Attachment) -> None:
-    locked = Application.objects.select_for_update().select_related("call").get(pk=attachment.application_id)
+    locked = (
+        Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=attachment.application_id)
+    )
     if locked.status != ApplicationStatus.DRAFT:
         raise ApplicationRefused(_("This application has been submitted and is read-only."), code="not_draft")
     if locked.call.state_at(timezone.now()) != CallState.OPEN:
@@ -349,7 +353,7 @@ def application_submit(*, application_id: int, user, now: dt.datetime | None = N
 
     with transaction.atomic():
         application = (
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self",))
             .select_related("call", "organisation__applicant_type", "theme")
             .get(pk=application_id)
         )
@@ -374,7 +378,7 @@ def application_submit(*, application_id: int, user, now: dt.datetime | None = N
 @transaction.atomic
 def application_withdraw(*, application_id: int, user, now: dt.datetime | None = None) -> Application:
     """Withdraw a submitted application; only before the deadline."""
-    application = Application.objects.select_for_update().select_related("call").get(pk=application_id)
+    application = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application_id)
     now = now or timezone.now()
     if application.status == ApplicationStatus.WITHDRAWN:
         return application
@@ -436,7 +440,11 @@ def receipt_render(*, application_id: int) -> Receipt:
     from .documents import receipt_pdf
 
     with transaction.atomic():
-        receipt = Receipt.objects.select_for_update().select_related("application").get(application_id=application_id)
+        receipt = (
+            Receipt.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .get(application_id=application_id)
+        )
         if receipt.pdf:
             return receipt
         pdf = receipt_pdf(receipt.application)
@@ -451,7 +459,11 @@ def receipt_send(*, application_id: int) -> Receipt:
     from .documents import receipt_email
 
     with transaction.atomic():
-        receipt = Receipt.objects.select_for_update().select_related("application").get(application_id=application_id)
+        receipt = (
+            Receipt.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .get(application_id=application_id)
+        )
         if receipt.emailed_at is not None:
             return receipt
         receipt.attempts += 1
@@ -464,4 +476,7 @@ def receipt_send(*, application_id: int) -> Receipt:
 
 @transaction.atomic
 def receipt_record_failure(*, application_id: int, error: str) -> None:
-    Receipt.objects.filter(application_id=application_id).update(last_error=error[:2000])
+    """Keep the failed attempt visible to staff (the attempt's own transaction was rolled back)."""
+    Receipt.objects.filter(application_id=application_id).update(
+        last_error=error[:2000], attempts=models.F("attempts") + 1
+    )

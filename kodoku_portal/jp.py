@@ -93,3 +93,8 @@ def format_time_left(deadline: dt.datetime, now: dt.datetime | None = None) -> s
         parts.append(ngettext("%(n)d minute", "%(n)d minutes", max(minutes, 1)) % {"n": max(minutes, 1)})
     separator = " " if _is_english(None) else ""
     return gettext("%(duration)s left") % {"duration": separator.join(parts)}
+
+
+def join_list(items) -> str:
+    """Items joined as the page's language writes a list: 「A、B、C」 or "A, B, C"."""
+    return (", " if _is_english(None) else "、").join(str(item) for item in items)

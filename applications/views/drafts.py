@@ -187,7 +187,7 @@ def refused_save(request, pk, refused_pk):
     application = selectors.application_for_member(request.user, pk)
     if request.method == "POST":
         services.refused_save_dismiss(refused=refused)
-        messages.info(request, _("The unsaved text was put away."))
+        messages.info(request, _("The unsaved text was removed from the list."))
         return redirect("applications:detail", pk=pk)
     form = ApplicationForm(instance=application, call=application.call, initial={"version": application.version})
     rows = []

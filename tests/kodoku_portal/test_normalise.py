@@ -31,6 +31,14 @@ from kodoku_portal.normalise import (
 no_db = settings(database=None)
 
 
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """The assertions read the English source messages; the Japanese ones are checked in test_i18n."""
+    with translation.override("en"):
+        yield
+
+
+
 def full_width(text: str) -> str:
     """The full-width (U+FF01–U+FF5E) form of printable ASCII, which NFKC maps back."""
     return "".join(chr(ord(c) + 0xFEE0) for c in text)

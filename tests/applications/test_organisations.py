@@ -1,0 +1,153 @@
+"""Organisation profiles (法人番号 checked, codes normalised) and invitations of colleagues."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.models import Role
+from applications.models import Invitation, MemberRole, Membership, Organisation
+from grants.models import ApplicantType
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def types(db):
+    npo = ApplicantType.objects.get_or_create(code="npo", defaults={"name": "特定非営利活動法人（NPO法人）"})[0]
+    voluntary = ApplicantType.objects.get_or_create(
+        code="voluntary", defaults={"name": "任意団体", "has_corporate_number": False}
+    )[0]
+    return {"npo": npo, "voluntary": voluntary}
+
+
+def profile(types, **overrides):
+    data = {
+        "name": "特定非営利活動法人 ㈱ではない会",
+        "name_kana": "とくていひえいりかつどうほうじん",
+        "applicant_type": types["npo"].pk,
+        "corporate_number": "４－０１１０－０１０９－８９９３",
+        "postal_code": "〒１００ー０００１",
+        "prefecture": "13",
+        "address": "東京都千代田区千代田１－１",
+        "representative_title": "理事長",
+        "representative_name": "代表 太郎",
+        "contact_name": "担当 花子",
+        "phone": "０３（１２３４）５６７８",
+        "email": "office@example.jp",
+        "staff_count": "１２",
+        "annual_budget": "８，５００，０００円",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_registering_normalises_codes_but_not_names(client, types):
+    user = UserFactory(role=Role.APPLICANT)
+    client.force_login(user)
+    response = client.post("/organisations/new/", profile(types))
+    assert response.status_code == 302
+    organisation = Organisation.objects.get()
+    assert organisation.corporate_number == "4011001098993"
+    assert organisation.postal_code == "100-0001"
+    assert organisation.phone == "03-1234-5678"
+    assert organisation.name_kana == "トクテイヒエイリカツドウホウジン"
+    assert organisation.staff_count == 12
+    assert organisation.annual_budget == 8_500_000
+    assert organisation.name == "特定非営利活動法人 ㈱ではない会"  # names are never NFKC-normalised
+    assert organisation.address == "東京都千代田区千代田１－１"
+    assert Membership.objects.get(organisation=organisation).user == user
+    assert Membership.objects.get(organisation=organisation).role == MemberRole.OWNER
+
+
+@pytest.mark.parametrize(
+    ("number", "fragment"),
+    [
+        ("4011001098994", "check digit"),
+        ("401100109899", "12"),
+        ("40110010989930", "14"),
+        ("40110O1098993", "digits only"),
+    ],
+)
+def test_a_wrong_corporate_number_is_refused_with_what_is_wrong(client, types, number, fragment):
+    client.force_login(UserFactory(role=Role.APPLICANT))
+    response = client.post("/organisations/new/", profile(types, corporate_number=number), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    errors = response.context["form"].errors["corporate_number"]
+    assert any(fragment in error for error in errors), errors
+    assert not Organisation.objects.exists()
+
+
+def test_an_unincorporated_association_has_no_corporate_number(client, types):
+    client.force_login(UserFactory(role=Role.APPLICANT))
+    response = client.post(
+        "/organisations/new/", profile(types, applicant_type=types["voluntary"].pk, corporate_number="")
+    )
+    assert response.status_code == 302
+    assert Organisation.objects.get().corporate_number == ""
+
+
+def test_an_incorporated_body_must_give_its_number(client, types):
+    client.force_login(UserFactory(role=Role.APPLICANT))
+    response = client.post("/organisations/new/", profile(types, corporate_number=""))
+    assert response.status_code == 200
+    assert "corporate_number" in response.context["form"].errors
+
+
+def test_an_owner_invites_a_colleague_who_joins(client, types, django_capture_on_commit_callbacks):
+    owner = UserFactory(role=Role.APPLICANT)
+    client.force_login(owner)
+    client.post("/organisations/new/", profile(types))
+    organisation = Organisation.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/organisations/{organisation.pk}/invite/", {"email": "Colleague@Example.jp", "role": "editor"})
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["colleague@example.jp"]
+    link = re.search(r"/invitations/[\w-]+/", mail.outbox[0].body).group(0)
+
+    colleague = UserFactory(email="colleague@example.jp", role=Role.APPLICANT)
+    client.force_login(colleague)
+    assert client.get(link).status_code == 200
+    assert client.post(link).status_code == 302
+    membership = Membership.objects.get(organisation=organisation, user=colleague)
+    assert membership.role == MemberRole.EDITOR
+    assert client.get(f"/organisations/{organisation.pk}/").status_code == 200
+
+
+def test_an_invitation_is_only_for_its_address(client, types, django_capture_on_commit_callbacks):
+    owner = UserFactory(role=Role.APPLICANT)
+    client.force_login(owner)
+    client.post("/organisations/new/", profile(types))
+    organisation = Organisation.objects.get()
+    client.post(f"/organisations/{organisation.pk}/invite/", {"email": "colleague@example.jp", "role": "editor"})
+    invitation = Invitation.objects.get()
+    stranger = UserFactory(email="stranger@example.jp", role=Role.APPLICANT)
+    client.force_login(stranger)
+    response = client.post(f"/invitations/{invitation.token}/")
+    assert response.status_code == 400
+    assert not Membership.objects.filter(user=stranger).exists()
+
+
+def test_an_expired_invitation_is_refused(client, types):
+    owner = UserFactory(role=Role.APPLICANT)
+    client.force_login(owner)
+    client.post("/organisations/new/", profile(types))
+    organisation = Organisation.objects.get()
+    client.post(f"/organisations/{organisation.pk}/invite/", {"email": "late@example.jp", "role": "editor"})
+    Invitation.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    late = UserFactory(email="late@example.jp", role=Role.APPLICANT)
+    client.force_login(late)
+    assert client.post(f"/invitations/{Invitation.objects.get().token}/").status_code == 400
+    assert not Membership.objects.filter(user=late).exists()
+
+
+def test_only_owners_invite(client, organisation, member):
+    editor = UserFactory(role=Role.APPLICANT)
+    Membership.objects.create(organisation=organisation, user=editor, role=MemberRole.EDITOR)
+    client.force_login(editor)
+    response = client.post(f"/organisations/{organisation.pk}/invite/", {"email": "x@example.jp", "role": "owner"})
+    assert response.status_code == 404
+    assert not Invitation.objects.exists()
