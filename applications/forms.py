@@ -89,7 +89,7 @@ class ApplicationForm(forms.ModelForm):
         label=_("Project area: prefectures"),
         choices=PREFECTURE_CHOICES,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 

@@ -38,7 +38,6 @@ def _english_messages():
         yield
 
 
-
 def full_width(text: str) -> str:
     """The full-width (U+FF01–U+FF5E) form of printable ASCII, which NFKC maps back."""
     return "".join(chr(ord(c) + 0xFEE0) for c in text)

@@ -1,0 +1,35 @@
+"""Shared set-up for the benchmarks: Django with a throwaway test database (never the real one)."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kodoku_portal.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+
+def test_database():
+    """Create a fresh test database (test_<name>) and return a function that drops it."""
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+
+    def teardown():
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    return teardown
+
+
+def machine() -> str:
+    import platform
+
+    cpus = os.cpu_count()
+    return f"{platform.platform()}, Python {platform.python_version()}, {cpus} CPUs, database {connection.vendor}"
