@@ -147,11 +147,11 @@ class ApplicationForm(forms.ModelForm):
         return cleaned
 
     def draft_fields(self) -> dict:
+        """The cleaned values as the draft service stores them (empty text as "", never None)."""
         data = {name: self.cleaned_data.get(name) for name in self.Meta.fields if name in self.fields}
-        for text in ("title", "summary", "purpose", "target_people", "activities", "structure", "partners"):
-            data[text] = data.get(text) or ""
-        for text in ("expected_results", "schedule", "area_reason"):
-            data[text] = data.get(text) or ""
+        for name, field in self.fields.items():
+            if isinstance(field, forms.CharField) and data.get(name) is None and name in data:
+                data[name] = ""
         data["area_nationwide"] = bool(data.get("area_nationwide"))
         data["area_prefectures"] = list(data.get("area_prefectures") or [])
         return data

@@ -1,5 +1,6 @@
 """The applicant's dashboard, starting an application, the draft form with autosave, attachments."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from grants.models import Call, CallState
-from kodoku_portal.jp import format_datetime, format_yen
+from kodoku_portal.jp import format_datetime, format_yen, join_list
 
 from .. import selectors, services
 from ..filetypes import ALLOWED_KINDS, safe_download_name, validate_attachment
@@ -73,27 +74,38 @@ def _editable(application, now) -> bool:
     return application.status == ApplicationStatus.DRAFT and application.call.state_at(now) == CallState.OPEN
 
 
-@role_required(Role.APPLICANT)
-def application_detail(request, pk):
-    application = selectors.application_for_member(request.user, pk)
+def _page_context(application, **extra) -> dict:
     now = timezone.now()
-    context = {
+    return {
         "application": application,
         "call": application.call,
         "state": application.call.state_at(now),
         "CallState": CallState,
         "Status": ApplicationStatus,
-        "refused_saves": application.open_refused_saves,
+        "refused_saves": getattr(application, "open_refused_saves", []),
+        **extra,
     }
-    if not _editable(application, now):
-        return render(request, "applications/application_readonly.html", context)
-    context.update(
-        form=ApplicationForm(instance=application, initial={"version": application.version}, call=application.call),
-        budget=_budget_formset(application),
+
+
+def _form_context(application, form, budget) -> dict:
+    return _page_context(
+        application,
+        form=form,
+        budget=budget,
         attachment_form=AttachmentForm(),
         max_attachment_mb=settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
     )
-    return render(request, "applications/application_form.html", context)
+
+
+@role_required(Role.APPLICANT)
+def application_detail(request, pk):
+    application = selectors.application_for_member(request.user, pk)
+    if not _editable(application, timezone.now()):
+        return render(request, "applications/application_readonly.html", _page_context(application))
+    form = ApplicationForm(instance=application, initial={"version": application.version}, call=application.call)
+    return render(
+        request, "applications/application_form.html", _form_context(application, form, _budget_formset(application))
+    )
 
 
 def _raw(post) -> dict:
@@ -120,7 +132,9 @@ def application_save(request, pk):
         if _wants_json(request):
             return JsonResponse({"saved": False, "reason": "invalid", "message": message, "errors": errors}, status=400)
         messages.error(request, message)
-        return _render_invalid(request, application, form, budget)
+        return render(
+            request, "applications/application_form.html", _form_context(application, form, budget), status=400
+        )
 
     outcome = services.application_save_draft(
         application_id=application.pk,
@@ -164,22 +178,6 @@ def application_save(request, pk):
     return redirect(compare_url)
 
 
-def _render_invalid(request, application, form, budget):
-    context = {
-        "application": application,
-        "call": application.call,
-        "state": application.call.state_at(timezone.now()),
-        "CallState": CallState,
-        "Status": ApplicationStatus,
-        "refused_saves": [],
-        "form": form,
-        "budget": budget,
-        "attachment_form": AttachmentForm(),
-        "max_attachment_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
-    }
-    return render(request, "applications/application_form.html", context, status=400)
-
-
 @role_required(Role.APPLICANT)
 def refused_save(request, pk, refused_pk):
     """Both versions side by side: what is saved now, and what this member typed."""
@@ -189,22 +187,13 @@ def refused_save(request, pk, refused_pk):
         services.refused_save_dismiss(refused=refused)
         messages.info(request, _("The unsaved text was removed from the list."))
         return redirect("applications:detail", pk=pk)
-    form = ApplicationForm(instance=application, call=application.call, initial={"version": application.version})
+    form = ApplicationForm(instance=application, call=application.call)
     rows = []
     for name, field in form.fields.items():
         if name == "version":
             continue
-        current = form[name].value()
-        typed = refused.data.get(name, [""])
-        typed_value = typed if isinstance(field.widget, type(form.fields["area_prefectures"].widget)) else typed[-1:]
-        rows.append(
-            {
-                "label": field.label,
-                "current": current,
-                "typed": typed_value[0] if len(typed_value) == 1 else typed_value,
-                "differs": str(current or "") != str((typed_value[0] if len(typed_value) == 1 else typed_value) or ""),
-            }
-        )
+        current, typed = _display(field, form[name].value()), _display(field, refused.data.get(name, []))
+        rows.append({"label": field.label, "current": current, "typed": typed, "differs": current != typed})
     return render(
         request,
         "applications/refused_save.html",
@@ -215,6 +204,21 @@ def refused_save(request, pk, refused_pk):
             "editable": _editable(application, timezone.now()),
         },
     )
+
+
+def _display(field, value) -> str:
+    """A field's value as text for the comparison page: choices by their label, lists joined."""
+    values = value if isinstance(value, list) else [value]
+    values = [v for v in values if v not in (None, "")]
+    if isinstance(field, forms.MultipleChoiceField):
+        labels = dict(field.choices)
+        return join_list(labels.get(str(v), v) for v in values)
+    if isinstance(field, forms.ModelChoiceField):
+        labels = {str(k): v for k, v in field.choices}
+        return join_list(labels.get(str(v), v) for v in values)
+    if isinstance(field, forms.BooleanField):
+        return _("Yes") if values and values[-1] not in (False, "False", "false", "off") else ""
+    return str(values[-1]) if values else ""
 
 
 @require_POST
