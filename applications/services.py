@@ -255,9 +255,26 @@ def application_save_draft(
         else:
             reason = None
         if reason is not None:
-            refused = RefusedSave.objects.create(
-                application=application, user=user, reason=reason, based_on_version=base_version, data=raw
+            # Keep what was typed. Further refused saves from the same page update the same record,
+            # so the member finds the latest text in one place.
+            refused = (
+                RefusedSave.objects.filter(
+                    application=application,
+                    user=user,
+                    reason=reason,
+                    based_on_version=base_version,
+                    dismissed_at__isnull=True,
+                )
+                .order_by("-created_at")
+                .first()
             )
+            if refused is None:
+                refused = RefusedSave.objects.create(
+                    application=application, user=user, reason=reason, based_on_version=base_version, data=raw
+                )
+            else:
+                refused.data = raw
+                refused.save(update_fields=["data"])
             return SaveOutcome(False, application.version, reason, message, refused)
 
         for field in DRAFT_FIELDS:

@@ -40,3 +40,33 @@ def applications_for_staff(call: Call) -> QuerySet[Application]:
         .select_related("call", "organisation__applicant_type", "theme")
         .order_by("receipt_number")
     )
+
+
+def _bars(rows: list[tuple[str, int]]) -> list[dict]:
+    top = max((count for _label, count in rows), default=0) or 1
+    return [{"label": label, "count": count, "percent": round(100 * count / top)} for label, count in rows]
+
+
+def call_dashboard_charts(call: Call) -> dict[str, list[dict]]:
+    """Counts of a call's applications by status, theme and prefecture (three grouped queries)."""
+    from kodoku_portal.prefectures import prefecture_name
+
+    applications = Application.objects.filter(call=call)
+    by_status = dict(applications.values_list("status").annotate(n=Count("id")).order_by())
+    by_theme = dict(
+        applications.exclude(status=ApplicationStatus.DRAFT).values_list("theme").annotate(n=Count("id")).order_by()
+    )
+    by_prefecture = dict(
+        applications.exclude(status=ApplicationStatus.DRAFT)
+        .values_list("organisation__prefecture")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    themes = list(call.themes.order_by("number"))
+    return {
+        "status": _bars([(status.label, by_status.get(status.value, 0)) for status in ApplicationStatus]),
+        "theme": _bars([(str(theme), by_theme.get(theme.pk, 0)) for theme in themes]),
+        "prefecture": _bars(
+            sorted(((prefecture_name(code), n) for code, n in by_prefecture.items() if code), key=lambda r: -r[1])
+        ),
+    }

@@ -6,6 +6,7 @@ from django.utils import timezone
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
 from applications.selectors import organisations_of
+from reviews.selectors import review_progress
 
 from . import selectors
 from .models import Call, CallState
@@ -58,5 +59,12 @@ def staff_call_applications(request, slug):
     return render(
         request,
         "staff/call_applications.html",
-        {"call": call, "applications": applications, "state": call.state_at(timezone.now()), "CallState": CallState},
+        {
+            "call": call,
+            "applications": applications,
+            "state": call.state_at(timezone.now()),
+            "CallState": CallState,
+            "charts": selectors.call_dashboard_charts(call),
+            "progress": review_progress(call),
+        },
     )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),
+    path("staff/calls/<slug:slug>/review/", include("reviews.staff_urls")),
     path("", include("applications.urls")),
     path("", include("grants.urls")),
 ]

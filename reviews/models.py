@@ -1,1 +1,184 @@
-# Rubrics, assignments, conflict declarations and reviews arrive with the review issue.
+"""Review (審査): a call's rubric, reviewer assignments, conflict declarations, reviews and scores."""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ReviewPhase(models.TextChoices):
+    SETUP = "setup", _("Preparing (rubric editable)")
+    REVIEWING = "reviewing", _("Reviewing")
+    SHARED = "shared", _("Reviewing, scores shared among reviewers")
+    LOCKED = "locked", _("Locked")
+
+
+# The one transition table of a call's review phase.
+PHASE_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReviewPhase.SETUP: frozenset({ReviewPhase.REVIEWING}),
+    ReviewPhase.REVIEWING: frozenset({ReviewPhase.SHARED, ReviewPhase.LOCKED}),
+    ReviewPhase.SHARED: frozenset({ReviewPhase.REVIEWING, ReviewPhase.LOCKED}),
+    ReviewPhase.LOCKED: frozenset({ReviewPhase.REVIEWING}),
+}
+
+
+class ReviewRound(models.Model):
+    """How a call is reviewed: reviewers per application, phase, and which ranking is in use."""
+
+    call = models.OneToOneField("grants.Call", on_delete=models.CASCADE, related_name="review_round")
+    reviewers_per_application = models.PositiveSmallIntegerField(
+        _("reviewers per application"), default=2, validators=[MinValueValidator(1)]
+    )
+    phase = models.CharField(_("phase"), max_length=20, choices=ReviewPhase.choices, default=ReviewPhase.SETUP)
+    use_calibration = models.BooleanField(
+        _("rank by calibrated scores"),
+        default=False,
+        help_text=_("Normalise each reviewer's scores (z-score per reviewer) before averaging."),
+    )
+    default_due_at = models.DateTimeField(_("reviews due"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("review round")
+        verbose_name_plural = _("review rounds")
+
+    def __str__(self) -> str:
+        return f"{self.call} ({self.get_phase_display()})"
+
+    @property
+    def rubric_editable(self) -> bool:
+        return self.phase == ReviewPhase.SETUP
+
+    @property
+    def reviewers_see_others(self) -> bool:
+        return self.phase == ReviewPhase.SHARED
+
+    @property
+    def reviews_open(self) -> bool:
+        return self.phase in (ReviewPhase.REVIEWING, ReviewPhase.SHARED)
+
+
+class Criterion(models.Model):
+    """審査項目: one criterion of a call's rubric."""
+
+    call = models.ForeignKey("grants.Call", on_delete=models.CASCADE, related_name="criteria")
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    name = models.CharField(_("name (Japanese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    max_score = models.PositiveSmallIntegerField(_("maximum score"), default=5, validators=[MinValueValidator(1)])
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
+
+    class Meta:
+        ordering = ("call", "order", "id")
+        verbose_name = _("criterion")
+        verbose_name_plural = _("criteria")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(weight__gt=0), name="criterion_weight_positive"),
+            models.CheckConstraint(condition=models.Q(max_score__gte=1), name="criterion_max_score_positive"),
+        ]
+
+    def __str__(self) -> str:
+        from grants.models import localized
+
+        return localized(self, "name")
+
+
+class ConflictDeclaration(models.Model):
+    """A reviewer's declared conflict of interest (利害関係) with an organisation, made beforehand."""
+
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conflicts")
+    organisation = models.ForeignKey(
+        "applications.Organisation", on_delete=models.CASCADE, related_name="reviewer_conflicts"
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    declared_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conflict of interest")
+        verbose_name_plural = _("conflicts of interest")
+        constraints = [
+            models.UniqueConstraint(fields=("reviewer", "organisation"), name="conflict_once_per_organisation")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} × {self.organisation}"
+
+
+class AssignmentStatus(models.TextChoices):
+    PENDING = "pending", _("Conflict of interest not yet declared")
+    ACCEPTED = "accepted", _("No conflict declared")
+    CONFLICT = "conflict", _("Returned: conflict of interest")
+
+
+ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    AssignmentStatus.PENDING: frozenset({AssignmentStatus.ACCEPTED, AssignmentStatus.CONFLICT}),
+    AssignmentStatus.ACCEPTED: frozenset({AssignmentStatus.CONFLICT}),
+    AssignmentStatus.CONFLICT: frozenset(),
+}
+
+
+class Assignment(models.Model):
+    """An application given to a reviewer, with a due date. The reviewer declares conflicts first."""
+
+    application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="assignments")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(
+        _("status"), max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.PENDING
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    conflict_reason = models.CharField(_("conflict of interest"), max_length=200, blank=True)
+    declared_at = models.DateTimeField(null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("due_at", "id")
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [models.UniqueConstraint(fields=("application", "reviewer"), name="assignment_once_per_reviewer")]
+
+    def __str__(self) -> str:
+        return f"{self.application} → {self.reviewer}"
+
+
+class ReviewStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+REVIEW_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReviewStatus.DRAFT: frozenset({ReviewStatus.SUBMITTED}),
+    ReviewStatus.SUBMITTED: frozenset({ReviewStatus.DRAFT}),  # reopened, until staff lock the round
+}
+
+
+class Review(models.Model):
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="review")
+    status = models.CharField(_("status"), max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT)
+    comment_to_staff = models.TextField(_("comment to staff"), blank=True)
+    comment_to_applicant = models.TextField(_("comment that may be shared with the applicant"), blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+
+    def __str__(self) -> str:
+        return f"{self.assignment} ({self.get_status_display()})"
+
+
+class Score(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="scores")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="scores")
+    value = models.PositiveSmallIntegerField(_("score"))
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        constraints = [models.UniqueConstraint(fields=("review", "criterion"), name="score_once_per_criterion")]
+
+    def __str__(self) -> str:
+        return f"{self.criterion}: {self.value}"

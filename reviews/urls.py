@@ -6,4 +6,7 @@ app_name = "reviews"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("assignments/<int:pk>/declare/", views.declare, name="declare"),
+    path("assignments/<int:pk>/", views.assignment_detail, name="assignment"),
+    path("assignments/<int:pk>/reopen/", views.reopen, name="reopen"),
 ]

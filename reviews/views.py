@@ -1,10 +1,103 @@
-from django.shortcuts import render
+"""The reviewer's pages: assignments, the conflict declaration, the application and its scores."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
 
+from . import selectors, services
+from .forms import DeclarationForm, ReviewForm
+from .models import AssignmentStatus, Review, ReviewStatus
+from .services import ReviewRefused
+
 
 @role_required(Role.REVIEWER)
 def home(request):
-    """The reviewer's start page. Assignments are listed here once the review issue lands."""
-    return render(request, "reviews/home.html", {})
+    assignments = list(selectors.assignments_for_reviewer(request.user))
+    return render(
+        request,
+        "reviews/home.html",
+        {"assignments": assignments, "now": timezone.now(), "Status": AssignmentStatus, "ReviewStatus": ReviewStatus},
+    )
+
+
+@role_required(Role.REVIEWER)
+def declare(request, pk):
+    """利害関係の申告: before the application is shown, only its organisation and title are."""
+    assignment = selectors.assignment_for_reviewer(request.user, pk)
+    if assignment.status == AssignmentStatus.ACCEPTED:
+        return redirect("reviews:assignment", pk=pk)
+    form = DeclarationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        has_conflict = form.cleaned_data["has_conflict"]
+        services.assignment_declare(
+            assignment=assignment, has_conflict=has_conflict, reason=form.cleaned_data["reason"]
+        )
+        if has_conflict:
+            messages.info(
+                request, _("Thank you. The application has been returned to staff and is no longer shown to you.")
+            )
+            return redirect("reviews:home")
+        return redirect("reviews:assignment", pk=pk)
+    return render(request, "reviews/declare.html", {"assignment": assignment, "form": form})
+
+
+@role_required(Role.REVIEWER)
+def assignment_detail(request, pk):
+    assignment = selectors.assignment_for_reviewer(request.user, pk)
+    if assignment.status != AssignmentStatus.ACCEPTED:
+        return redirect("reviews:declare", pk=pk)
+    application = selectors.application_for_reviewer(assignment)
+    review_round = selectors.review_round(application.call)
+    criteria = selectors.criteria_of(application.call)
+    review = getattr(assignment, "review", None)
+    initial = {}
+    if review is not None:
+        initial = {f"score_{s.criterion_id}": s.value for s in review.scores.all()}
+        initial.update(comment_to_staff=review.comment_to_staff, comment_to_applicant=review.comment_to_applicant)
+    form = ReviewForm(request.POST or None, initial=initial, criteria=criteria)
+    if request.method == "POST" and form.is_valid():
+        submit = "submit" in request.POST
+        try:
+            services.review_save(
+                assignment=assignment,
+                scores=form.scores(),
+                comment_to_staff=form.cleaned_data["comment_to_staff"],
+                comment_to_applicant=form.cleaned_data["comment_to_applicant"],
+                submit=submit,
+            )
+        except ReviewRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, _("Your review was submitted.") if submit else _("Your draft was saved."))
+            return redirect("reviews:assignment", pk=pk)
+    return render(
+        request,
+        "reviews/assignment.html",
+        {
+            "assignment": assignment,
+            "application": application,
+            "review": review,
+            "review_round": review_round,
+            "form": form,
+            "submitted": review is not None and review.status == ReviewStatus.SUBMITTED,
+            "others": selectors.other_reviews(assignment) if review_round.reviewers_see_others else None,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.REVIEWER)
+def reopen(request, pk):
+    assignment = selectors.assignment_for_reviewer(request.user, pk)
+    try:
+        services.review_reopen(assignment=assignment)
+    except ReviewRefused as refused:
+        messages.error(request, refused.message)
+    except Review.DoesNotExist:
+        pass
+    return redirect("reviews:assignment", pk=pk)

@@ -43,7 +43,7 @@ def organisation_detail(request, pk):
             "is_owner": membership.role == MemberRole.OWNER,
             "members": organisation.memberships.select_related("user").order_by("created_at"),
             "invitations": organisation.invitations.filter(accepted_at__isnull=True),
-            "invitation_form": InvitationForm(),
+            "invitation_form": InvitationForm(auto_id="invite_%s"),
         },
     )
 

@@ -244,10 +244,99 @@ def seed_demo_organisation(users: dict[str, User], report: SeedReport) -> None:
     report.created.append(f"organisation {organisation.name}")
 
 
+def seed_practice_review(users: dict[str, User], report: SeedReport, *, now: dt.datetime) -> None:
+    """Six fictional applications on the practice call, assigned to the demo reviewers; two of
+    them have scored theirs, the first demo reviewer has assignments waiting for them."""
+    from applications import services as application_services
+    from applications.models import Application, BudgetCategory
+    from reviews import services as review_services
+    from reviews.models import Assignment, ReviewPhase
+
+    practice = Call.objects.get(slug="practice")
+    if Application.objects.filter(call=practice, organisation__name=data.PRACTICE_APPLICANTS[0][0]).exists():
+        return
+    npo = ApplicantType.objects.get(code="npo")
+    submitter = users["colleague@example.jp"]
+    for index, (name, kana, prefecture, theme, title, summary, area, amount) in enumerate(data.PRACTICE_APPLICANTS):
+        base = f"{900000000100 + index:012d}"
+        organisation = organisation_create(
+            name=name,
+            name_kana=kana,
+            applicant_type=npo,
+            prefecture=prefecture,
+            corporate_number=cn.calc_check_digit(base) + base,
+            postal_code="100-0001",
+            address="（デモ用の架空の所在地）",
+            representative_title="代表理事",
+            representative_name="代表 太郎",
+            contact_name="担当 花子",
+            phone="03-1234-5678",
+            email=f"demo{index}@example.jp",
+        )
+        application = application_services.application_start(
+            call=practice, organisation=organisation, user=submitter, now=now
+        )
+        application_services.application_save_draft(
+            application_id=application.pk,
+            user=submitter,
+            base_version=application.version,
+            raw={},
+            now=now,
+            fields={
+                "theme": practice.themes.get(number=theme),
+                "title": title,
+                "summary": summary,
+                "purpose": summary,
+                "target_people": "地域の住民",
+                "activities": summary,
+                "structure": "理事3名、ボランティア10名",
+                "partners": "社会福祉協議会",
+                "expected_results": "参加者 延べ1,000人",
+                "schedule": "7月開始、2月報告",
+                "area_prefectures": area,
+                "period_start": dt.date(2025, 7, 1),
+                "period_end": dt.date(2026, 2, 28),
+            },
+            budget_lines=[
+                application_services.BudgetLineInput(BudgetCategory.HONORARIA, "講師謝金", 10, amount // 20),
+                application_services.BudgetLineInput(
+                    BudgetCategory.RENTAL, "会場借料", 1, amount - 10 * (amount // 20)
+                ),
+            ],
+        )
+        application_services.application_submit(application_id=application.pk, user=submitter, now=now)
+    review_services.review_round_for(call=practice)
+    review_services.phase_set(call=practice, phase=ReviewPhase.REVIEWING)
+    reviewers = [users["reviewer@example.jp"], users["reviewer2@example.jp"], users["reviewer3@example.jp"]]
+    review_services.assignments_auto(
+        call=practice, reviewers=reviewers, due_at=now + dt.timedelta(days=45), assigned_by=users["staff@example.jp"]
+    )
+    criteria = list(practice.criteria.order_by("order"))
+    for assignment in (
+        Assignment.objects.filter(application__call=practice).exclude(reviewer=reviewers[0]).order_by("id")
+    ):
+        review_services.assignment_declare(assignment=assignment, has_conflict=False)
+        # Reviewer 3 is the harsh one: calibration has something to correct.
+        offset = -1 if assignment.reviewer_id == reviewers[2].pk else 0
+        scores = {
+            c.pk: max(0, min(c.max_score, (assignment.application_id + c.order) % 3 + 3 + offset)) for c in criteria
+        }
+        review_services.review_save(
+            assignment=assignment,
+            scores=scores,
+            comment_to_staff="デモの講評です。",
+            comment_to_applicant="",
+            submit=True,
+        )
+    report.created.append("practice call: six submitted applications with reviews")
+
+
 @transaction.atomic
 def seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
     report = SeedReport()
-    seed_calls(report, now=now or timezone.now())
+    now = now or timezone.now()
+    seed_calls(report, now=now)
     users = seed_users(report)
     seed_demo_organisation(users, report)
+    seed_practice_review(users, report, now=now)
     return report

@@ -49,7 +49,7 @@
   }
 
   function save(keepalive) {
-    if (saving || blocked || !dirty) return Promise.resolve();
+    if (saving || !dirty) return Promise.resolve();
     saving = true;
     dirty = false;
     show(form.dataset.msgSaving, "info");
@@ -64,10 +64,15 @@
       clearErrors();
       if (data.saved) {
         version.value = data.version;
-        show(data.message, "ok");
-        try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ }
+        blocked = false;
+        if (!dirty) {
+          show(data.message, "ok");
+          try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ }
+        }
       } else if (result.status === 409) {
-        blocked = true;  // never overwrite: the member chooses on the comparison page
+        // Never overwrite: the server keeps what was typed (and keeps the latest of it on each
+        // further save) and the member chooses on the comparison page.
+        blocked = true;
         show(data.message, "error", data.compare_url);
       } else {
         dirty = true;
@@ -77,13 +82,16 @@
     }).catch(function () {
       dirty = true;
       show(form.dataset.msgOffline, "error");
-    }).finally(function () { saving = false; });
+    }).finally(function () {
+      saving = false;
+      if (dirty) { clearTimeout(timer); timer = setTimeout(save, 1500); }
+    });
   }
 
   function changed() {
     dirty = true;
     backup();
-    if (!blocked) show(form.dataset.msgUnsaved, "info");
+    if (!blocked) show(form.dataset.msgUnsaved, "info");  // when blocked, the refusal stays in view
     clearTimeout(timer);
     timer = setTimeout(save, 1500);
     updateTotals();
@@ -94,8 +102,31 @@
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") save(true); });
   window.addEventListener("pagehide", function () { save(true); });
   window.addEventListener("beforeunload", function (event) {
-    if (dirty && !blocked) { save(true); event.preventDefault(); event.returnValue = ""; }
+    if (dirty) { save(true); event.preventDefault(); event.returnValue = ""; }
   });
+  window.addEventListener("online", function () { if (dirty) save(); });
+
+  // Text kept in this browser from a visit whose last save did not reach the server: offer it back.
+  try {
+    var kept = JSON.parse(localStorage.getItem(storageKey) || "null");
+    var restore = document.getElementById("restore-local");
+    if (kept && restore) {
+      restore.classList.remove("d-none");
+      restore.querySelector("button").addEventListener("click", function () {
+        var params = new URLSearchParams(kept.data);
+        form.querySelectorAll("input[type=checkbox][name]").forEach(function (box) {
+          if (box.name !== "csrfmiddlewaretoken") box.checked = params.getAll(box.name).indexOf(box.value) !== -1;
+        });
+        params.forEach(function (value, name) {
+          if (name === "csrfmiddlewaretoken" || name === "version") return;
+          var field = form.querySelector("[name='" + name + "']:not([type=checkbox])");
+          if (field) field.value = value;
+        });
+        restore.classList.add("d-none");
+        changed();
+      });
+    }
+  } catch (e) { /* nothing kept */ }
   // Leaving for the preview or an upload: save first.
   document.querySelectorAll("#preview-link, #attachment-form").forEach(function (el) {
     el.addEventListener(el.tagName === "FORM" ? "submit" : "click", function (event) {
@@ -129,7 +160,9 @@
     var normal = (text || "").normalize("NFKC").replace(/[,¥円\s]/g, "");
     return /^\d+$/.test(normal) ? parseInt(normal, 10) : null;
   }
-  function yen(n) { return n.toLocaleString("ja-JP") + (document.documentElement.lang === "en" ? "" : "円"); }
+  function yen(n) {
+    return document.documentElement.lang === "en" ? "¥" + n.toLocaleString("en") : n.toLocaleString("ja-JP") + "円";
+  }
   function updateTotals() {
     if (!rows) return;
     var total = 0;

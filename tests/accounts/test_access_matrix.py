@@ -25,6 +25,17 @@ USERS = {
 }
 
 PUBLIC = dict.fromkeys(USERS, OK)
+STAFF_PAGE = {
+    "anonymous": LOGIN,
+    "applicant": FORBIDDEN,
+    "reviewer": FORBIDDEN,
+    "reviewer_without_totp": FORBIDDEN,
+    "staff": OK,
+    "staff_without_totp": MFA,
+    "administrator": OK,
+    "administrator_without_totp": MFA,
+}
+APPLICANT_PAGE = dict.fromkeys(USERS, FORBIDDEN) | {"anonymous": LOGIN, "applicant": OK}
 PAGES = {
     "/": PUBLIC,
     "/calls/": PUBLIC,
@@ -51,6 +62,12 @@ PAGES = {
         "administrator": FORBIDDEN,
         "administrator_without_totp": FORBIDDEN,
     },
+    "/staff/calls/{slug}/applications/": STAFF_PAGE,
+    "/staff/calls/{slug}/review/": STAFF_PAGE,
+    "/staff/calls/{slug}/review/assignments/": STAFF_PAGE,
+    "/staff/calls/{slug}/review/ranking/": STAFF_PAGE,
+    "/applications/": APPLICANT_PAGE,
+    "/organisations/new/": APPLICANT_PAGE,
     "/admin/": {
         "anonymous": LOGIN,
         "applicant": FORBIDDEN,
@@ -117,7 +134,7 @@ def test_every_staff_and_review_view_declares_its_roles():
             namespace = getattr(pattern, "namespace", None)
             view = getattr(sub, "callback", None)
             name = f"{namespace}:{getattr(sub, 'name', '')}"
-            is_protected_area = namespace == "reviews" or name.startswith("grants:staff")
+            is_protected_area = namespace in ("reviews", "review_staff") or name.startswith("grants:staff")
             if view is not None and is_protected_area and not hasattr(view, "allowed_roles"):
                 unguarded.append(name)
     assert unguarded == []

@@ -154,11 +154,13 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     # Invite the colleague from the organisation page.
     page.get_by_role("link", name=ORGANISATION).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(ORGANISATION)
-    page.get_by_label("招待する方のメールアドレス").fill(COLLEAGUE)
-    page.get_by_label(re.compile("^役割")).select_option(label="編集者")
-    page.get_by_role("button", name="招待を送る").click()
-    expect(page.get_by_role("status").first).to_contain_text(f"{COLLEAGUE}宛てに招待を送信しました。")
     members = page.get_by_role("region", name="メンバー")
+    # Not get_by_label: the invitation's e-mail input shares id="id_email" with the profile's
+    # e-mail input, so its label names the wrong field (see test_invitation_email_field_has_its_own_label).
+    members.locator("input[name=email]").fill(COLLEAGUE)
+    members.get_by_label(re.compile(r"^\s*役割\*?\s*$")).select_option(label="編集者")
+    members.get_by_role("button", name="招待を送る").click()
+    expect(page.get_by_role("status").filter(has_text=f"{COLLEAGUE}宛てに招待を送信しました。")).to_be_visible()
     expect(members).to_contain_text("承諾待ちの招待")
     invitations = [m for m in mail.outbox if m.to == [COLLEAGUE]]
     assert len(invitations) == 1
@@ -171,7 +173,7 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     colleague.goto(link)
     expect(colleague.get_by_role("heading", level=1)).to_have_text("団体への招待")
     colleague.get_by_role("button", name="招待を承諾する").click()
-    expect(colleague.get_by_role("status").first).to_contain_text(f"{ORGANISATION}のメンバーになりました。")
+    expect(colleague.get_by_role("status").filter(has_text=f"{ORGANISATION}のメンバーになりました。")).to_be_visible()
     expect(colleague.get_by_role("region", name="所属団体").get_by_role("link", name=ORGANISATION)).to_be_visible()
     colleague.context.close()
 
@@ -249,10 +251,10 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     # Attach a PDF.
     pdf = tmp_path / "定款.pdf"
     pdf.write_bytes(MINIMAL_PDF)
-    page.get_by_label(re.compile("^書類の種類")).select_option(label="定款")
-    page.get_by_label(re.compile("^ファイル（PDF・Word・Excel）")).set_input_files(pdf)
+    page.get_by_label(re.compile(r"^\s*書類の種類\*?\s*$")).select_option(label="定款")
+    page.get_by_label(re.compile(r"^\s*ファイル（PDF・Word・Excel）\*?\s*$")).set_input_files(pdf)
     page.get_by_role("button", name="添付する").click()
-    expect(page.get_by_role("status").first).to_contain_text("「定款.pdf」を添付しました。")
+    expect(page.get_by_role("status").filter(has_text="「定款.pdf」を添付しました。")).to_be_visible()
     expect(page.get_by_test_id("attachments")).to_contain_text("定款: 定款.pdf")
 
     # Preview: nothing missing.
@@ -267,7 +269,9 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     page.get_by_role("button", name="申請書を提出する").click()
     expect(page.get_by_test_id("receipt-number")).to_have_text("PRACTICE-0001")
     expect(page.get_by_test_id("status")).to_have_text("提出済")
-    expect(page.get_by_role("status").first).to_contain_text("申請を受け付けました（受付番号：PRACTICE-0001）。")
+    expect(
+        page.get_by_role("status").filter(has_text="申請を受け付けました（受付番号：PRACTICE-0001）。")
+    ).to_be_visible()
     with page.expect_download() as download_info:
         page.get_by_role("link", name="受付票（PDF）をダウンロード").click()
     download = download_info.value
@@ -288,6 +292,14 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     assert application.status == ApplicationStatus.SUBMITTED
     assert application.requested_amount == 135_000
     assert Receipt.objects.filter(application=application).count() == 1
+
+
+def test_invitation_email_field_has_its_own_label(page: Page, live_server):
+    seed_demo()
+    organisation = Organisation.objects.get(name=ORGANISATION)
+    log_in(page, live_server.url, APPLICANT, f"/organisations/{organisation.pk}/")
+    invite = page.get_by_role("region", name="メンバー").locator("input[name=email]")
+    expect(invite).to_have_accessible_name(re.compile(r"^\s*招待する方のメールアドレス\*?\s*$"), timeout=2_000)
 
 
 def test_double_click_on_submit_sends_one_request_and_issues_one_receipt(page: Page, live_server):
@@ -321,11 +333,11 @@ def test_english_labels_on_the_draft_preview_and_submitted_application(page: Pag
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(f"{base}/applications/{application.pk}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit your application")
-    expect(page.get_by_label("Project name", exact=True)).to_have_value("多世代の居場所づくり事業")
+    expect(page.get_by_label(re.compile(r"^\s*Project name"))).to_have_value("多世代の居場所づくり事業")
     expect(page.get_by_role("button", name="Add a budget line")).to_be_visible()
     expect(page.get_by_label("Language")).to_have_value("en")
 
-    page.get_by_label("Purpose", exact=True).fill("An English purpose.")
+    page.get_by_label(re.compile(r"^\s*Purpose\s*$")).fill("An English purpose.")
     expect(page.get_by_test_id("save-status")).to_have_text(re.compile(r"Saved at \d{1,2}:\d{2}:\d{2}\."))
 
     page.get_by_role("link", name="Check and submit").click()
@@ -340,11 +352,6 @@ def test_english_labels_on_the_draft_preview_and_submitted_application(page: Pag
     expect(page.get_by_role("button", name="Withdraw this application")).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="application-form.js yen() writes '120,000' without a currency sign in English, "
-    "replacing the server's '¥120,000' (kodoku_portal.jp.format_yen)",
-)
 def test_english_budget_total_keeps_the_yen_sign(page: Page, live_server):
     seed_demo()
     base = live_server.url
@@ -373,12 +380,11 @@ def test_page_left_open_across_the_deadline_keeps_what_was_typed(page: Page, liv
     with translation.override("ja"):
         deadline = format_datetime(closes_at)
 
+    title.press("End")
     title.press_sequentially("（締切後の追記）")
     typed = "居場所づくり事業（締切後の追記）"
     status = page.get_by_test_id("save-status")
-    expect(status).to_contain_text(
-        f"この公募は{deadline}（日本時間）に締め切りました。申請の変更・提出はできません。"
-    )
+    expect(status).to_contain_text(f"この公募は{deadline}（日本時間）に締め切りました。申請の変更・提出はできません。")
     expect(status.get_by_role("link", name="両方の内容を比べる")).to_be_visible()
     expect(title).to_have_value(typed)
 
@@ -399,9 +405,7 @@ def test_page_left_open_across_the_deadline_keeps_what_was_typed(page: Page, liv
 
     # A submission POSTed anyway is refused.
     token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
-    response = page.request.post(
-        f"{base}/applications/{application.pk}/submit/", form={"csrfmiddlewaretoken": token}
-    )
+    response = page.request.post(f"{base}/applications/{application.pk}/submit/", form={"csrfmiddlewaretoken": token})
     assert response.ok
     assert response.url == f"{base}/applications/{application.pk}/preview/"
     assert f"この公募は{deadline}（日本時間）に締め切りました。" in response.text()
@@ -429,9 +433,7 @@ def test_conflicting_saves_are_refused_and_both_texts_can_be_compared(page: Page
     seed_demo()
     base = live_server.url
     application = complete_draft(title="元の事業名")
-    Membership.objects.create(
-        organisation=application.organisation, user=demo_user(COLLEAGUE), role=MemberRole.EDITOR
-    )
+    Membership.objects.create(organisation=application.organisation, user=demo_user(COLLEAGUE), role=MemberRole.EDITOR)
     path = f"/applications/{application.pk}/"
     log_in(page, base, APPLICANT, path)
     colleague = new_page()
@@ -457,7 +459,9 @@ def test_conflicting_saves_are_refused_and_both_texts_can_be_compared(page: Page
     expect(colleague).to_have_url(f"{base}{path}unsaved/{refused.pk}/")
     expect(colleague.get_by_role("heading", level=1)).to_have_text("保存されなかった入力内容")
     table = colleague.get_by_role("table")
-    expect(table.get_by_role("columnheader")).to_have_text(["項目", "現在保存されている内容", "保存されなかった入力内容"])
+    expect(table.get_by_role("columnheader")).to_have_text(
+        ["項目", "現在保存されている内容", "保存されなかった入力内容"]
+    )
     row = table.get_by_role("row").filter(has=colleague.get_by_role("rowheader", name=re.compile("^事業名")))
     expect(row.get_by_role("cell")).to_have_text(["申請者が直した事業名", "同僚が直した事業名"])
     expect(row).to_contain_text("相違あり")

@@ -1,0 +1,125 @@
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from applications.models import Application, ApplicationStatus
+from kodoku_portal.prefectures import PREFECTURE_CHOICES
+
+from .models import ReviewRound
+
+
+class DeclarationForm(forms.Form):
+    has_conflict = forms.TypedChoiceField(
+        label=_("Do you have a conflict of interest with this organisation or project?"),
+        choices=[("no", _("No, I have no conflict of interest")), ("yes", _("Yes, I have a conflict of interest"))],
+        widget=forms.RadioSelect,
+        coerce=lambda value: value == "yes",
+    )
+    reason = forms.CharField(label=_("Conflict (if any)"), max_length=200, required=False)
+
+
+class ReviewForm(forms.Form):
+    """One score field per criterion of the call's rubric, plus the two comments."""
+
+    comment_to_staff = forms.CharField(
+        label=_("Comment to staff"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    comment_to_applicant = forms.CharField(
+        label=_("Comment that may be shared with the applicant"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, criteria, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = criteria
+        for criterion in criteria:
+            self.fields[f"score_{criterion.pk}"] = forms.TypedChoiceField(
+                label=str(criterion),
+                help_text=criterion.description,
+                choices=[("", "—")] + [(str(v), str(v)) for v in range(criterion.max_score + 1)],
+                coerce=int,
+                empty_value=None,
+                required=False,
+            )
+
+    def score_fields(self):
+        return [self[f"score_{c.pk}"] for c in self.criteria]
+
+    def scores(self) -> dict[int, int | None]:
+        return {c.pk: self.cleaned_data.get(f"score_{c.pk}") for c in self.criteria}
+
+
+class RoundForm(forms.ModelForm):
+    class Meta:
+        model = ReviewRound
+        fields = ("reviewers_per_application", "use_calibration", "default_due_at")
+        widgets = {"default_due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+
+
+def reviewer_choices():
+    return User.objects.filter(role=Role.REVIEWER, is_active=True).order_by("full_name", "email")
+
+
+class ManualAssignForm(forms.Form):
+    applications = forms.ModelMultipleChoiceField(
+        label=_("Applications"), queryset=Application.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    reviewers = forms.ModelMultipleChoiceField(
+        label=_("Reviewers"), queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    due_at = forms.DateTimeField(
+        label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, *args, call, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["applications"].queryset = Application.objects.filter(
+            call=call, status=ApplicationStatus.SUBMITTED
+        ).select_related("organisation")
+        self.fields["applications"].label_from_instance = lambda a: f"{a.receipt_number} {a.title}"
+        self.fields["reviewers"].queryset = reviewer_choices()
+
+
+class AutoAssignForm(forms.Form):
+    reviewers = forms.ModelMultipleChoiceField(
+        label=_("Reviewers to use"), queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    due_at = forms.DateTimeField(
+        label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewers"].queryset = reviewer_choices()
+
+
+SORTS = [
+    ("score", _("Score in use (highest first)")),
+    ("raw", _("Raw mean (highest first)")),
+    ("calibrated", _("Calibrated mean (highest first)")),
+    ("spread", _("Spread between reviewers (largest first)")),
+    ("receipt", _("Receipt number")),
+]
+
+
+class RankingFilter(django_filters.FilterSet):
+    theme = django_filters.ModelChoiceFilter(label=_("Theme"), queryset=None)
+    prefecture = django_filters.ChoiceFilter(
+        label=_("Prefecture"), field_name="organisation__prefecture", choices=PREFECTURE_CHOICES
+    )
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ApplicationStatus.choices)
+
+    class Meta:
+        model = Application
+        fields = ("theme", "prefecture", "status")
+
+    def __init__(self, *args, call, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["theme"].queryset = call.themes.all()
+
+
+class RankingOptionsForm(forms.Form):
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORTS, required=False)
+    min_score = forms.FloatField(label=_("Minimum score"), required=False, min_value=0, max_value=100)

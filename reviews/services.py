@@ -1,0 +1,349 @@
+"""Every state change of the review: rubric, phase, assignments, conflict declarations, reviews.
+
+Each function is one transaction and the only writer of what it changes.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from applications.models import Application, ApplicationStatus, Membership
+from kodoku_portal.jp import join_list
+
+from . import allocation
+from .models import (
+    ASSIGNMENT_TRANSITIONS,
+    PHASE_TRANSITIONS,
+    REVIEW_TRANSITIONS,
+    Assignment,
+    AssignmentStatus,
+    ConflictDeclaration,
+    Criterion,
+    Review,
+    ReviewPhase,
+    ReviewRound,
+    ReviewStatus,
+    Score,
+)
+
+# 審査項目 for the NPO model calls, from the call's purpose in the seed: pioneering initiatives,
+# partnership of diverse local actors, feasibility, continuity and nationwide roll-out, budget.
+DEFAULT_RUBRIC = [
+    ("先駆性", "Pioneering", "日常生活環境での緩やかなつながりや居場所づくりに関する先駆的な取組であるか。"),
+    (
+        "地域の多様な主体との連携",
+        "Partnership with diverse local actors",
+        "地域の多様な主体との水平的な連携を通じた取組であるか。",
+    ),
+    ("実現可能性・実施体制", "Feasibility and organisation", "計画・スケジュール・実施体制が実現可能なものであるか。"),
+    (
+        "継続性・波及性（全国展開）",
+        "Continuity and spread (nationwide roll-out)",
+        "事業終了後も継続が見込まれ、取組モデルとして全国展開が期待できるか。",
+    ),
+    ("予算の妥当性", "Appropriateness of the budget", "経費の内容・積算が事業内容に照らして妥当であるか。"),
+]
+
+
+class ReviewRefused(Exception):
+    def __init__(self, message: str, code: str = "refused"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _check(transitions: dict, current: str, target: str) -> None:
+    if target not in transitions[current]:
+        raise ReviewRefused(_("This change is not possible at this stage."), code="transition")
+
+
+@transaction.atomic
+def review_round_for(*, call) -> ReviewRound:
+    """The call's review round, created with the default rubric the first time it is needed."""
+    review_round, created = ReviewRound.objects.get_or_create(call=call)
+    if created and not call.criteria.exists():
+        Criterion.objects.bulk_create(
+            Criterion(call=call, order=i, name=name, name_en=name_en, description=description, max_score=5, weight=1)
+            for i, (name, name_en, description) in enumerate(DEFAULT_RUBRIC, start=1)
+        )
+    return review_round
+
+
+@dataclass(frozen=True)
+class CriterionInput:
+    name: str
+    name_en: str
+    description: str
+    max_score: int
+    weight: float
+
+
+@transaction.atomic
+def rubric_replace(*, call, criteria: list[CriterionInput]) -> None:
+    """Replace the rubric; only while the round is being prepared (no score refers to it yet)."""
+    review_round = ReviewRound.objects.select_for_update().get(call=call)
+    if not review_round.rubric_editable:
+        raise ReviewRefused(_("The rubric can only be changed before the review starts."), code="locked")
+    if not criteria:
+        raise ReviewRefused(_("The rubric needs at least one criterion."), code="empty")
+    call.criteria.all().delete()
+    Criterion.objects.bulk_create(
+        Criterion(
+            call=call,
+            order=i,
+            name=c.name,
+            name_en=c.name_en,
+            description=c.description,
+            max_score=c.max_score,
+            weight=c.weight,
+        )
+        for i, c in enumerate(criteria, start=1)
+    )
+
+
+@transaction.atomic
+def round_configure(*, call, reviewers_per_application: int, use_calibration: bool, default_due_at) -> ReviewRound:
+    review_round = ReviewRound.objects.select_for_update().get(call=call)
+    if reviewers_per_application < 1:
+        raise ReviewRefused(_("At least one reviewer per application."), code="invalid")
+    review_round.reviewers_per_application = reviewers_per_application
+    review_round.use_calibration = use_calibration
+    review_round.default_due_at = default_due_at
+    review_round.save()
+    return review_round
+
+
+@transaction.atomic
+def phase_set(*, call, phase: ReviewPhase) -> ReviewRound:
+    review_round = ReviewRound.objects.select_for_update().get(call=call)
+    _check(PHASE_TRANSITIONS, review_round.phase, phase)
+    review_round.phase = phase
+    review_round.save(update_fields=["phase"])
+    return review_round
+
+
+# --- conflicts and assignments ----------------------------------------------------------------
+
+
+def conflicted_pairs(*, call) -> set[tuple[int, int]]:
+    """(application id, reviewer id) pairs that must never be assigned: the reviewer declared a
+    conflict with the organisation beforehand, belongs to it, or returned that application."""
+    applications = dict(
+        Application.objects.filter(call=call, status=ApplicationStatus.SUBMITTED).values_list("id", "organisation_id")
+    )
+    by_organisation: dict[int, list[int]] = {}
+    for application_id, organisation_id in applications.items():
+        by_organisation.setdefault(organisation_id, []).append(application_id)
+    pairs = set()
+    rows = list(
+        ConflictDeclaration.objects.filter(organisation_id__in=by_organisation).values_list(
+            "organisation_id", "reviewer_id"
+        )
+    ) + list(Membership.objects.filter(organisation_id__in=by_organisation).values_list("organisation_id", "user_id"))
+    for organisation_id, reviewer_id in rows:
+        for application_id in by_organisation[organisation_id]:
+            pairs.add((application_id, reviewer_id))
+    pairs.update(
+        Assignment.objects.filter(application__call=call, status=AssignmentStatus.CONFLICT).values_list(
+            "application_id", "reviewer_id"
+        )
+    )
+    return pairs
+
+
+def _check_assignable(application: Application, reviewer, conflicts: set[tuple[int, int]]) -> None:
+    if application.status != ApplicationStatus.SUBMITTED:
+        raise ReviewRefused(_("Only submitted applications can be reviewed."), code="not_submitted")
+    if reviewer.role != Role.REVIEWER:
+        raise ReviewRefused(_("%(user)s is not a reviewer.") % {"user": reviewer}, code="not_reviewer")
+    if (application.pk, reviewer.pk) in conflicts:
+        raise ReviewRefused(
+            _("%(user)s has a conflict of interest with %(organisation)s.")
+            % {"user": reviewer, "organisation": application.organisation.name},
+            code="conflict",
+        )
+
+
+@transaction.atomic
+def assignment_create(*, application: Application, reviewer, due_at: dt.datetime | None, assigned_by) -> Assignment:
+    """Assign one reviewer by hand; refused for a conflict of interest."""
+    _check_assignable(application, reviewer, conflicted_pairs(call=application.call))
+    assignment, created = Assignment.objects.get_or_create(
+        application=application, reviewer=reviewer, defaults={"due_at": due_at, "assigned_by": assigned_by}
+    )
+    if not created:
+        raise ReviewRefused(_("This reviewer is already assigned to this application."), code="duplicate")
+    return assignment
+
+
+@dataclass
+class BulkResult:
+    created: int
+    skipped: list[str]
+
+
+@transaction.atomic
+def assignments_bulk(*, applications: list[Application], reviewers: list, due_at, assigned_by) -> BulkResult:
+    """Assign every chosen reviewer to every chosen application, skipping conflicts and duplicates."""
+    if not applications:
+        return BulkResult(0, [])
+    conflicts = conflicted_pairs(call=applications[0].call)
+    existing = set(
+        Assignment.objects.filter(application__in=applications, reviewer__in=reviewers).values_list(
+            "application_id", "reviewer_id"
+        )
+    )
+    created, skipped, new = 0, [], []
+    for application in applications:
+        for reviewer in reviewers:
+            if (application.pk, reviewer.pk) in existing:
+                continue
+            try:
+                _check_assignable(application, reviewer, conflicts)
+            except ReviewRefused as refused:
+                skipped.append(refused.message)
+                continue
+            new.append(Assignment(application=application, reviewer=reviewer, due_at=due_at, assigned_by=assigned_by))
+            created += 1
+    Assignment.objects.bulk_create(new)
+    return BulkResult(created, skipped)
+
+
+@transaction.atomic
+def assignments_auto(*, call, reviewers: list, due_at, assigned_by) -> int:
+    """Give every submitted application k reviewers, loads as even as possible, never a conflict."""
+    review_round = ReviewRound.objects.select_for_update().get(call=call)
+    application_ids = list(
+        Application.objects.filter(call=call, status=ApplicationStatus.SUBMITTED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    reviewer_ids = sorted(r.pk for r in reviewers if r.role == Role.REVIEWER)
+    if not application_ids or not reviewer_ids:
+        return 0
+    live = Assignment.objects.filter(application__call=call).exclude(status=AssignmentStatus.CONFLICT)
+    existing = set(live.values_list("application_id", "reviewer_id"))
+    load: dict[int, int] = dict.fromkeys(reviewer_ids, 0)
+    for _application_id, reviewer_id in existing:
+        if reviewer_id in load:
+            load[reviewer_id] += 1
+    pairs = allocation.allocate(
+        application_ids,
+        reviewer_ids,
+        review_round.reviewers_per_application,
+        conflicts=conflicted_pairs(call=call),
+        existing={pair for pair in existing if pair[1] in load},
+        existing_load=load,
+    )
+    Assignment.objects.bulk_create(
+        Assignment(application_id=a, reviewer_id=r, due_at=due_at, assigned_by=assigned_by) for a, r in pairs
+    )
+    return len(pairs)
+
+
+@transaction.atomic
+def assignment_remove(*, assignment: Assignment) -> None:
+    locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if Review.objects.filter(assignment=locked, status=ReviewStatus.SUBMITTED).exists():
+        raise ReviewRefused(_("A submitted review cannot be removed; reopen it first."), code="has_review")
+    locked.delete()
+
+
+@transaction.atomic
+def assignment_declare(*, assignment: Assignment, has_conflict: bool, reason: str = "") -> Assignment:
+    """利害関係の申告. With a conflict the assignment goes back to staff and the application is
+    hidden from the reviewer from then on; without, the reviewer may open and score it."""
+    locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    target = AssignmentStatus.CONFLICT if has_conflict else AssignmentStatus.ACCEPTED
+    if locked.status == target:
+        return locked
+    _check(ASSIGNMENT_TRANSITIONS, locked.status, target)
+    locked.status = target
+    locked.conflict_reason = reason[:200] if has_conflict else ""
+    locked.declared_at = timezone.now()
+    locked.save(update_fields=["status", "conflict_reason", "declared_at"])
+    if has_conflict:
+        Review.objects.filter(assignment=locked).delete()
+    return locked
+
+
+@transaction.atomic
+def conflict_declare(*, reviewer, organisation, reason: str = "") -> ConflictDeclaration:
+    """A conflict declared beforehand: the automatic and manual assignment will avoid it."""
+    declaration, _created = ConflictDeclaration.objects.get_or_create(
+        reviewer=reviewer, organisation=organisation, defaults={"reason": reason[:200]}
+    )
+    return declaration
+
+
+# --- reviews ----------------------------------------------------------------------------------
+
+
+def _round_of(assignment: Assignment) -> ReviewRound:
+    return ReviewRound.objects.get(call_id=assignment.application.call_id)
+
+
+@transaction.atomic
+def review_save(
+    *,
+    assignment: Assignment,
+    scores: dict[int, int | None],
+    comment_to_staff: str,
+    comment_to_applicant: str,
+    submit: bool,
+) -> Review:
+    """Save scores as a draft, or submit them; every score must lie in 0..max of its criterion,
+    and a submission needs a score for every criterion."""
+    locked = Assignment.objects.select_for_update().select_related("application").get(pk=assignment.pk)
+    if locked.status != AssignmentStatus.ACCEPTED:
+        raise ReviewRefused(_("Declare that you have no conflict of interest before scoring."), code="not_accepted")
+    if not _round_of(locked).reviews_open:
+        raise ReviewRefused(_("Reviews are not open for this call."), code="closed")
+    criteria = {c.pk: c for c in Criterion.objects.filter(call_id=locked.application.call_id)}
+    unknown = set(scores) - set(criteria)
+    if unknown:
+        raise ReviewRefused(_("Unknown criterion."), code="invalid")
+    for criterion_id, value in scores.items():
+        if value is not None and not 0 <= value <= criteria[criterion_id].max_score:
+            raise ReviewRefused(
+                _("%(criterion)s: give a score from 0 to %(max)d.")
+                % {"criterion": criteria[criterion_id], "max": criteria[criterion_id].max_score},
+                code="invalid",
+            )
+    review, _created = Review.objects.get_or_create(assignment=locked)
+    if review.status == ReviewStatus.SUBMITTED:
+        raise ReviewRefused(_("This review has been submitted; reopen it to change it."), code="submitted")
+    if submit:
+        missing = [str(criteria[c]) for c in criteria if scores.get(c) is None]
+        if missing:
+            raise ReviewRefused(
+                _("Give a score for every criterion: %(missing)s.") % {"missing": join_list(missing)},
+                code="incomplete",
+            )
+    review.scores.all().delete()
+    Score.objects.bulk_create(Score(review=review, criterion_id=c, value=v) for c, v in scores.items() if v is not None)
+    review.comment_to_staff = comment_to_staff
+    review.comment_to_applicant = comment_to_applicant
+    if submit:
+        _check(REVIEW_TRANSITIONS, review.status, ReviewStatus.SUBMITTED)
+        review.status = ReviewStatus.SUBMITTED
+        review.submitted_at = timezone.now()
+    review.save()
+    return review
+
+
+@transaction.atomic
+def review_reopen(*, assignment: Assignment) -> Review:
+    """Reopen a submitted review, until staff lock the round."""
+    review = Review.objects.select_for_update().select_related("assignment__application").get(assignment=assignment)
+    if not _round_of(review.assignment).reviews_open:
+        raise ReviewRefused(_("The review round is locked."), code="locked")
+    _check(REVIEW_TRANSITIONS, review.status, ReviewStatus.DRAFT)
+    review.status = ReviewStatus.DRAFT
+    review.submitted_at = None
+    review.save(update_fields=["status", "submitted_at", "updated_at"])
+    return review

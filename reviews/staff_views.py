@@ -1,0 +1,275 @@
+"""Staff pages of a call's review: settings and rubric, assignments, ranking and its CSV."""
+
+import csv
+
+from django.contrib import messages
+from django.forms import formset_factory
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import STAFF_ROLES, role_required
+from applications.models import Organisation
+from grants.models import Call
+
+from . import selectors, services
+from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm, reviewer_choices
+from .models import Assignment, AssignmentStatus, ReviewPhase
+from .services import CriterionInput, ReviewRefused
+
+staff_only = role_required(*STAFF_ROLES)
+
+
+def _call(slug):
+    return get_object_or_404(Call.objects.select_related("programme"), slug=slug)
+
+
+def _criterion_formset():
+    from django import forms
+
+    class CriterionForm(forms.Form):
+        name = forms.CharField(label=_("Criterion"), max_length=100)
+        name_en = forms.CharField(label=_("Criterion (English)"), max_length=120, required=False)
+        description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        max_score = forms.IntegerField(label=_("Maximum score"), min_value=1, max_value=100)
+        weight = forms.DecimalField(label=_("Weight"), min_value=0.01, max_digits=5, decimal_places=2)
+
+    return formset_factory(CriterionForm, extra=1, can_delete=True)
+
+
+@staff_only
+def settings_page(request, slug):
+    call = _call(slug)
+    review_round = selectors.review_round(call)
+    Criteria = _criterion_formset()
+    initial = [
+        {
+            "name": c.name,
+            "name_en": c.name_en,
+            "description": c.description,
+            "max_score": c.max_score,
+            "weight": c.weight,
+        }
+        for c in selectors.criteria_of(call)
+    ]
+    round_form = RoundForm(instance=review_round, prefix="round")
+    criteria = Criteria(initial=initial, prefix="criteria")
+    if request.method == "POST" and "save_round" in request.POST:
+        round_form = RoundForm(request.POST, instance=review_round, prefix="round")
+        if round_form.is_valid():
+            services.round_configure(call=call, **round_form.cleaned_data)
+            messages.success(request, _("The review settings were saved."))
+            return redirect("review_staff:settings", slug=slug)
+    if request.method == "POST" and "save_rubric" in request.POST:
+        criteria = Criteria(request.POST, initial=initial, prefix="criteria")
+        if criteria.is_valid():
+            rows = [
+                CriterionInput(
+                    **{k: f.cleaned_data[k] for k in ("name", "name_en", "description", "max_score", "weight")}
+                )
+                for f in criteria.forms
+                if f.cleaned_data and not f.cleaned_data.get("DELETE")
+            ]
+            try:
+                services.rubric_replace(call=call, criteria=rows)
+            except ReviewRefused as refused:
+                messages.error(request, refused.message)
+            else:
+                messages.success(request, _("The rubric was saved."))
+                return redirect("review_staff:settings", slug=slug)
+    return render(
+        request,
+        "reviews/staff/settings.html",
+        {
+            "call": call,
+            "review_round": review_round,
+            "round_form": round_form,
+            "criteria": criteria,
+            "phases": ReviewPhase,
+            "next_phases": _next_phases(review_round),
+        },
+    )
+
+
+def _next_phases(review_round):
+    from .models import PHASE_TRANSITIONS
+
+    return [ReviewPhase(p) for p in ReviewPhase if p in PHASE_TRANSITIONS[review_round.phase]]
+
+
+@require_POST
+@staff_only
+def phase(request, slug):
+    call = _call(slug)
+    try:
+        services.phase_set(call=call, phase=ReviewPhase(request.POST.get("phase")))
+    except (ReviewRefused, ValueError):
+        messages.error(request, _("This change is not possible at this stage."))
+    else:
+        messages.success(request, _("The review phase was changed."))
+    return redirect("review_staff:settings", slug=slug)
+
+
+@staff_only
+def assignments_page(request, slug):
+    call = _call(slug)
+    review_round = selectors.review_round(call)
+    applications = (
+        selectors.submitted_applications(call)
+        .select_related("organisation")
+        .prefetch_related("assignments__reviewer", "assignments__review")
+        .order_by("receipt_number")
+    )
+    reviewers = list(reviewer_choices())
+    load = {r.pk: 0 for r in reviewers}
+    for reviewer_id in (
+        Assignment.objects.filter(application__call=call)
+        .exclude(status=AssignmentStatus.CONFLICT)
+        .values_list("reviewer_id", flat=True)
+    ):
+        load[reviewer_id] = load.get(reviewer_id, 0) + 1
+    return render(
+        request,
+        "reviews/staff/assignments.html",
+        {
+            "call": call,
+            "review_round": review_round,
+            "applications": applications,
+            "reviewer_loads": [(r, load.get(r.pk, 0)) for r in reviewers],
+            "manual_form": ManualAssignForm(call=call, prefix="manual"),
+            "auto_form": AutoAssignForm(
+                prefix="auto", initial={"reviewers": reviewers, "due_at": review_round.default_due_at}
+            ),
+            "organisations": Organisation.objects.filter(applications__call=call).distinct().order_by("name"),
+            "Status": AssignmentStatus,
+        },
+    )
+
+
+@require_POST
+@staff_only
+def assign_manual(request, slug):
+    call = _call(slug)
+    form = ManualAssignForm(request.POST, call=call, prefix="manual")
+    if form.is_valid():
+        result = services.assignments_bulk(
+            applications=list(form.cleaned_data["applications"]),
+            reviewers=list(form.cleaned_data["reviewers"]),
+            due_at=form.cleaned_data["due_at"],
+            assigned_by=request.user,
+        )
+        messages.success(request, _("%(n)d assignment(s) made.") % {"n": result.created})
+        for skipped in result.skipped:
+            messages.warning(request, skipped)
+    else:
+        messages.error(request, _("Choose at least one application and one reviewer."))
+    return redirect("review_staff:assignments", slug=slug)
+
+
+@require_POST
+@staff_only
+def assign_auto(request, slug):
+    call = _call(slug)
+    form = AutoAssignForm(request.POST, prefix="auto")
+    if form.is_valid():
+        created = services.assignments_auto(
+            call=call,
+            reviewers=list(form.cleaned_data["reviewers"]),
+            due_at=form.cleaned_data["due_at"],
+            assigned_by=request.user,
+        )
+        messages.success(request, _("%(n)d assignment(s) made.") % {"n": created})
+    else:
+        messages.error(request, _("Choose the reviewers to use."))
+    return redirect("review_staff:assignments", slug=slug)
+
+
+@require_POST
+@staff_only
+def unassign(request, slug, pk):
+    assignment = get_object_or_404(Assignment, pk=pk, application__call__slug=slug)
+    try:
+        services.assignment_remove(assignment=assignment)
+    except ReviewRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("The assignment was removed."))
+    return redirect("review_staff:assignments", slug=slug)
+
+
+@require_POST
+@staff_only
+def record_conflict(request, slug):
+    reviewer = get_object_or_404(reviewer_choices(), pk=request.POST.get("reviewer"))
+    organisation = get_object_or_404(Organisation, pk=request.POST.get("organisation"))
+    services.conflict_declare(reviewer=reviewer, organisation=organisation, reason=request.POST.get("reason", ""))
+    messages.success(request, _("The conflict of interest was recorded."))
+    return redirect("review_staff:assignments", slug=slug)
+
+
+def _ranking(request, call, review_round):
+    filterset = RankingFilter(request.GET or None, queryset=selectors.reviewable_applications(call), call=call)
+    options = RankingOptionsForm(request.GET or None)
+    chosen = options.cleaned_data if options.is_valid() else {}
+    sort = chosen.get("sort") or "score"
+    min_score = chosen.get("min_score")
+    rows = selectors.ranking_rows(call, filterset.qs, calibrate=review_round.use_calibration)
+    if min_score is not None:
+        rows = [r for r in rows if r.rank and (r.calibrated if review_round.use_calibration else r.score) >= min_score]
+    keys = {
+        "raw": lambda r: (r.rank is None, -(r.score or 0)),
+        "calibrated": lambda r: (r.rank is None, -(r.calibrated or 0)),
+        "spread": lambda r: (r.rank is None, -(r.rank.spread if r.rank else 0)),
+        "receipt": lambda r: r.application.receipt_number or "",
+    }
+    if sort in keys:
+        rows.sort(key=keys[sort])
+    return filterset, options, rows
+
+
+@staff_only
+def ranking_page(request, slug):
+    call = _call(slug)
+    review_round = selectors.review_round(call)
+    filterset, options, rows = _ranking(request, call, review_round)
+    return render(
+        request,
+        "reviews/staff/ranking.html",
+        {
+            "call": call,
+            "review_round": review_round,
+            "filter": filterset,
+            "options": options,
+            "rows": rows,
+            "criteria": selectors.criteria_of(call),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@staff_only
+def scores_csv(request, slug):
+    """Every submitted review's scores, for Excel (UTF-8 with BOM)."""
+    call = _call(slug)
+    criteria = selectors.criteria_of(call)
+    reviews = selectors.scores_export(call)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff"
+        yield writer.writerow(
+            [_("Receipt number"), _("Organisation"), _("Project name"), _("Reviewer")]
+            + [str(c) for c in criteria]
+            + [_("Weighted total (0–100)"), _("Comment to staff")]
+        )
+        for row in reviews:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="scores-{call.slug}.csv"'
+    return response

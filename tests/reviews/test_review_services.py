@@ -1,0 +1,161 @@
+"""Rubric, phases, assignment with conflicts, declarations, score validation, reopening."""
+
+import pytest
+
+from applications.models import Membership
+from reviews import services
+from reviews.models import Assignment, AssignmentStatus, Criterion, ReviewPhase, ReviewStatus
+from reviews.services import CriterionInput, ReviewRefused
+
+from .conftest import make_reviewer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_default_rubric_follows_the_calls_purpose(review_round, call):
+    names = list(Criterion.objects.filter(call=call).values_list("name", flat=True))
+    assert names == [
+        "先駆性",
+        "地域の多様な主体との連携",
+        "実現可能性・実施体制",
+        "継続性・波及性（全国展開）",
+        "予算の妥当性",
+    ]
+
+
+def test_the_rubric_is_editable_only_before_the_review_starts(review_round, call):
+    services.rubric_replace(call=call, criteria=[CriterionInput("先駆性", "", "", 10, 2)])
+    assert call.criteria.get().max_score == 10
+    services.phase_set(call=call, phase=ReviewPhase.REVIEWING)
+    with pytest.raises(ReviewRefused):
+        services.rubric_replace(call=call, criteria=[CriterionInput("別の項目", "", "", 5, 1)])
+    assert call.criteria.get().name == "先駆性"
+
+
+def test_phase_transitions_follow_the_table(review_round, call):
+    with pytest.raises(ReviewRefused):
+        services.phase_set(call=call, phase=ReviewPhase.LOCKED)  # setup → locked is not allowed
+    services.phase_set(call=call, phase=ReviewPhase.REVIEWING)
+    services.phase_set(call=call, phase=ReviewPhase.SHARED)
+    services.phase_set(call=call, phase=ReviewPhase.LOCKED)
+
+
+def test_a_declared_conflict_blocks_manual_assignment(review_round, applications, reviewers, staff):
+    reviewer = reviewers[0]
+    services.conflict_declare(reviewer=reviewer, organisation=applications[0].organisation, reason="理事を兼務")
+    with pytest.raises(ReviewRefused) as refused:
+        services.assignment_create(application=applications[0], reviewer=reviewer, due_at=None, assigned_by=staff)
+    assert refused.value.code == "conflict"
+    services.assignment_create(application=applications[1], reviewer=reviewer, due_at=None, assigned_by=staff)
+
+
+def test_a_member_of_the_organisation_is_a_known_conflict(review_round, applications, staff):
+    reviewer = make_reviewer()
+    Membership.objects.create(organisation=applications[0].organisation, user=reviewer, role="editor")
+    with pytest.raises(ReviewRefused):
+        services.assignment_create(application=applications[0], reviewer=reviewer, due_at=None, assigned_by=staff)
+
+
+def test_automatic_assignment_gives_k_each_and_avoids_conflicts(call, review_round, applications, reviewers, staff):
+    services.conflict_declare(reviewer=reviewers[0], organisation=applications[0].organisation)
+    created = services.assignments_auto(call=call, reviewers=reviewers, due_at=None, assigned_by=staff)
+    assert created == len(applications) * review_round.reviewers_per_application
+    for application in applications:
+        assert application.assignments.count() == 2
+    assert not Assignment.objects.filter(application=applications[0], reviewer=reviewers[0]).exists()
+    loads = [Assignment.objects.filter(reviewer=r).count() for r in reviewers]
+    assert max(loads) - min(loads) <= 1
+    # Running it again adds nothing.
+    assert services.assignments_auto(call=call, reviewers=reviewers, due_at=None, assigned_by=staff) == 0
+
+
+def test_declaring_a_conflict_returns_the_assignment_and_it_is_not_reassigned(
+    call, review_round, applications, reviewers, staff
+):
+    assignment = services.assignment_create(
+        application=applications[0], reviewer=reviewers[0], due_at=None, assigned_by=staff
+    )
+    services.assignment_declare(assignment=assignment, has_conflict=True, reason="家族が職員")
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.CONFLICT
+    services.assignments_auto(call=call, reviewers=reviewers, due_at=None, assigned_by=staff)
+    assert not Assignment.objects.filter(
+        application=applications[0], reviewer=reviewers[0], status=AssignmentStatus.ACCEPTED
+    ).exists()
+    assert applications[0].assignments.exclude(status=AssignmentStatus.CONFLICT).count() == 2
+
+
+@pytest.fixture
+def accepted(reviewing, applications, reviewers, staff):
+    assignment = services.assignment_create(
+        application=applications[0], reviewer=reviewers[0], due_at=None, assigned_by=staff
+    )
+    return services.assignment_declare(assignment=assignment, has_conflict=False)
+
+
+def scores_for(call, value):
+    return {c.pk: value for c in call.criteria.all()}
+
+
+@pytest.mark.parametrize("bad", [-1, 6, 100])
+def test_scores_outside_the_range_are_refused(accepted, call, bad):
+    scores = scores_for(call, 3)
+    scores[call.criteria.first().pk] = bad
+    with pytest.raises(ReviewRefused) as refused:
+        services.review_save(
+            assignment=accepted, scores=scores, comment_to_staff="", comment_to_applicant="", submit=True
+        )
+    assert refused.value.code == "invalid"
+
+
+def test_an_unknown_criterion_is_refused(accepted, call):
+    with pytest.raises(ReviewRefused):
+        services.review_save(
+            assignment=accepted, scores={999999: 3}, comment_to_staff="", comment_to_applicant="", submit=False
+        )
+
+
+def test_a_draft_may_be_incomplete_but_a_submission_may_not(accepted, call):
+    first = call.criteria.first()
+    review = services.review_save(
+        assignment=accepted, scores={first.pk: 4}, comment_to_staff="", comment_to_applicant="", submit=False
+    )
+    assert review.status == ReviewStatus.DRAFT
+    with pytest.raises(ReviewRefused) as refused:
+        services.review_save(
+            assignment=accepted, scores={first.pk: 4}, comment_to_staff="", comment_to_applicant="", submit=True
+        )
+    assert refused.value.code == "incomplete"
+
+
+def test_submit_reopen_and_lock(accepted, call):
+    review = services.review_save(
+        assignment=accepted, scores=scores_for(call, 4), comment_to_staff="良い", comment_to_applicant="", submit=True
+    )
+    assert review.status == ReviewStatus.SUBMITTED
+    with pytest.raises(ReviewRefused):  # a submitted review is changed only after reopening
+        services.review_save(
+            assignment=accepted, scores=scores_for(call, 1), comment_to_staff="", comment_to_applicant="", submit=True
+        )
+    assert services.review_reopen(assignment=accepted).status == ReviewStatus.DRAFT
+    services.review_save(
+        assignment=accepted, scores=scores_for(call, 5), comment_to_staff="", comment_to_applicant="", submit=True
+    )
+    services.phase_set(call=call, phase=ReviewPhase.LOCKED)
+    with pytest.raises(ReviewRefused):
+        services.review_reopen(assignment=accepted)
+
+
+def test_no_scoring_before_declaring(reviewing, applications, reviewers, staff, call):
+    assignment = services.assignment_create(
+        application=applications[0], reviewer=reviewers[0], due_at=None, assigned_by=staff
+    )
+    with pytest.raises(ReviewRefused) as refused:
+        services.review_save(
+            assignment=assignment,
+            scores=scores_for(call, 3),
+            comment_to_staff="",
+            comment_to_applicant="",
+            submit=False,
+        )
+    assert refused.value.code == "not_accepted"
