@@ -222,21 +222,26 @@ def assignments_auto(*, call, reviewers: list, due_at, assigned_by) -> int:
         .order_by("id")
         .values_list("id", flat=True)
     )
-    reviewer_ids = sorted(r.pk for r in reviewers if r.role == Role.REVIEWER)
-    if not application_ids or not reviewer_ids:
+    chosen = sorted(r.pk for r in reviewers if r.role == Role.REVIEWER)
+    if not application_ids or not chosen:
         return 0
     live = Assignment.objects.filter(application__call=call).exclude(status=AssignmentStatus.CONFLICT)
     existing = set(live.values_list("application_id", "reviewer_id"))
-    load: dict[int, int] = dict.fromkeys(reviewer_ids, 0)
+    # Reviewers already on the call but not chosen this time still count towards each
+    # application's k; a conflict on every other application keeps new work away from them.
+    others = sorted({reviewer_id for _application_id, reviewer_id in existing} - set(chosen))
+    conflicts = conflicted_pairs(call=call) | {
+        (a, r) for a in application_ids for r in others if (a, r) not in existing
+    }
+    load: dict[int, int] = dict.fromkeys(chosen + others, 0)
     for _application_id, reviewer_id in existing:
-        if reviewer_id in load:
-            load[reviewer_id] += 1
+        load[reviewer_id] += 1
     pairs = allocation.allocate(
         application_ids,
-        reviewer_ids,
+        chosen + others,
         review_round.reviewers_per_application,
-        conflicts=conflicted_pairs(call=call),
-        existing={pair for pair in existing if pair[1] in load},
+        conflicts=conflicts,
+        existing=existing,
         existing_load=load,
     )
     Assignment.objects.bulk_create(

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import Organisation
 from grants.models import Call
+from kodoku_portal.exports import spreadsheet_safe
 
 from . import selectors, services
 from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm, reviewer_choices
@@ -268,7 +269,7 @@ def scores_csv(request, slug):
             + [_("Weighted total (0–100)"), _("Comment to staff")]
         )
         for row in reviews:
-            yield writer.writerow(row)
+            yield writer.writerow([spreadsheet_safe(cell) for cell in row])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="scores-{call.slug}.csv"'

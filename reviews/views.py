@@ -29,8 +29,6 @@ def home(request):
 def declare(request, pk):
     """利害関係の申告: before the application is shown, only its organisation and title are."""
     assignment = selectors.assignment_for_reviewer(request.user, pk)
-    if assignment.status == AssignmentStatus.ACCEPTED:
-        return redirect("reviews:assignment", pk=pk)
     form = DeclarationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         has_conflict = form.cleaned_data["has_conflict"]

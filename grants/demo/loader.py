@@ -8,6 +8,7 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from allauth.mfa.utils import decrypt
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 from stdnum.jp import cn
 
@@ -331,8 +332,15 @@ def seed_practice_review(users: dict[str, User], report: SeedReport, *, now: dt.
     report.created.append("practice call: six submitted applications with reviews")
 
 
-@transaction.atomic
 def seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
+    """Load everything. The demo organisations are fictional: the receipts of their practice
+    applications are made, and their mails go to Django's dummy backend (nowhere)."""
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        return _seed_demo(now=now)
+
+
+@transaction.atomic
+def _seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
     report = SeedReport()
     now = now or timezone.now()
     seed_calls(report, now=now)

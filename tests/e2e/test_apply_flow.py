@@ -145,8 +145,15 @@ def complete_draft(*, title: str = "多世代の居場所づくり事業") -> Ap
 # --- 1. the whole walk in Japanese -----------------------------------------------------------------
 
 
+def next_receipt_number(slug: str = "practice") -> str:
+    """The receipt number the next submission on the call will get."""
+    counter = ReceiptCounter.objects.filter(call__slug=slug).first()
+    return f"PRACTICE-{(counter.last if counter else 0) + 1:04d}"
+
+
 def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, live_server, new_page, tmp_path):
     seed_demo()
+    number = next_receipt_number()  # the demo data has already used some on the practice call
     base = live_server.url
     organisation = Organisation.objects.get(name=ORGANISATION)
     log_in(page, base, APPLICANT, "/applications/")
@@ -267,25 +274,23 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
 
     # Submit: a receipt number, the receipt PDF, the mail with the PDF.
     page.get_by_role("button", name="申請書を提出する").click()
-    expect(page.get_by_test_id("receipt-number")).to_have_text("PRACTICE-0001")
+    expect(page.get_by_test_id("receipt-number")).to_have_text(number)
     expect(page.get_by_test_id("status")).to_have_text("提出済")
-    expect(
-        page.get_by_role("status").filter(has_text="申請を受け付けました（受付番号：PRACTICE-0001）。")
-    ).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=f"申請を受け付けました（受付番号：{number}）。")).to_be_visible()
     with page.expect_download() as download_info:
         page.get_by_role("link", name="受付票（PDF）をダウンロード").click()
     download = download_info.value
-    assert download.suggested_filename == "受付票_PRACTICE-0001.pdf"
+    assert download.suggested_filename == f"受付票_{number}.pdf"
     assert Path(download.path()).read_bytes().startswith(b"%PDF-")
 
-    receipt_mails = [m for m in mail.outbox if "PRACTICE-0001" in m.subject]
+    receipt_mails = [m for m in mail.outbox if number in m.subject]
     assert len(receipt_mails) == 1
     receipt_mail = receipt_mails[0]
-    assert receipt_mail.subject == "申請受付のお知らせ（PRACTICE-0001）"
+    assert receipt_mail.subject == f"申請受付のお知らせ（{number}）"
     assert APPLICANT in receipt_mail.to
     assert f"{base}/applications/{application.pk}/" in receipt_mail.body
     [(name, content, mimetype)] = receipt_mail.attachments
-    assert (name, mimetype) == ("PRACTICE-0001.pdf", "application/pdf")
+    assert (name, mimetype) == (f"{number}.pdf", "application/pdf")
     assert content.startswith(b"%PDF-")
 
     application.refresh_from_db()
@@ -304,6 +309,7 @@ def test_invitation_email_field_has_its_own_label(page: Page, live_server):
 
 def test_double_click_on_submit_sends_one_request_and_issues_one_receipt(page: Page, live_server):
     seed_demo()
+    number = next_receipt_number()  # the demo data has already used some on the practice call
     base = live_server.url
     application = complete_draft()
     log_in(page, base, APPLICANT, f"/applications/{application.pk}/preview/")
@@ -311,11 +317,11 @@ def test_double_click_on_submit_sends_one_request_and_issues_one_receipt(page: P
     page.on("request", lambda r: submits.append(r.url) if r.method == "POST" and r.url.endswith("/submit/") else None)
 
     page.get_by_role("button", name="申請書を提出する").dblclick()
-    expect(page.get_by_test_id("receipt-number")).to_have_text("PRACTICE-0001")
+    expect(page.get_by_test_id("receipt-number")).to_have_text(number)
 
     assert len(submits) == 1
-    assert Receipt.objects.count() == 1
-    assert ReceiptCounter.objects.get(call=application.call).last == 1
+    assert Receipt.objects.filter(application=application).count() == 1
+    assert ReceiptCounter.objects.get(call=application.call).last == int(number[-4:])
     assert len([m for m in mail.outbox if m.attachments]) == 1
 
 
@@ -324,6 +330,7 @@ def test_double_click_on_submit_sends_one_request_and_issues_one_receipt(page: P
 
 def test_english_labels_on_the_draft_preview_and_submitted_application(page: Page, live_server):
     seed_demo()
+    number = next_receipt_number()  # the demo data has already used some on the practice call
     base = live_server.url
     application = complete_draft()
     log_in(page, base, APPLICANT, f"/applications/{application.pk}/")
@@ -345,7 +352,7 @@ def test_english_labels_on_the_draft_preview_and_submitted_application(page: Pag
     page.get_by_role("button", name="Submit the application").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Application")
-    expect(page.locator("main")).to_contain_text("Receipt number: PRACTICE-0001")
+    expect(page.locator("main")).to_contain_text(f"Receipt number: {number}")
     expect(page.get_by_test_id("status")).to_have_text("Submitted")
     expect(page.get_by_test_id("requested-amount")).to_have_text("¥120,000")
     expect(page.get_by_role("link", name="Download the receipt (PDF)")).to_be_visible()
@@ -412,7 +419,7 @@ def test_page_left_open_across_the_deadline_keeps_what_was_typed(page: Page, liv
     application.refresh_from_db()
     assert application.status == ApplicationStatus.DRAFT
     assert application.receipt_number is None
-    assert not Receipt.objects.exists()
+    assert not Receipt.objects.filter(application=application).exists()
 
     # The application page is read-only now and links to the text that was kept.
     page.goto(f"{base}/applications/{application.pk}/")

@@ -172,3 +172,15 @@ def test_scores_csv_has_a_bom_and_a_row_per_review(client, reviewing, reviewers,
     lines = [line for line in body.lstrip("\ufeff").splitlines() if line]
     assert len(lines) == 1 + 3 * 2
     assert "先駆性" in lines[0]
+
+
+def test_the_scores_csv_cannot_carry_a_formula(client, reviewing, reviewers, staff, call):
+    applications = submitted(call, 1, title='=HYPERLINK("http://evil.example")')
+    services.assignments_bulk(applications=applications, reviewers=reviewers[:1], due_at=None, assigned_by=staff)
+    assignment = applications[0].assignments.get()
+    services.assignment_declare(assignment=assignment, has_conflict=False)
+    score_all(assignment, call, 3)
+    client.force_login(staff)
+    body = b"".join(client.get(f"/staff/calls/{call.slug}/review/ranking/scores.csv").streaming_content).decode()
+    assert "'=HYPERLINK" in body
+    assert ",=HYPERLINK" not in body

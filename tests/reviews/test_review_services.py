@@ -159,3 +159,29 @@ def test_no_scoring_before_declaring(reviewing, applications, reviewers, staff, 
             submit=False,
         )
     assert refused.value.code == "not_accepted"
+
+
+def test_auto_assignment_with_only_a_new_reviewer_fills_gaps_but_never_exceeds_k(
+    call, review_round, applications, reviewers, staff
+):
+    services.assignments_auto(call=call, reviewers=reviewers, due_at=None, assigned_by=staff)
+    newcomer = make_reviewer()
+    assert services.assignments_auto(call=call, reviewers=[newcomer], due_at=None, assigned_by=staff) == 0
+    for application in applications:
+        assert application.assignments.count() == review_round.reviewers_per_application
+    # A returned assignment leaves a gap that the newcomer fills.
+    assignment = applications[0].assignments.first()
+    services.assignment_declare(assignment=assignment, has_conflict=True)
+    assert services.assignments_auto(call=call, reviewers=[newcomer], due_at=None, assigned_by=staff) == 1
+    assert applications[0].assignments.filter(reviewer=newcomer).exists()
+
+
+def test_a_reviewer_may_declare_a_conflict_after_accepting(accepted, client):
+    client.force_login(accepted.reviewer)
+    response = client.post(
+        f"/reviews/assignments/{accepted.pk}/declare/", {"has_conflict": "yes", "reason": "後で判明"}
+    )
+    assert response.status_code == 302
+    accepted.refresh_from_db()
+    assert accepted.status == AssignmentStatus.CONFLICT
+    assert client.get(f"/reviews/assignments/{accepted.pk}/").status_code == 404

@@ -1,7 +1,6 @@
 """python manage.py seed_demo — the seed's calls and demo accounts; running it again changes nothing."""
 
 from django.core.management.base import BaseCommand
-from django.test.utils import override_settings
 
 from grants.demo import data
 from grants.demo.loader import seed_demo
@@ -14,9 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet-accounts", action="store_true", help="Do not print the demo accounts.")
 
     def handle(self, *args, **options):
-        # The demo organisations are fictional: their receipt mails are made but not sent.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-            report = seed_demo()
+        report = seed_demo()
         if report.created:
             self.stdout.write(self.style.SUCCESS(f"Created: {', '.join(report.created)}"))
         else:
