@@ -50,6 +50,12 @@ class User(AbstractUser):
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("name"), max_length=100, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.APPLICANT)
+    language = models.CharField(
+        _("language of e-mails"), max_length=5, choices=[("ja", "日本語"), ("en", "English")], default="ja"
+    )
+    # Optional reminders may be switched off; receipts and notices are always sent.
+    wants_deadline_reminders = models.BooleanField(_("reminders before a call's deadline"), default=True)
+    wants_review_reminders = models.BooleanField(_("reminders before a review is due"), default=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

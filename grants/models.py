@@ -6,6 +6,7 @@ the next call is configured by an administrator.
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -62,6 +63,10 @@ class Programme(models.Model):
         return localized(self, "name")
 
 
+def default_reminder_offsets() -> list[int]:
+    return [168, 72, 24, 3]
+
+
 class CallState(models.TextChoices):
     BEFORE = "before", _("Not yet open")
     OPEN = "open", _("Open")
@@ -115,6 +120,13 @@ class Call(models.Model):
     )
     summary_max_length = models.PositiveIntegerField(_("summary length limit (characters)"), default=400)
     published = models.BooleanField(_("published"), default=True)
+    # Hours before the close at which organisations with an unsubmitted draft are reminded.
+    reminder_offsets_hours = models.JSONField(
+        _("deadline reminders (hours before the close)"),
+        default=default_reminder_offsets,
+        blank=True,
+        help_text=_("For example [168, 72, 24, 3]: 7 days, 3 days, 1 day and 3 hours before."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -141,6 +153,9 @@ class Call(models.Model):
         return reverse("grants:call_detail", args=[self.slug])
 
     def clean(self):
+        offsets = self.reminder_offsets_hours
+        if not isinstance(offsets, list) or not all(isinstance(h, int) and 0 < h <= 24 * 90 for h in offsets):
+            raise ValidationError(_("Give the reminder offsets as a list of whole hours between 1 and 2160."))
         if (self.opens_at is None) != (self.closes_at is None):
             raise ValidationError(_("Give both the opening and the closing time, or neither."))
         if self.opens_at and self.closes_at and self.opens_at >= self.closes_at:
@@ -203,3 +218,45 @@ class Theme(models.Model):
     @property
     def example_list(self) -> list[str]:
         return [line.strip() for line in self.examples.splitlines() if line.strip()]
+
+
+class ReminderKind(models.TextChoices):
+    DEADLINE = "deadline", _("Call deadline (unsubmitted draft)")
+    REVIEW = "review", _("Review due")
+    REPORT = "report", _("Report due")
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed; will be retried")
+    CANCELLED = "cancelled", _("Not sent: no longer needed")
+
+
+class Reminder(models.Model):
+    """One reminder to one person: recorded under a unique key before it is sent, so the schedule
+    running twice, two workers, or a worker stopped mid-run never send it twice."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
+    subject_key = models.CharField(_("about"), max_length=60, help_text="application:12, assignment:34")
+    slot = models.CharField(_("reminder"), max_length=60, help_text="24h before 2025-05-30T12:00+09:00")
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [
+            models.UniqueConstraint(fields=("recipient", "kind", "subject_key", "slot"), name="reminder_exactly_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_key} {self.slot} → {self.recipient_id}"

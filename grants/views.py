@@ -9,7 +9,7 @@ from applications.selectors import organisations_of
 from reviews.selectors import review_progress
 
 from . import selectors
-from .models import Call, CallState
+from .models import Call, CallState, Reminder, ReminderStatus
 
 
 def _with_state(calls, now):
@@ -67,4 +67,18 @@ def staff_call_applications(request, slug):
             "charts": selectors.call_dashboard_charts(call),
             "progress": review_progress(call),
         },
+    )
+
+
+@role_required(*STAFF_ROLES)
+def staff_reminders(request):
+    """What was sent, to whom, when, and what failed (the newest 500 reminders)."""
+    status = request.GET.get("status", "")
+    reminders = Reminder.objects.select_related("recipient").order_by("-created_at", "-id")
+    if status in ReminderStatus.values:
+        reminders = reminders.filter(status=status)
+    return render(
+        request,
+        "staff/reminders.html",
+        {"reminders": reminders[:500], "statuses": ReminderStatus.choices, "status": status},
     )

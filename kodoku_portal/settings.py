@@ -115,6 +115,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Tokyo"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery beat: find due reminders every REMINDER_INTERVAL_SECONDS (10 minutes by default).
+CELERY_BEAT_SCHEDULE = {
+    "enqueue-reminders": {
+        "task": "grants.tasks.enqueue_reminders",
+        "schedule": env_int("REMINDER_INTERVAL_SECONDS", 600),
+    }
+}
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -182,6 +189,7 @@ EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_FILE_PATH = env_str("DJANGO_EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "kodoku-portal <noreply@kodoku-portal.example.jp>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

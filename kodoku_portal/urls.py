@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+import accounts.views
 import grants.views
 from kodoku_portal import views
 
@@ -8,6 +9,7 @@ urlpatterns = [
     path("", grants.views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/reminders/", accounts.views.reminder_settings, name="accounts_reminders"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),

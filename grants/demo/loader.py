@@ -339,6 +339,39 @@ def seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
         return _seed_demo(now=now)
 
 
+def seed_unsubmitted_drafts(users: dict[str, User], report: SeedReport) -> None:
+    """Drafts left unsubmitted on r7-npo-model, so `send_reminders --now 2025-05-29T12:00+09:00`
+    has someone to remind. Made as of 2025-05-20, inside the call's window."""
+    from applications import services as application_services
+    from applications.models import Application, MemberRole, Membership
+
+    call = Call.objects.get(slug="r7-npo-model")
+    if Application.objects.filter(call=call).exists():
+        return
+    as_of = _jst(2025, 5, 20, 10, 0)
+    demo = Organisation.objects.get(name=data.DEMO_ORGANISATION["name"])
+    drafts = [(demo, users["applicant@example.jp"], "つながりの場づくり（下書き）")]
+    for name, _kana, *_rest in data.PRACTICE_APPLICANTS[:2]:
+        organisation = Organisation.objects.get(name=name)
+        Membership.objects.get_or_create(
+            organisation=organisation, user=users["colleague@example.jp"], defaults={"role": MemberRole.OWNER}
+        )
+        drafts.append((organisation, users["colleague@example.jp"], ""))
+    for organisation, user, title in drafts:
+        application = application_services.application_start(call=call, organisation=organisation, user=user, now=as_of)
+        if title:
+            application_services.application_save_draft(
+                application_id=application.pk,
+                user=user,
+                fields={"title": title},
+                budget_lines=[],
+                base_version=application.version,
+                raw={},
+                now=as_of,
+            )
+    report.created.append("r7-npo-model: three unsubmitted drafts")
+
+
 @transaction.atomic
 def _seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
     report = SeedReport()
@@ -347,4 +380,5 @@ def _seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
     users = seed_users(report)
     seed_demo_organisation(users, report)
     seed_practice_review(users, report, now=now)
+    seed_unsubmitted_drafts(users, report)
     return report
