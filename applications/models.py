@@ -97,11 +97,21 @@ APPLICATION_TRANSITIONS: dict[str, frozenset[str]] = {
             ApplicationStatus.RESERVE,
         }
     ),
-    ApplicationStatus.RESERVE: frozenset({ApplicationStatus.ADOPTED, ApplicationStatus.NOT_ADOPTED}),
+    # Decisions may be changed (or taken back) until the notice is issued; the decision service
+    # refuses any change once a notice exists.
+    ApplicationStatus.RESERVE: frozenset(
+        {ApplicationStatus.ADOPTED, ApplicationStatus.NOT_ADOPTED, ApplicationStatus.SUBMITTED}
+    ),
+    ApplicationStatus.ADOPTED: frozenset(
+        {ApplicationStatus.NOT_ADOPTED, ApplicationStatus.RESERVE, ApplicationStatus.SUBMITTED}
+    ),
+    ApplicationStatus.NOT_ADOPTED: frozenset(
+        {ApplicationStatus.ADOPTED, ApplicationStatus.RESERVE, ApplicationStatus.SUBMITTED}
+    ),
     ApplicationStatus.WITHDRAWN: frozenset(),
-    ApplicationStatus.ADOPTED: frozenset(),
-    ApplicationStatus.NOT_ADOPTED: frozenset(),
 }
+
+DECIDED_STATUSES = frozenset({ApplicationStatus.ADOPTED, ApplicationStatus.NOT_ADOPTED, ApplicationStatus.RESERVE})
 
 
 def can_transition(current: str, target: str) -> bool:

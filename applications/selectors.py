@@ -32,7 +32,9 @@ def applications_of(user) -> QuerySet[Application]:
 
 
 def applications_for_dashboard(user) -> QuerySet[Application]:
-    return applications_of(user).select_related("receipt").order_by("-call__closes_at", "-created_at")
+    return (
+        applications_of(user).select_related("receipt", "notice", "award").order_by("-call__closes_at", "-created_at")
+    )
 
 
 def application_for_member(user, pk: int) -> Application:

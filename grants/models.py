@@ -120,6 +120,9 @@ class Call(models.Model):
     )
     summary_max_length = models.PositiveIntegerField(_("summary length limit (characters)"), default=400)
     published = models.BooleanField(_("published"), default=True)
+    adoptions_published_at = models.DateTimeField(
+        _("adopted projects published"), null=True, blank=True, help_text=_("Set by staff from the decisions page.")
+    )
     # Hours before the close at which organisations with an unsubmitted draft are reminded.
     reminder_offsets_hours = models.JSONField(
         _("deadline reminders (hours before the close)"),
@@ -260,3 +263,157 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject_key} {self.slot} → {self.recipient_id}"
+
+
+# --- decisions, notices, awards ----------------------------------------------------------------
+
+
+class Decision(models.Model):
+    """採否: the award amount and who decided. The outcome itself is the application's status."""
+
+    application = models.OneToOneField("applications.Application", on_delete=models.CASCADE, related_name="decision")
+    award_amount = models.PositiveBigIntegerField(_("award amount (yen)"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+
+    def __str__(self) -> str:
+        return f"{self.application} {self.award_amount}"
+
+
+class NoticeKind(models.TextChoices):
+    ADOPTED = "adopted", _("Notice of adoption (採択通知書)")
+    NOT_ADOPTED = "not_adopted", _("Notice of non-adoption (不採択通知書)")
+
+
+class NoticeBatch(models.Model):
+    """One run of "send the notices of this call", for the progress bar."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="notice_batches")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = _("notice batch")
+        verbose_name_plural = _("notice batches")
+
+    def __str__(self) -> str:
+        return f"{self.call} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Notice(models.Model):
+    """通知書: one per decided application; rendered once and e-mailed once by Celery tasks."""
+
+    application = models.OneToOneField("applications.Application", on_delete=models.PROTECT, related_name="notice")
+    batch = models.ForeignKey(NoticeBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
+    kind = models.CharField(_("kind"), max_length=20, choices=NoticeKind.choices)
+    document_number = models.CharField(_("document number"), max_length=30, unique=True)
+    issued_on = models.DateField(_("date of the notice"))
+    award_amount = models.PositiveBigIntegerField(_("award amount (yen)"), null=True, blank=True)
+    pdf = models.FileField(upload_to="notices/", max_length=200, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("document_number",)
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+
+    def __str__(self) -> str:
+        return self.document_number
+
+
+class DocumentCounter(models.Model):
+    """The last document number (府孤第N号) issued in a fiscal year; row-locked while taking one."""
+
+    fiscal_year = models.PositiveSmallIntegerField(unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}: {self.last}"
+
+
+class AwardStatus(models.TextChoices):
+    ADOPTED = "adopted", _("Adopted")  # 採択
+    GRANTED = "granted", _("Grant decided")  # 交付決定
+    REPORTED = "reported", _("Final report received")  # 実績報告
+    CONFIRMED = "confirmed", _("Amount confirmed")  # 額の確定
+    PAID = "paid", _("Paid")  # 支払
+
+
+AWARD_TRANSITIONS: dict[str, frozenset[str]] = {
+    AwardStatus.ADOPTED: frozenset({AwardStatus.GRANTED}),
+    AwardStatus.GRANTED: frozenset({AwardStatus.REPORTED}),
+    AwardStatus.REPORTED: frozenset({AwardStatus.CONFIRMED, AwardStatus.GRANTED}),  # GRANTED: report returned
+    AwardStatus.CONFIRMED: frozenset({AwardStatus.PAID}),
+    AwardStatus.PAID: frozenset(),
+}
+
+
+class Award(models.Model):
+    """The life of an adopted project: 交付決定 → 実績報告 → 額の確定 → 支払."""
+
+    application = models.OneToOneField("applications.Application", on_delete=models.PROTECT, related_name="award")
+    status = models.CharField(_("status"), max_length=20, choices=AwardStatus.choices, default=AwardStatus.ADOPTED)
+    granted_on = models.DateField(_("grant decided on"), null=True, blank=True)
+    granted_amount = models.PositiveBigIntegerField(_("granted amount (yen)"), null=True, blank=True)
+    progress_report_due = models.DateField(_("progress report due"), null=True, blank=True)
+    final_report_due = models.DateField(_("final report due"), null=True, blank=True)
+    confirmed_amount = models.PositiveBigIntegerField(_("confirmed amount (yen)"), null=True, blank=True)
+    confirmed_on = models.DateField(_("amount confirmed on"), null=True, blank=True)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("award")
+        verbose_name_plural = _("awards")
+
+    def __str__(self) -> str:
+        return f"{self.application} ({self.get_status_display()})"
+
+
+class ReportKind(models.TextChoices):
+    PROGRESS = "progress", _("Progress report")
+    FINAL = "final", _("Final report (実績報告)")
+
+
+class Report(models.Model):
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(_("kind"), max_length=20, choices=ReportKind.choices)
+    activities = models.TextField(_("activities done"))
+    participants = models.PositiveIntegerField(_("participants"))
+    results = models.TextField(_("results"))
+    issues = models.TextField(_("issues"), blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(_("submitted at"))
+
+    class Meta:
+        ordering = ("award", "submitted_at")
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [models.UniqueConstraint(fields=("award", "kind"), name="report_once_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.award} {self.kind}"
+
+
+class ReportCost(models.Model):
+    """Actual costs by 費目 in a final report."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="costs")
+    category = models.CharField(_("expense category"), max_length=20)
+    amount = models.PositiveBigIntegerField(_("amount (yen)"))
+
+    class Meta:
+        verbose_name = _("actual cost")
+        verbose_name_plural = _("actual costs")
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.amount}"

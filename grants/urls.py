@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import applicant_views, staff_views, views
 
 app_name = "grants"
 
@@ -9,5 +9,18 @@ urlpatterns = [
     path("calls/<slug:slug>/", views.call_detail, name="call_detail"),
     path("staff/", views.staff_dashboard, name="staff_dashboard"),
     path("staff/reminders/", views.staff_reminders, name="staff_reminders"),
+    path("calls/<slug:slug>/adopted/", views.adopted_projects, name="adopted"),
+    path("staff/calls/<slug:slug>/decisions/", staff_views.decisions_page, name="decisions"),
+    path("staff/calls/<slug:slug>/decisions/decide/", staff_views.decide, name="decide"),
+    path("staff/calls/<slug:slug>/decisions/proposal/", staff_views.accept_proposal, name="accept_proposal"),
+    path("staff/calls/<slug:slug>/decisions/publish/", staff_views.publish, name="publish"),
+    path("staff/calls/<slug:slug>/notices/", staff_views.notices_page, name="notices"),
+    path("staff/calls/<slug:slug>/notices/send/", staff_views.send_notices, name="send_notices"),
+    path("staff/calls/<slug:slug>/notices/progress/", staff_views.notice_progress, name="notice_progress"),
+    path("staff/calls/<slug:slug>/audit/", staff_views.audit_trail, name="audit"),
+    path("staff/awards/", staff_views.awards_board, name="awards"),
+    path("staff/awards/<int:pk>/", staff_views.award_detail, name="award"),
+    path("applications/<int:pk>/notice.pdf", applicant_views.notice_download, name="notice"),
+    path("applications/<int:pk>/award/", applicant_views.award_page, name="applicant_award"),
     path("staff/calls/<slug:slug>/applications/", views.staff_call_applications, name="staff_call_applications"),
 ]

@@ -82,3 +82,9 @@ def staff_reminders(request):
         "staff/reminders.html",
         {"reminders": reminders[:500], "statuses": ReminderStatus.choices, "status": status},
     )
+
+
+def adopted_projects(request, slug):
+    """The public list of a call's adopted projects, once staff have published it."""
+    call = get_object_or_404(Call.objects.filter(published=True, adoptions_published_at__isnull=False), slug=slug)
+    return render(request, "grants/adopted.html", {"call": call, "applications": selectors.adopted_for_public(call)})

@@ -1,0 +1,94 @@
+"""The notice of adoption or non-adoption (採択通知書 / 不採択通知書) as PDF and e-mail.
+
+``notice_pdf(notice) -> bytes``
+    The A4 official letter (公用文), always in Japanese, from templates/pdf/notice.html.
+``notice_email(notice) -> EmailMessage``
+    The e-mail to the organisation and the person who submitted, with the PDF attached as
+    ``<document number>.pdf`` (the stored PDF when it has been rendered, so the mail carries the
+    very file kept on record).
+
+Called by grants.services.notice_render / notice_send and by ``manage.py render_notice``.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from kodoku_portal.pdf import render_pdf
+
+from .models import Notice, NoticeKind
+
+
+def _site_url(path: str) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def _load(notice: Notice) -> Notice:
+    """The notice with everything the letter and the mail print, in one query."""
+    return Notice.objects.select_related(
+        "application__organisation",
+        "application__call__programme",
+        "application__decision",
+        "application__submitted_by",
+    ).get(pk=notice.pk)
+
+
+def _context(notice: Notice) -> dict:
+    application = notice.application
+    return {
+        "notice": notice,
+        "adopted": notice.kind == NoticeKind.ADOPTED,
+        "application": application,
+        "organisation": application.organisation,
+        "call": application.call,
+        "programme": application.call.programme,
+        "url": _site_url(reverse("applications:detail", args=[application.pk])),
+    }
+
+
+def _render_pdf(notice: Notice) -> bytes:
+    with translation.override("ja"):
+        html = render_to_string("pdf/notice.html", _context(notice))
+    return render_pdf(html)
+
+
+def notice_pdf(notice: Notice) -> bytes:
+    """A4 notice in Japanese (official documents are issued in Japanese)."""
+    return _render_pdf(_load(notice))
+
+
+def _recipients(notice: Notice) -> list[str]:
+    application = notice.application
+    addresses = []
+    if application.organisation.email:
+        addresses.append(application.organisation.email)
+    if application.submitted_by and application.submitted_by.email:
+        addresses.append(application.submitted_by.email)
+    return list(dict.fromkeys(address.lower() for address in addresses))
+
+
+def _stored_pdf(notice: Notice) -> bytes | None:
+    if not notice.pdf:
+        return None
+    notice.pdf.open("rb")
+    try:
+        return notice.pdf.read()
+    finally:
+        notice.pdf.close()
+
+
+def notice_email(notice: Notice) -> EmailMessage:
+    notice = _load(notice)
+    context = _context(notice)
+    with translation.override("ja"):
+        subject = render_to_string("grants/email/notice_subject.txt", context)
+        body = render_to_string("grants/email/notice_body.txt", context)
+    subject = " ".join(line.strip() for line in subject.splitlines() if line.strip())  # one header line
+    message = EmailMessage(subject=subject, body=body, to=_recipients(notice))
+    pdf = _stored_pdf(notice)
+    if pdf is None:
+        pdf = _render_pdf(notice)
+    message.attach(f"{notice.document_number}.pdf", pdf, "application/pdf")
+    return message

@@ -1,0 +1,178 @@
+"""Staff pages after the review: decisions and the adoption proposal, notices, awards."""
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import STAFF_ROLES, role_required
+from applications.models import ApplicationStatus
+from reviews.selectors import ranking_rows, review_round
+
+from . import selectors, services, tasks
+from .forms import ConfirmForm, DecisionForm, GrantForm, PayForm, ProposalForm
+from .models import AwardStatus, Call
+from .services import GrantRefused
+
+staff_only = role_required(*STAFF_ROLES)
+
+
+def _call(slug):
+    return get_object_or_404(Call.objects.select_related("programme"), slug=slug)
+
+
+@staff_only
+def decisions_page(request, slug):
+    call = _call(slug)
+    calibrate = review_round(call).use_calibration
+    rows = ranking_rows(call, selectors.decidable_applications(call), calibrate=calibrate)
+    proposal_form = ProposalForm(request.GET or None)
+    proposed = None
+    if "propose" in request.GET and proposal_form.is_valid():
+        proposed = set(
+            services.propose(
+                selectors.proposal_candidates(rows, calibrate=calibrate),
+                budget=selectors.budget_left(call),
+                balance_themes=proposal_form.cleaned_data["balance_themes"],
+            )
+        )
+    proposed_total = sum(r.application.requested_amount for r in rows if proposed and r.application.pk in proposed)
+    return render(
+        request,
+        "grants/staff/decisions.html",
+        {
+            "call": call,
+            "rows": [
+                (row, DecisionForm(initial=_initial(row.application), prefix=f"d{row.application.pk}")) for row in rows
+            ],
+            "budget": selectors.budget_summary(call),
+            "proposal_form": proposal_form,
+            "proposed": proposed,
+            "proposed_total": proposed_total,
+            "Status": ApplicationStatus,
+        },
+    )
+
+
+def _initial(application):
+    decision = getattr(application, "decision", None)
+    return {
+        "application": application.pk,
+        "outcome": application.status,
+        "award_amount": decision.award_amount if decision and decision.award_amount else application.requested_amount,
+    }
+
+
+@require_POST
+@staff_only
+def decide(request, slug):
+    call = _call(slug)
+    pk = request.POST.get("application")
+    application = get_object_or_404(selectors.decidable_applications(call), pk=pk)
+    form = DecisionForm(request.POST, prefix=f"d{application.pk}")
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("grants:decisions", slug=slug)
+    try:
+        services.decision_record(
+            application=application,
+            outcome=ApplicationStatus(form.cleaned_data["outcome"]),
+            award_amount=form.cleaned_data["award_amount"],
+            decided_by=request.user,
+        )
+    except GrantRefused as refused:
+        messages.error(request, f"{application.receipt_number}: {refused.message}")
+    else:
+        messages.success(request, _("%(number)s: the decision was recorded.") % {"number": application.receipt_number})
+    return redirect("grants:decisions", slug=slug)
+
+
+@require_POST
+@staff_only
+def accept_proposal(request, slug):
+    call = _call(slug)
+    ids = [int(pk) for pk in request.POST.getlist("application") if pk.isdigit()]
+    try:
+        count = services.proposal_accept(call=call, application_ids=ids, decided_by=request.user)
+    except GrantRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("%(n)d application(s) adopted.") % {"n": count})
+    return redirect("grants:decisions", slug=slug)
+
+
+@staff_only
+def notices_page(request, slug):
+    call = _call(slug)
+    return render(
+        request,
+        "grants/staff/notices.html",
+        {"call": call, "notices": selectors.notices_of(call), "progress": selectors.notice_progress(call)},
+    )
+
+
+@require_POST
+@staff_only
+def send_notices(request, slug):
+    call = _call(slug)
+    _batch, pending = tasks.send_notices(call=call, created_by=request.user)
+    messages.success(request, _("%(n)d notice(s) are being made and sent.") % {"n": len(pending)})
+    return redirect("grants:notices", slug=slug)
+
+
+@staff_only
+def notice_progress(request, slug):
+    return JsonResponse(selectors.notice_progress(_call(slug)))
+
+
+@require_POST
+@staff_only
+def publish(request, slug):
+    call = _call(slug)
+    services.adoptions_publish(call=call, publish=request.POST.get("publish") == "1", by=request.user)
+    messages.success(request, _("The public list of adopted projects was updated."))
+    return redirect("grants:decisions", slug=slug)
+
+
+@staff_only
+def awards_board(request):
+    return render(request, "grants/staff/awards.html", {"awards": selectors.awards_for_board(), "Status": AwardStatus})
+
+
+@staff_only
+def award_detail(request, pk):
+    award = get_object_or_404(selectors.awards_for_board(), pk=pk)
+    forms = {
+        "grant": GrantForm(prefix="grant"),
+        "confirm": ConfirmForm(prefix="confirm"),
+        "pay": PayForm(prefix="pay"),
+    }
+    if request.method == "POST":
+        step = request.POST.get("step")
+        form_class = {"grant": GrantForm, "confirm": ConfirmForm, "pay": PayForm}.get(step)
+        if form_class is not None:
+            form = form_class(request.POST, prefix=step)
+            forms[step] = form
+            if form.is_valid():
+                action = {"grant": services.award_grant, "confirm": services.award_confirm, "pay": services.award_pay}[
+                    step
+                ]
+                try:
+                    action(award=award, by=request.user, **form.cleaned_data)
+                except GrantRefused as refused:
+                    messages.error(request, refused.message)
+                else:
+                    messages.success(request, _("Saved."))
+                    return redirect("grants:award", pk=pk)
+    return render(
+        request,
+        "grants/staff/award.html",
+        {"award": award, "forms": forms, "reports": award.reports.prefetch_related("costs"), "Status": AwardStatus},
+    )
+
+
+@staff_only
+def audit_trail(request, slug):
+    call = _call(slug)
+    return render(request, "grants/staff/audit.html", {"call": call, "entries": selectors.audit_entries(call)})

@@ -1,0 +1,197 @@
+"""Decision, notice, award and publication pages: who may use them, and what they do."""
+
+import datetime as dt
+
+import pytest
+
+from accounts.models import Role
+from applications.models import ApplicationStatus, MemberRole, Membership
+from grants import services, tasks
+from grants.models import Award, AwardStatus
+from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory, enable_totp
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _private(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def staff(db):
+    user = UserFactory(role=Role.STAFF)
+    enable_totp(user)
+    return user
+
+
+@pytest.fixture
+def decided(staff, django_capture_on_commit_callbacks):
+    """An adopted application whose notice was sent, with a member of its organisation."""
+    call = CallFactory(cap_amount=2_000_000, budget_total=10_000_000)
+    organisation = OrganisationFactory(email="office@example.jp")
+    member = UserFactory(role=Role.APPLICANT)
+    Membership.objects.create(organisation=organisation, user=member, role=MemberRole.OWNER)
+    application = ApplicationFactory(
+        call=call,
+        organisation=organisation,
+        status=ApplicationStatus.SUBMITTED,
+        receipt_number="D-0001",
+        requested_amount=1_500_000,
+        summary="多世代の居場所",
+    )
+    services.decision_record(
+        application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_500_000, decided_by=staff
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_notices(call=call, created_by=staff)
+    return application, member
+
+
+def test_staff_decide_from_the_page(client, staff):
+    call = CallFactory(cap_amount=2_000_000, budget_total=3_000_000)
+    application = ApplicationFactory(
+        call=call, status=ApplicationStatus.SUBMITTED, receipt_number="P-0001", requested_amount=1_200_000
+    )
+    client.force_login(staff)
+    assert client.get(f"/staff/calls/{call.slug}/decisions/").status_code == 200
+    client.post(
+        f"/staff/calls/{call.slug}/decisions/decide/",
+        {
+            "application": application.pk,
+            f"d{application.pk}-application": application.pk,
+            f"d{application.pk}-outcome": "adopted",
+            f"d{application.pk}-award_amount": "１，２００，０００",
+        },
+    )
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.ADOPTED
+    assert application.decision.award_amount == 1_200_000
+    page = client.get(f"/staff/calls/{call.slug}/decisions/").content.decode()
+    assert "1,800,000円" in page  # left of the budget
+
+
+def test_the_proposal_page_suggests_and_staff_accept(client, staff):
+    from reviews import services as review_services
+    from reviews.models import ReviewPhase
+
+    call = CallFactory(cap_amount=2_000_000, budget_total=2_000_000)
+    review_services.review_round_for(call=call)
+    review_services.phase_set(call=call, phase=ReviewPhase.REVIEWING)
+    reviewer = UserFactory(role=Role.REVIEWER)
+    applications = []
+    for i, amount in enumerate((1_500_000, 1_000_000, 500_000), start=1):
+        application = ApplicationFactory(
+            call=call, status=ApplicationStatus.SUBMITTED, receipt_number=f"Q-{i:04d}", requested_amount=amount
+        )
+        assignment = review_services.assignment_create(
+            application=application, reviewer=reviewer, due_at=None, assigned_by=staff
+        )
+        review_services.assignment_declare(assignment=assignment, has_conflict=False)
+        review_services.review_save(
+            assignment=assignment,
+            scores={c.pk: 5 - i for c in call.criteria.all()},
+            comment_to_staff="",
+            comment_to_applicant="",
+            submit=True,
+        )
+        applications.append(application)
+    client.force_login(staff)
+    page = client.get(f"/staff/calls/{call.slug}/decisions/?propose=1").content.decode()
+    assert f'value="{applications[0].pk}" checked' in page
+    assert f'value="{applications[2].pk}" checked' in page
+    assert f'value="{applications[1].pk}" checked' not in page  # 1.5M + 1.0M would exceed 2.0M
+    client.post(
+        f"/staff/calls/{call.slug}/decisions/proposal/", {"application": [applications[0].pk, applications[2].pk]}
+    )
+    statuses = [a.__class__.objects.get(pk=a.pk).status for a in applications]
+    assert statuses == [ApplicationStatus.ADOPTED, ApplicationStatus.SUBMITTED, ApplicationStatus.ADOPTED]
+
+
+def test_the_member_downloads_the_notice_and_files_a_report(client, decided, staff):
+    application, member = decided
+    client.force_login(member)
+    response = client.get(f"/applications/{application.pk}/notice.pdf")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    award = Award.objects.get(application=application)
+    services.award_grant(
+        award=award,
+        granted_on=dt.date(2025, 7, 1),
+        granted_amount=1_500_000,
+        progress_report_due=dt.date(2025, 10, 31),
+        final_report_due=dt.date(2026, 3, 31),
+        by=staff,
+    )
+    page = client.get(f"/applications/{application.pk}/award/").content.decode()
+    assert "2026年3月31日" in page
+    client.post(
+        f"/applications/{application.pk}/award/",
+        {
+            "kind": "final",
+            "final-activities": "カフェを週2回",
+            "final-participants": "１２００",
+            "final-results": "参加者が増えた",
+            "final-cost_honoraria": "1,000,000",
+            "final-cost_rental": "400,000",
+        },
+    )
+    award.refresh_from_db()
+    assert award.status == AwardStatus.REPORTED
+    assert sum(c.amount for c in award.reports.get().costs.all()) == 1_400_000
+
+
+def test_others_cannot_reach_the_notice_or_the_award(client, decided):
+    application, _member = decided
+    outsider = UserFactory(role=Role.APPLICANT)
+    client.force_login(outsider)
+    assert client.get(f"/applications/{application.pk}/notice.pdf").status_code == 404
+    assert client.get(f"/applications/{application.pk}/award/").status_code == 404
+    reviewer = UserFactory(role=Role.REVIEWER)
+    enable_totp(reviewer)
+    client.force_login(reviewer)
+    assert client.get(f"/applications/{application.pk}/notice.pdf").status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.APPLICANT, Role.REVIEWER])
+def test_staff_pages_are_for_staff(client, decided, role):
+    application, _member = decided
+    user = UserFactory(role=role)
+    enable_totp(user)
+    client.force_login(user)
+    slug = application.call.slug
+    award = Award.objects.get(application=application)
+    for url in (
+        f"/staff/calls/{slug}/decisions/",
+        f"/staff/calls/{slug}/notices/",
+        f"/staff/calls/{slug}/notices/progress/",
+        f"/staff/calls/{slug}/audit/",
+        "/staff/awards/",
+        f"/staff/awards/{award.pk}/",
+    ):
+        assert client.get(url).status_code == 403, url
+
+
+def test_staff_see_progress_awards_and_the_audit_trail(client, decided, staff):
+    application, _member = decided
+    client.force_login(staff)
+    slug = application.call.slug
+    assert client.get(f"/staff/calls/{slug}/notices/progress/").json() == {
+        "total": 1,
+        "sent": 1,
+        "failed": 0,
+        "percent": 100,
+    }
+    assert 'data-testid="award-row"' in client.get("/staff/awards/").content.decode()
+    assert "decision" in client.get(f"/staff/calls/{slug}/audit/").content.decode()
+
+
+def test_the_public_list_appears_only_when_published(client, decided, staff):
+    application, _member = decided
+    call = application.call
+    assert client.get(f"/calls/{call.slug}/adopted/").status_code == 404
+    services.adoptions_publish(call=call, publish=True, by=staff)
+    page = client.get(f"/calls/{call.slug}/adopted/").content.decode()
+    assert "多世代の居場所" in page and page.count('data-testid="adopted-row"') == 1
+    services.adoptions_publish(call=call, publish=False, by=staff)
+    assert client.get(f"/calls/{call.slug}/adopted/").status_code == 404

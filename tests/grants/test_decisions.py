@@ -1,0 +1,229 @@
+"""Decisions: amount bounds, the budget, the proposal, the audit trail, notices exactly once."""
+
+import pytest
+from django.core import mail
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accounts.models import Role
+from applications.models import ApplicationStatus
+from grants import services
+from grants.models import Award, AwardStatus, Notice, NoticeKind, ReportKind
+from grants.services import Candidate, GrantRefused
+from kodoku_portal.models import AuditEntry
+from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory, enable_totp
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(db):
+    user = UserFactory(role=Role.STAFF)
+    enable_totp(user)
+    return user
+
+
+@pytest.fixture
+def call(db):
+    return CallFactory(cap_amount=2_000_000, budget_total=5_000_000)
+
+
+def submitted(call, amount, n=1, start=1):
+    return [
+        ApplicationFactory(
+            call=call,
+            organisation=OrganisationFactory(email=f"org{start + i}@example.jp"),
+            status=ApplicationStatus.SUBMITTED,
+            receipt_number=f"{call.receipt_prefix}-{start + i:04d}",
+            requested_amount=amount,
+        )
+        for i in range(n)
+    ]
+
+
+def adopt(application, amount, staff):
+    return services.decision_record(
+        application=application, outcome=ApplicationStatus.ADOPTED, award_amount=amount, decided_by=staff
+    )
+
+
+@pytest.mark.parametrize(("amount", "ok"), [(1, True), (1_500_000, True), (1_500_001, False), (0, False)])
+def test_the_award_is_at_most_the_request(call, staff, amount, ok):
+    [application] = submitted(call, 1_500_000)
+    if ok:
+        assert adopt(application, amount, staff).status == ApplicationStatus.ADOPTED
+    else:
+        with pytest.raises(GrantRefused):
+            adopt(application, amount, staff)
+
+
+def test_the_award_is_at_most_the_cap(staff):
+    call = CallFactory(cap_amount=2_000_000, budget_total=None)
+    [application] = submitted(call, 2_500_000)  # an old request above the cap (imported)
+    with pytest.raises(GrantRefused) as refused:
+        adopt(application, 2_000_001, staff)
+    assert refused.value.code == "amount"
+    adopt(application, 2_000_000, staff)
+
+
+def test_a_decision_beyond_the_budget_is_refused_with_the_figures(call, staff):
+    applications = submitted(call, 2_000_000, n=3)
+    adopt(applications[0], 2_000_000, staff)
+    adopt(applications[1], 2_000_000, staff)
+    with pytest.raises(GrantRefused) as refused:
+        adopt(applications[2], 2_000_000, staff)
+    assert refused.value.code == "budget"
+    assert "1,000,000円" in refused.value.message  # what is left
+    applications[2].refresh_from_db()
+    assert applications[2].status == ApplicationStatus.SUBMITTED
+    adopt(applications[2], 1_000_000, staff)  # within what is left
+    assert services.committed_amount(call) == 5_000_000
+
+
+def test_every_decision_is_in_the_audit_trail(call, staff):
+    [application] = submitted(call, 1_000_000)
+    adopt(application, 900_000, staff)
+    services.decision_record(
+        application=application, outcome=ApplicationStatus.RESERVE, award_amount=None, decided_by=staff
+    )
+    entries = list(AuditEntry.objects.filter(object_id=str(application.pk)).order_by("id"))
+    assert [(e.before["status"], e.after["status"]) for e in entries] == [
+        ("submitted", "adopted"),
+        ("adopted", "reserve"),
+    ]
+    assert entries[0].after["award_amount"] == 900_000 and entries[0].actor == staff
+    with pytest.raises(ValueError):
+        entries[0].delete()
+
+
+@given(
+    st.lists(st.tuples(st.floats(0, 100), st.integers(1, 2_000_000), st.integers(1, 4)), min_size=0, max_size=40),
+    st.integers(0, 20_000_000),
+    st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_proposal_stays_within_the_budget(rows, budget, balance):
+    candidates = [Candidate(i, score, amount, theme, "13") for i, (score, amount, theme) in enumerate(rows)]
+    chosen = services.propose(candidates, budget=budget, balance_themes=balance)
+    by_id = {c.application_id: c for c in candidates}
+    assert len(set(chosen)) == len(chosen)
+    assert sum(by_id[i].amount for i in chosen) <= budget
+    # Nothing left out would still fit.
+    left = budget - sum(by_id[i].amount for i in chosen)
+    assert all(c.amount > left for c in candidates if c.application_id not in chosen)
+
+
+def test_the_proposal_takes_the_best_first():
+    candidates = [
+        Candidate(1, 90, 1_000_000, 1, "13"),
+        Candidate(2, 80, 1_500_000, 1, "13"),
+        Candidate(3, 70, 500_000, 2, "13"),
+    ]
+    assert services.propose(candidates, budget=2_000_000) == [1, 3]
+    assert services.propose(candidates, budget=2_000_000, balance_themes=True) == [1, 3]
+
+
+def test_notices_are_made_and_sent_exactly_once(call, staff, django_capture_on_commit_callbacks, settings, tmp_path):
+    from grants import tasks
+
+    settings.MEDIA_ROOT = tmp_path
+    adopted, rejected = submitted(call, 1_000_000, n=2)
+    adopt(adopted, 1_000_000, staff)
+    services.decision_record(
+        application=rejected, outcome=ApplicationStatus.NOT_ADOPTED, award_amount=None, decided_by=staff
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_notices(call=call, created_by=staff)
+    assert len(mail.outbox) == 2
+    kinds = dict(Notice.objects.values_list("application_id", "kind"))
+    assert kinds == {adopted.pk: NoticeKind.ADOPTED, rejected.pk: NoticeKind.NOT_ADOPTED}
+    numbers = list(Notice.objects.order_by("document_number").values_list("document_number", flat=True))
+    assert all(n.startswith("府孤第") and n.endswith("号") for n in numbers) and len(set(numbers)) == 2
+    assert Award.objects.get().application == adopted
+    # The batch again, and a duplicate task delivery: nothing is sent twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_notices(call=call, created_by=staff)
+    for notice in Notice.objects.all():
+        tasks.issue_notice.delay(notice_id=notice.pk)
+    assert len(mail.outbox) == 2
+    # After the notice, the decision is final.
+    with pytest.raises(GrantRefused):
+        services.decision_record(
+            application=adopted, outcome=ApplicationStatus.NOT_ADOPTED, award_amount=None, decided_by=staff
+        )
+
+
+def test_a_failed_notice_is_shown_and_retried(
+    call, staff, django_capture_on_commit_callbacks, settings, tmp_path, monkeypatch
+):
+    from grants import documents, selectors, tasks
+
+    settings.MEDIA_ROOT = tmp_path
+    [application] = submitted(call, 1_000_000)
+    adopt(application, 1_000_000, staff)
+    real = documents.notice_email
+    monkeypatch.setattr(documents, "notice_email", lambda notice: (_ for _ in ()).throw(ConnectionError("SMTP down")))
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_notices(call=call, created_by=staff)
+    notice = Notice.objects.get()
+    assert notice.emailed_at is None and "SMTP down" in notice.last_error
+    assert selectors.notice_progress(call) == {"total": 1, "sent": 0, "failed": 1, "percent": 0}
+    monkeypatch.setattr(documents, "notice_email", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_notices(call=call, created_by=staff)
+    notice.refresh_from_db()
+    assert notice.emailed_at is not None
+    assert len(mail.outbox) == 1
+
+
+def test_the_award_life_cycle(call, staff, settings, tmp_path, django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from grants import tasks
+
+    settings.MEDIA_ROOT = tmp_path
+    [application] = submitted(call, 1_000_000)
+    adopt(application, 800_000, staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_notices(call=call, created_by=staff)
+    award = Award.objects.get()
+    with pytest.raises(GrantRefused):
+        services.award_grant(
+            award=award,
+            granted_on=dt.date(2025, 7, 1),
+            granted_amount=800_001,
+            progress_report_due=None,
+            final_report_due=dt.date(2026, 3, 31),
+            by=staff,
+        )
+    services.award_grant(
+        award=award,
+        granted_on=dt.date(2025, 7, 1),
+        granted_amount=800_000,
+        progress_report_due=None,
+        final_report_due=dt.date(2026, 3, 31),
+        by=staff,
+    )
+    member = UserFactory()
+    services.report_submit(
+        award=award,
+        kind=ReportKind.FINAL,
+        activities="カフェ週2回",
+        participants=1200,
+        results="参加者が増えた",
+        issues="",
+        costs=[("honoraria", 500_000), ("rental", 250_000)],
+        by=member,
+    )
+    award.refresh_from_db()
+    assert award.status == AwardStatus.REPORTED
+    with pytest.raises(GrantRefused):  # more than the actual costs
+        services.award_confirm(award=award, confirmed_amount=760_000, confirmed_on=dt.date(2026, 4, 20), by=staff)
+    services.award_confirm(award=award, confirmed_amount=750_000, confirmed_on=dt.date(2026, 4, 20), by=staff)
+    services.award_pay(award=award, paid_on=dt.date(2026, 5, 15), by=staff)
+    award.refresh_from_db()
+    assert (award.status, award.confirmed_amount) == (AwardStatus.PAID, 750_000)
+    actions = list(
+        AuditEntry.objects.filter(object_type="grants.Award").order_by("id").values_list("action", flat=True)
+    )
+    assert actions == ["award_granted", "report_final", "award_confirmed", "award_paid"]
