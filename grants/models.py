@@ -417,3 +417,9 @@ class ReportCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.amount}"
+
+    @property
+    def category_label(self) -> str:
+        from applications.models import BudgetCategory  # the later layer, read lazily
+
+        return BudgetCategory(self.category).label if self.category in BudgetCategory.values else self.category
