@@ -40,4 +40,5 @@ class Command(BaseCommand):
         ids = reminders.record_due_reminders(moment)
         for reminder_id in ids:
             tasks.send_reminder.delay(reminder_id=reminder_id)
-        self.stdout.write(f"{len(ids)} reminder(s) recorded and sent.")
+        how = "sent" if tasks.send_reminder.app.conf.task_always_eager else "queued for the worker"
+        self.stdout.write(f"{len(ids)} reminder(s) recorded and {how}.")
