@@ -150,9 +150,13 @@ def awards_for_board():
 def audit_entries(call: Call):
     from kodoku_portal.models import AuditEntry
 
+    from .models import Award
+
     application_ids = [str(pk) for pk in Application.objects.filter(call=call).values_list("pk", flat=True)]
+    award_ids = [str(pk) for pk in Award.objects.filter(application__call=call).values_list("pk", flat=True)]
     return AuditEntry.objects.filter(
         Q(object_type="applications.Application", object_id__in=application_ids)
+        | Q(object_type="grants.Award", object_id__in=award_ids)
         | Q(object_type="grants.Call", object_id=str(call.pk))
     ).select_related("actor")[:500]
 

@@ -82,7 +82,9 @@ def decide(request, slug):
             decided_by=request.user,
         )
     except GrantRefused as refused:
-        messages.error(request, f"{application.receipt_number}: {refused.message}")
+        messages.error(
+            request, _("%(number)s: %(message)s") % {"number": application.receipt_number, "message": refused.message}
+        )
     else:
         messages.success(request, _("%(number)s: the decision was recorded.") % {"number": application.receipt_number})
     return redirect("grants:decisions", slug=slug)
@@ -176,3 +178,31 @@ def award_detail(request, pk):
 def audit_trail(request, slug):
     call = _call(slug)
     return render(request, "grants/staff/audit.html", {"call": call, "entries": selectors.audit_entries(call)})
+
+
+@staff_only
+def export_adoptions(request, slug, fmt):
+    """The adoption list (採択一覧) for Excel: CSV (UTF-8 with BOM) streamed, or XLSX."""
+    import tempfile
+
+    from django.http import FileResponse, Http404, StreamingHttpResponse
+
+    from . import exports
+
+    call = _call(slug)
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.stream_csv(call), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="adoptions-{call.slug}.csv"'
+        return response
+    if fmt == "xlsx":
+        # openpyxl's write-only mode writes row by row to a temporary file: memory stays flat.
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it after sending
+        exports.write_xlsx(call, handle)
+        handle.seek(0)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"adoptions-{call.slug}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    raise Http404

@@ -18,6 +18,7 @@ urlpatterns = [
     path("staff/calls/<slug:slug>/notices/send/", staff_views.send_notices, name="send_notices"),
     path("staff/calls/<slug:slug>/notices/progress/", staff_views.notice_progress, name="notice_progress"),
     path("staff/calls/<slug:slug>/audit/", staff_views.audit_trail, name="audit"),
+    path("staff/calls/<slug:slug>/adoptions.<str:fmt>", staff_views.export_adoptions, name="export_adoptions"),
     path("staff/awards/", staff_views.awards_board, name="awards"),
     path("staff/awards/<int:pk>/", staff_views.award_detail, name="award"),
     path("applications/<int:pk>/notice.pdf", applicant_views.notice_download, name="notice"),

@@ -195,3 +195,24 @@ def test_the_public_list_appears_only_when_published(client, decided, staff):
     assert "多世代の居場所" in page and page.count('data-testid="adopted-row"') == 1
     services.adoptions_publish(call=call, publish=False, by=staff)
     assert client.get(f"/calls/{call.slug}/adopted/").status_code == 404
+
+
+def test_staff_download_the_adoption_list(client, decided, staff):
+    import io
+
+    from openpyxl import load_workbook
+
+    application, _member = decided
+    client.force_login(staff)
+    slug = application.call.slug
+    csv_body = b"".join(client.get(f"/staff/calls/{slug}/adoptions.csv").streaming_content).decode("utf-8")
+    assert csv_body.startswith("\ufeff団体名（所在都道府県）")
+    assert "1500000" in csv_body
+    response = client.get(f"/staff/calls/{slug}/adoptions.xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "団体名（所在都道府県）"
+    assert rows[1][4] == 1_500_000
+    assert client.get(f"/staff/calls/{slug}/adoptions.pdf").status_code == 404
+    client.force_login(_member)
+    assert client.get(f"/staff/calls/{slug}/adoptions.csv").status_code == 403

@@ -1,0 +1,417 @@
+"""After the review, in the browser, in Japanese: decisions, notices, the award and its reports.
+
+On the practice call of the demo data (six submitted, reviewed applications; a budget of
+5,000,000円 set for the test): staff ask for the adoption proposal and accept it, mark one
+application 不採択 and see a further adoption refused for the budget; make and send the notices
+(one mail with its PDF per decided application); the adopted organisation downloads its notice;
+staff record the grant decision (交付決定), the organisation files its final report with actual
+costs by 費目 (full-width digits), staff confirm the amount (one yen too many is refused) and
+record the payment; staff publish the list of adopted projects, which a visitor then reads; the
+audit trail shows the decisions. The adoption list (採択一覧) is exported with export_adoptions.
+"""
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+from allauth.mfa.utils import decrypt
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from applications.models import Application, ApplicationStatus, MemberRole, Membership
+from grants.demo.loader import seed_demo
+from grants.models import Award, AwardStatus, Call, Notice, NoticeKind, Report, ReportKind
+from grants.selectors import decidable_applications
+from kodoku_portal.jp import format_date
+from kodoku_portal.models import AuditEntry
+from reviews.selectors import ranking_rows
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "kodoku-demo-2025"
+STAFF = "staff@example.jp"
+STAFF_NAME = "事務局 三郎"
+APPLICANT = "applicant@example.jp"
+SLUG = "practice"
+BUDGET = 5_000_000
+GRANTED_ON = dt.date(2025, 7, 1)
+FINAL_REPORT_DUE = dt.date(2026, 3, 31)
+CONFIRMED_ON = dt.date(2026, 4, 20)
+PAID_ON = dt.date(2026, 5, 15)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _portal(settings, tmp_path, live_server):
+    """Files go to a temporary private root; links in e-mails point at the live server."""
+    settings.MEDIA_ROOT = str(tmp_path / "private")
+    settings.PORTAL_BASE_URL = live_server.url
+
+
+@pytest.fixture
+def new_page(browser, browser_context_args):
+    """A page in a browser context of its own (another person at another computer)."""
+    contexts = []
+
+    def make() -> Page:
+        context = browser.new_context(**browser_context_args)
+        contexts.append(context)
+        other = context.new_page()
+        other.set_default_timeout(15_000)
+        return other
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def totp_secret(email: str) -> str:
+    user = get_user_model().objects.get(email=email)
+    return decrypt(Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP).data["secret"])
+
+
+def log_in(page: Page, base: str, email: str, next_path: str) -> None:
+    """Password, then (for staff) the TOTP code of the current 30-second window (allauth.mfa)."""
+    user = get_user_model().objects.get(email=email)
+    page.goto(f"{base}/accounts/login/?next={next_path}")
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label(re.compile(r"^\s*パスワード\*?\s*$")).fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    if user.requires_mfa:
+        expect(page).to_have_url(f"{base}/accounts/2fa/authenticate/")
+        secret = totp_secret(email)
+        # allauth accepts only the current window's code: if the window turns between computing
+        # the code and posting it, the code is refused and the next window's code is typed.
+        for _attempt in range(2):
+            code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+            page.get_by_label(re.compile(r"^\s*コード\*?\s*$")).fill(code)
+            with page.expect_navigation():
+                page.get_by_role("main").get_by_role("button", name="ログイン").click()
+            if not page.url.endswith("/accounts/2fa/authenticate/"):
+                break
+    expect(page).to_have_url(base + next_path)
+    expect(page.get_by_role("button", name="ログアウト")).to_be_visible()
+
+
+def status_message(page: Page, text):
+    return page.get_by_role("status").filter(has_text=text)
+
+
+def yen(amount: int) -> str:
+    return f"{amount:,}円"
+
+
+def full_width(amount: int) -> str:
+    """１，２３４，５６７: digits and commas as a Japanese keyboard types them."""
+    return f"{amount:,}".translate(str.maketrans("0123456789,", "０１２３４５６７８９，"))
+
+
+def decision_row(page: Page, application: Application):
+    return page.get_by_test_id("decision-row").filter(has_text=application.receipt_number)
+
+
+def budget_text(committed: int) -> str:
+    """The budget summary: "Budget %(budget)s: %(committed)s committed, %(left)s left." """
+    return f"予算額{yen(BUDGET)}：採択済額{yen(committed)}、残額{yen(BUDGET - committed)}"
+
+
+def expected_proposal(call: Call) -> list[Application]:
+    """Highest score first, each at its requested amount, skipping what no longer fits the budget."""
+    chosen, total = [], 0
+    for row in ranking_rows(call, decidable_applications(call), calibrate=False):
+        assert row.rank is not None  # every demo application has at least one submitted review
+        if total + row.application.requested_amount <= BUDGET:
+            chosen.append(row.application)
+            total += row.application.requested_amount
+    return chosen
+
+
+# --- the walk -------------------------------------------------------------------------------------
+
+
+def test_decide_notify_grant_report_confirm_pay_publish_and_audit(page: Page, live_server, new_page, tmp_path):
+    seed_demo()
+    base = live_server.url
+    call = Call.objects.get(slug=SLUG)
+    call.budget_total = BUDGET
+    call.save(update_fields=["budget_total"])
+    applications = list(Application.objects.filter(call=call).order_by("receipt_number"))
+    assert len(applications) == 6
+    assert all(a.status == ApplicationStatus.SUBMITTED for a in applications)
+    proposal = expected_proposal(call)
+    proposed_total = sum(a.requested_amount for a in proposal)
+    rest = [a for a in applications if a not in proposal]
+    # 900,000 + 1,200,000 + 1,500,000 + 1,650,000 > 5,000,000: at most three fit, three are left,
+    # and each of them is more than what the proposal leaves of the budget.
+    assert 1 <= len(proposal) <= 3 and len(rest) >= 3
+    assert all(a.requested_amount > BUDGET - proposed_total for a in rest)
+    refused_one, left_out = rest[0], rest[1]
+    decisions_path = f"/staff/calls/{SLUG}/decisions/"
+
+    # 1. Decisions: the budget, the proposal, accepting it, one 不採択, one adoption refused.
+    log_in(page, base, STAFF, decisions_path)
+    expect(page.get_by_role("heading", level=1)).to_have_text("採否の決定")
+    summary = page.get_by_test_id("budget-summary")
+    expect(summary).to_have_text(budget_text(0))
+    expect(page.get_by_role("progressbar", name="予算額に対する採択済額")).to_have_attribute("aria-valuenow", "0")
+    rows = page.get_by_test_id("decision-row")
+    expect(rows).to_have_count(6)
+
+    section = page.get_by_role("region", name="採択案")
+    section.get_by_role("button", name="採択案を作成する").click()
+    expect(page).to_have_url(re.compile(r"[?&]propose=1(&|$)"))
+    expect(section).to_contain_text(
+        f"採択案では、{len(proposal)}件・計{yen(proposed_total)}を採択します（点数の高い順、予算の範囲内）。"
+    )
+    items = section.get_by_role("listitem")
+    expect(items).to_have_count(len(proposal))
+    expect(items).to_have_text(
+        [f"{a.receipt_number} {a.organisation.name} — {yen(a.requested_amount)}" for a in proposal]
+    )
+    for item in items.all():
+        expect(item.get_by_role("checkbox")).to_be_checked()
+    section.get_by_role("button", name="チェックした申請を採択する").click()
+    expect(page).to_have_url(base + decisions_path)
+    expect(status_message(page, f"{len(proposal)}件の申請を採択しました。")).to_be_visible()
+    expect(summary).to_have_text(budget_text(proposed_total))
+    expect(page.get_by_role("progressbar", name="予算額に対する採択済額")).to_have_attribute(
+        "aria-valuenow", str(round(100 * proposed_total / BUDGET))
+    )
+    for application in proposal:
+        expect(decision_row(page, application).get_by_label("採否")).to_have_value("adopted")
+
+    # 不採択 by hand.
+    row = decision_row(page, refused_one)
+    row.get_by_label("採否").select_option(label="不採択とする")
+    row.get_by_role("button", name=f"記録する {refused_one.receipt_number}").click()
+    expect(status_message(page, f"{refused_one.receipt_number}：採否を記録しました。")).to_be_visible()
+    expect(decision_row(page, refused_one).get_by_label("採否")).to_have_value("not_adopted")
+    expect(summary).to_have_text(budget_text(proposed_total))
+
+    # One more adoption, at its requested amount, would go beyond the budget: refused.
+    row = decision_row(page, left_out)
+    row.get_by_label("採否").select_option(label="採択とする")
+    expect(row.get_by_label("採択額（円）")).to_have_value(str(left_out.requested_amount))
+    row.get_by_role("button", name=f"記録する {left_out.receipt_number}").click()
+    refusal = (
+        f"この採択額では予算額を超えます（予算額{yen(BUDGET)}、"
+        f"採択済額{yen(proposed_total)}、残額{yen(BUDGET - proposed_total)}）。"
+    )
+    expect(status_message(page, f"{left_out.receipt_number}：{refusal}")).to_be_visible()
+    expect(decision_row(page, left_out).get_by_label("採否")).to_have_value("submitted")
+    expect(summary).to_have_text(budget_text(proposed_total))
+
+    adopted = list(Application.objects.filter(call=call, status=ApplicationStatus.ADOPTED).order_by("receipt_number"))
+    assert adopted == sorted(proposal, key=lambda a: a.receipt_number)
+    assert [a.decision.award_amount for a in adopted] == [a.requested_amount for a in adopted]
+    decided = sorted([*adopted, refused_one], key=lambda a: a.receipt_number)
+    assert Application.objects.get(pk=left_out.pk).status == ApplicationStatus.SUBMITTED
+
+    # The adoption list (採択一覧), as the export_adoptions command writes it.
+    export = tmp_path / "adoptions.csv"
+    call_command("export_adoptions", SLUG, output=str(export))
+    content = export.read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    header, *lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert header == ["団体名（所在都道府県）", "事業名", "概要", "事業区域", "採択額（円）", "テーマ"]
+    assert [(line[0], line[1], line[4]) for line in lines] == [
+        (a.organisation.name_with_prefecture, a.title, str(a.requested_amount)) for a in adopted
+    ]
+
+    # 2. Notices: made and sent (Celery runs eagerly), one mail with its PDF per decided application.
+    page.get_by_role("link", name="通知書", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("通知書")
+    expect(page.get_by_test_id("notice-row")).to_have_count(0)
+    mail.outbox.clear()
+    page.get_by_role("button", name="通知書を作成・送付する").click()
+    expect(page).to_have_url(f"{base}/staff/calls/{SLUG}/notices/")
+    expect(status_message(page, f"{len(decided)}件の通知書を作成・送信しています。")).to_be_visible()
+    n = len(decided)
+    expect(page.get_by_test_id("notice-progress")).to_have_text(f"送信済：{n}件／{n}件（失敗：0件）")
+    expect(page.get_by_role("progressbar", name="通知書の送信状況")).to_have_attribute("aria-valuenow", "100")
+    polled = page.request.get(f"{base}/staff/calls/{SLUG}/notices/progress/")
+    assert polled.json() == {"total": n, "sent": n, "failed": 0, "percent": 100}
+    notice_rows = page.get_by_test_id("notice-row")
+    expect(notice_rows).to_have_count(len(decided))
+    for application in decided:
+        notice_row = notice_rows.filter(has_text=application.receipt_number)
+        expect(notice_row.get_by_role("cell").nth(3)).to_have_text(
+            "採択通知書" if application in adopted else "不採択通知書"
+        )
+        expect(notice_row.get_by_role("cell").last).to_have_text(re.compile(r"^送信済 \d{4}年"))
+
+    notices = {n.application_id: n for n in Notice.objects.filter(application__call=call)}
+    assert set(notices) == {a.pk for a in decided}
+    assert len(mail.outbox) == len(decided)
+    for application in decided:
+        notice = notices[application.pk]
+        assert notice.kind == (NoticeKind.ADOPTED if application in adopted else NoticeKind.NOT_ADOPTED)
+        [message] = [m for m in mail.outbox if application.receipt_number in m.subject]
+        assert application.organisation.email in message.to
+        [(name, pdf, mimetype)] = message.attachments
+        assert (name, mimetype) == (f"{notice.document_number}.pdf", "application/pdf")
+        assert pdf.startswith(b"%PDF-")
+
+    # 3. The adopted organisation: the notice on the dashboard and the application page.
+    winner = adopted[0]
+    notice = notices[winner.pk]
+    Membership.objects.get_or_create(
+        organisation=winner.organisation,
+        user=get_user_model().objects.get(email=APPLICANT),
+        defaults={"role": MemberRole.EDITOR},
+    )
+    applicant = new_page()
+    log_in(applicant, base, APPLICANT, "/applications/")
+    mine = applicant.get_by_role("row").filter(has=applicant.get_by_role("link", name=winner.title))
+    expect(mine.get_by_role("cell").nth(2)).to_have_text("採択")
+    with applicant.expect_download() as download_info:
+        mine.get_by_role("link", name="通知書（PDF）").click()
+    download = download_info.value
+    assert download.suggested_filename == f"{notice.document_number}.pdf"
+    assert Path(download.path()).read_bytes().startswith(b"%PDF-")
+
+    mine.get_by_role("link", name=winner.title).click()
+    expect(applicant).to_have_url(f"{base}/applications/{winner.pk}/")
+    expect(status_message(applicant, "この申請の審査結果が通知されています。")).to_be_visible()
+    with applicant.expect_download() as download_info:
+        applicant.get_by_role("link", name="通知書（PDF）をダウンロード").click()
+    assert Path(download_info.value.path()).read_bytes().startswith(b"%PDF-")
+    # Another organisation's notice is not theirs to read.
+    other = applicant.request.get(f"{base}/applications/{refused_one.pk}/notice.pdf")
+    assert other.status == 404
+
+    # 4. The award: 交付決定 by staff.
+    award = Award.objects.get(application=winner)
+    amount = winner.requested_amount
+    page.goto(f"{base}/staff/awards/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("採択事業の管理")
+    board = page.get_by_test_id("award-row")
+    expect(board).to_have_count(len(adopted))
+    board_row = board.filter(has_text=winner.receipt_number)
+    expect(board_row.get_by_role("cell").nth(4)).to_have_text("採択")
+    board_row.get_by_role("link", name=winner.receipt_number).click()
+    expect(page).to_have_url(f"{base}/staff/awards/{award.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(winner.title)
+    expect(page.get_by_test_id("award-status")).to_have_text("採択")
+    page.get_by_label("交付決定日").fill(GRANTED_ON.isoformat())
+    page.get_by_label("交付決定額（円）").fill(str(amount))
+    page.get_by_label("実績報告の期限").fill(FINAL_REPORT_DUE.isoformat())
+    page.get_by_role("button", name="記録する").click()
+    expect(status_message(page, "保存しました。")).to_be_visible()
+    expect(page.get_by_test_id("award-status")).to_have_text("交付決定済")
+    expect(page.get_by_role("main")).to_contain_text(f"{format_date(GRANTED_ON, 'ja')}（{yen(amount)}）")
+    expect(page.get_by_role("main")).to_contain_text(format_date(FINAL_REPORT_DUE, "ja"))
+
+    # The final report (実績報告) with actual costs by 費目, one amount in full-width digits.
+    honoraria = amount // 2
+    rental = amount - 100_000 - honoraria
+    actual = honoraria + rental
+    applicant.get_by_role("link", name="採択後の手続と報告").click()
+    expect(applicant).to_have_url(f"{base}/applications/{winner.pk}/award/")
+    expect(applicant.get_by_test_id("award-status")).to_have_text("交付決定済")
+    final = applicant.locator("section").filter(has=applicant.get_by_role("heading", name="実績報告を提出する"))
+    final.get_by_label("実施内容").fill("週3回のカフェを開き、多世代の交流会を6回行った。")
+    final.get_by_label("参加者数（延べ人数）").fill("１，２００")
+    final.get_by_label("成果").fill("参加者アンケートで、8割が「話し相手が増えた」と答えた。")
+    final.get_by_label("謝金").fill(full_width(honoraria))
+    final.get_by_label("借料・損料").fill(str(rental))
+    final.get_by_role("button", name="報告を提出する").click()
+    expect(status_message(applicant, "報告を受け付けました。")).to_be_visible()
+    expect(applicant.get_by_test_id("award-status")).to_have_text("実績報告済")
+    expect(applicant.get_by_role("heading", name="実績報告を提出する")).to_have_count(0)
+    expect(applicant.get_by_role("listitem")).to_contain_text([f"謝金: {yen(honoraria)}", f"借料・損料: {yen(rental)}"])
+    report = Report.objects.get(award=award, kind=ReportKind.FINAL)
+    assert report.participants == 1200
+    assert sorted(report.costs.values_list("category", "amount")) == [("honoraria", honoraria), ("rental", rental)]
+
+    # 額の確定: one yen above the actual costs is refused; the actual costs are confirmed.
+    page.reload()
+    expect(page.get_by_test_id("award-status")).to_have_text("実績報告済")
+    costs = page.get_by_role("definition").filter(has=page.get_by_role("listitem")).get_by_role("listitem")
+    expect(costs).to_have_text([f"謝金: {yen(honoraria)}", f"借料・損料: {yen(rental)}"])
+    page.get_by_label("確定額（円）").fill(str(actual + 1))
+    page.get_by_label("額の確定日").fill(CONFIRMED_ON.isoformat())
+    page.get_by_role("button", name="額の確定", exact=True).click()
+    too_much = f"確定額は{yen(actual)}以下にしてください（交付決定額と実支出額のうち、いずれか低い額が上限です）。"
+    expect(status_message(page, too_much)).to_be_visible()
+    expect(page.get_by_test_id("award-status")).to_have_text("実績報告済")
+    page.get_by_label("確定額（円）").fill(full_width(actual))
+    page.get_by_role("button", name="額の確定", exact=True).click()
+    expect(status_message(page, "保存しました。")).to_be_visible()
+    expect(page.get_by_test_id("award-status")).to_have_text("額確定済")
+    expect(page.get_by_role("main")).to_contain_text(f"{yen(actual)}（{format_date(CONFIRMED_ON, 'ja')}）")
+
+    # 支払.
+    page.get_by_label("支払日").fill(PAID_ON.isoformat())
+    page.get_by_role("button", name="記録する").click()
+    expect(status_message(page, "保存しました。")).to_be_visible()
+    expect(page.get_by_test_id("award-status")).to_have_text("支払済")
+    page.get_by_role("navigation", name="パンくずリスト").get_by_role("link", name="採択事業の管理").click()
+    board_row = page.get_by_test_id("award-row").filter(has_text=winner.receipt_number)
+    expect(board_row.get_by_role("cell").nth(4)).to_have_text("支払済")
+    expect(board_row.get_by_role("cell").nth(5)).to_have_text(format_date(FINAL_REPORT_DUE, "ja"))
+    expect(board_row.get_by_role("cell").nth(6)).to_have_text(yen(actual))
+    applicant.reload()
+    expect(applicant.get_by_test_id("award-status")).to_have_text("支払済")
+    expect(applicant.get_by_role("main")).to_contain_text(format_date(PAID_ON, "ja"))
+    award.refresh_from_db()
+    assert (award.status, award.granted_amount, award.confirmed_amount, award.paid_on) == (
+        AwardStatus.PAID,
+        amount,
+        actual,
+        PAID_ON,
+    )
+
+    # 5. The public list: not there before staff publish it, then read by a visitor.
+    visitor = new_page()
+    response = visitor.goto(f"{base}/calls/{SLUG}/adopted/")
+    assert response is not None and response.status == 404
+    page.goto(base + decisions_path)
+    publish = page.get_by_role("region", name="採択事業一覧の公表")
+    publish.get_by_role("button", name="採択事業一覧を公表する").click()
+    expect(status_message(page, "採択事業一覧の公表状況を更新しました。")).to_be_visible()
+    expect(publish).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日（.）\d{2}:\d{2}に公表しました。"))
+    expect(publish.get_by_role("button", name="公表を取り下げる")).to_be_visible()
+    with page.expect_navigation():
+        publish.get_by_role("link", name="公表ページを見る").click()
+    expect(page).to_have_url(f"{base}/calls/{SLUG}/adopted/")
+
+    visitor.goto(f"{base}/calls/{SLUG}/adopted/")
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("採択事業一覧")
+    expect(visitor.get_by_role("button", name="ログアウト")).to_have_count(0)
+    expect(visitor.get_by_role("table", name=f"採択事業：{len(adopted)}件")).to_be_visible()
+    public_rows = visitor.get_by_test_id("adopted-row")
+    expect(public_rows).to_have_count(len(adopted))
+    for public_row, application in zip(public_rows.all(), adopted, strict=True):
+        expect(public_row).to_contain_text(application.organisation.name_with_prefecture)
+        expect(public_row).to_contain_text(application.title)
+    for application in [refused_one, left_out]:
+        expect(visitor.get_by_role("main")).not_to_contain_text(application.title)
+
+    # 6. The audit trail: every decision, by whom, with the before and after.
+    page.goto(base + decisions_path)
+    page.get_by_role("link", name="操作履歴").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("操作履歴")
+    entries = page.get_by_role("row").filter(has=page.get_by_role("cell", name="decision", exact=True))
+    expect(entries).to_have_count(len(decided))
+    for application in decided:
+        entry = entries.filter(
+            has=page.get_by_role("cell", name=f"applications.Application:{application.pk}", exact=True)
+        )
+        expect(entry).to_have_count(1)
+        expect(entry).to_contain_text(STAFF_NAME)
+        outcome = "adopted" if application in adopted else "not_adopted"
+        expect(entry).to_contain_text(f"'status': '{outcome}'")
+    trail = page.get_by_role("table")
+    expect(trail.get_by_role("cell", name="notices_prepared", exact=True)).to_have_count(1)
+    expect(trail.get_by_role("cell", name="adoptions_published", exact=True)).to_have_count(1)
+    assert AuditEntry.objects.filter(action="decision", object_type="applications.Application").count() == len(decided)
