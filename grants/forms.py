@@ -19,7 +19,15 @@ class DecisionForm(forms.Form):
 
 
 class ProposalForm(forms.Form):
-    balance_themes = forms.BooleanField(label=_("Let the themes take turns"), required=False)
+    balance_by = forms.ChoiceField(
+        label=_("Balance"),
+        required=False,
+        choices=[
+            ("", _("No balancing: highest scores first")),
+            ("theme", _("Themes take turns")),
+            ("region", _("Regions take turns")),
+        ],
+    )
 
 
 class GrantForm(forms.Form):

@@ -141,21 +141,27 @@ class Candidate:
     prefecture: str
 
 
-def propose(candidates: list[Candidate], *, budget: int | None, balance_themes: bool = False) -> list[int]:
+def propose(candidates: list[Candidate], *, budget: int | None, balance_by: str = "") -> list[int]:
     """Which applications to adopt: highest score first, each at its requested amount, skipping
-    any that no longer fits the budget. With ``balance_themes``, the themes take turns (each
-    theme's best remaining application, best first), so one theme cannot take the whole budget.
-    The total never exceeds the budget."""
+    any that no longer fits the budget. With ``balance_by`` "theme" or "region", the groups take
+    turns (each group's best remaining application, best first), so one theme or one region
+    cannot take the whole budget. The total never exceeds the budget."""
+    from kodoku_portal.prefectures import region_of
+
     ordered = sorted(candidates, key=lambda c: (-c.score, c.application_id))
-    if balance_themes:
+    group_of = {
+        "theme": lambda c: c.theme_id,
+        "region": lambda c: region_of(c.prefecture) if c.prefecture else "",
+    }.get(balance_by)
+    if group_of is not None:
         queues: dict = {}
         for candidate in ordered:
-            queues.setdefault(candidate.theme_id, []).append(candidate)
+            queues.setdefault(group_of(candidate), []).append(candidate)
         ordered = []
         while any(queues.values()):
             heads = sorted((q[0] for q in queues.values() if q), key=lambda c: (-c.score, c.application_id))
             for head in heads:
-                ordered.append(queues[head.theme_id].pop(0))
+                ordered.append(queues[group_of(head)].pop(0))
     chosen, total = [], 0
     for candidate in ordered:
         if budget is None or total + candidate.amount <= budget:

@@ -34,7 +34,7 @@ def decisions_page(request, slug):
             services.propose(
                 selectors.proposal_candidates(rows, calibrate=calibrate),
                 budget=selectors.budget_left(call),
-                balance_themes=proposal_form.cleaned_data["balance_themes"],
+                balance_by=proposal_form.cleaned_data["balance_by"],
             )
         )
     proposed_total = sum(r.application.requested_amount for r in rows if proposed and r.application.pk in proposed)

@@ -76,3 +76,22 @@ def prefecture_code(name: str) -> str:
 
 def is_prefecture_code(code: str) -> bool:
     return code in _BY_CODE
+
+
+# 地方区分: the eight customary regions, by JIS code range.
+_REGIONS = (
+    (1, 1, "北海道"),
+    (2, 7, "東北"),
+    (8, 14, "関東"),
+    (15, 23, "中部"),
+    (24, 30, "近畿"),
+    (31, 35, "中国"),
+    (36, 39, "四国"),
+    (40, 47, "九州・沖縄"),
+)
+
+
+def region_of(code: str) -> str:
+    """The region (地方) of a prefecture: 北海道, 東北, 関東, 中部, 近畿, 中国, 四国 or 九州・沖縄."""
+    number = int(code)
+    return next(name for low, high, name in _REGIONS if low <= number <= high)

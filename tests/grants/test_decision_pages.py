@@ -216,3 +216,36 @@ def test_staff_download_the_adoption_list(client, decided, staff):
     assert client.get(f"/staff/calls/{slug}/adoptions.pdf").status_code == 404
     client.force_login(_member)
     assert client.get(f"/staff/calls/{slug}/adoptions.csv").status_code == 403
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_decision_and_award_pages_do_not_grow_in_queries(client, staff, django_capture_on_commit_callbacks):
+    call = CallFactory(cap_amount=2_000_000, budget_total=None)
+
+    def add(start, n):
+        for i in range(start, start + n):
+            application = ApplicationFactory(
+                call=call, status=ApplicationStatus.SUBMITTED, receipt_number=f"Z-{i:04d}", requested_amount=1_000_000
+            )
+            services.decision_record(
+                application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.send_notices(call=call, created_by=staff)
+
+    client.force_login(staff)
+    add(1, 3)
+    urls = [f"/staff/calls/{call.slug}/decisions/", f"/staff/calls/{call.slug}/notices/", "/staff/awards/"]
+    for url in urls:  # the first visit creates the call's review round and rubric
+        client.get(url)
+    small = [_queries(client, url) for url in urls]
+    add(4, 20)
+    assert [_queries(client, url) for url in urls] == small

@@ -99,12 +99,14 @@ def test_every_decision_is_in_the_audit_trail(call, staff):
 @given(
     st.lists(st.tuples(st.floats(0, 100), st.integers(1, 2_000_000), st.integers(1, 4)), min_size=0, max_size=40),
     st.integers(0, 20_000_000),
-    st.booleans(),
+    st.sampled_from(["", "theme", "region"]),
 )
 @settings(max_examples=200, deadline=None)
 def test_the_proposal_stays_within_the_budget(rows, budget, balance):
-    candidates = [Candidate(i, score, amount, theme, "13") for i, (score, amount, theme) in enumerate(rows)]
-    chosen = services.propose(candidates, budget=budget, balance_themes=balance)
+    candidates = [
+        Candidate(i, score, amount, theme, f"{theme * 11:02d}") for i, (score, amount, theme) in enumerate(rows)
+    ]
+    chosen = services.propose(candidates, budget=budget, balance_by=balance)
     by_id = {c.application_id: c for c in candidates}
     assert len(set(chosen)) == len(chosen)
     assert sum(by_id[i].amount for i in chosen) <= budget
@@ -120,7 +122,18 @@ def test_the_proposal_takes_the_best_first():
         Candidate(3, 70, 500_000, 2, "13"),
     ]
     assert services.propose(candidates, budget=2_000_000) == [1, 3]
-    assert services.propose(candidates, budget=2_000_000, balance_themes=True) == [1, 3]
+    assert services.propose(candidates, budget=2_000_000, balance_by="theme") == [1, 3]
+
+
+def test_regions_take_turns():
+    # Two strong Tokyo projects and a weaker one in Osaka: with regions taking turns, Osaka's gets in.
+    candidates = [
+        Candidate(1, 95, 1_000_000, 1, "13"),
+        Candidate(2, 90, 1_000_000, 1, "13"),
+        Candidate(3, 60, 1_000_000, 1, "27"),
+    ]
+    assert services.propose(candidates, budget=2_000_000) == [1, 2]
+    assert services.propose(candidates, budget=2_000_000, balance_by="region") == [1, 3]
 
 
 def test_notices_are_made_and_sent_exactly_once(call, staff, django_capture_on_commit_callbacks, settings, tmp_path):

@@ -79,3 +79,18 @@ def test_prefectures_are_the_47_in_jis_order():
     assert prefecture_name("47") == "沖縄県"
     assert prefecture_name("13", "en") == "Tokyo"
     assert prefecture_code("兵庫県") == "28"
+
+
+def test_regions():
+    from kodoku_portal.prefectures import region_of
+
+    assert [region_of(c) for c in ("01", "04", "13", "23", "27", "34", "37", "47")] == [
+        "北海道",
+        "東北",
+        "関東",
+        "中部",
+        "近畿",
+        "中国",
+        "四国",
+        "九州・沖縄",
+    ]
