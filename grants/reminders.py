@@ -206,7 +206,7 @@ def build_message(reminder: Reminder, context: dict) -> EmailMultiAlternatives:
 def send_reminder(*, reminder_id: int) -> str:
     """Send one recorded reminder once; returns its status afterwards."""
     with transaction.atomic():
-        reminder = Reminder.objects.select_for_update().select_related("recipient").get(pk=reminder_id)
+        reminder = Reminder.objects.select_for_update(of=("self",)).select_related("recipient").get(pk=reminder_id)
         if reminder.status in (ReminderStatus.SENT, ReminderStatus.CANCELLED):
             return reminder.status
         context = _context(reminder)

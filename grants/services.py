@@ -286,7 +286,7 @@ def award_grant(
     *, award: Award, granted_on: dt.date, granted_amount: int, progress_report_due, final_report_due, by
 ) -> Award:
     """交付決定: the granted amount is at most the award amount."""
-    award = Award.objects.select_for_update().select_related("application__decision").get(pk=award.pk)
+    award = Award.objects.select_for_update(of=("self",)).select_related("application__decision").get(pk=award.pk)
     decided = award.application.decision.award_amount
     if not 0 < granted_amount <= decided:
         raise GrantRefused(

@@ -303,7 +303,7 @@ def review_save(
 ) -> Review:
     """Save scores as a draft, or submit them; every score must lie in 0..max of its criterion,
     and a submission needs a score for every criterion."""
-    locked = Assignment.objects.select_for_update().select_related("application").get(pk=assignment.pk)
+    locked = Assignment.objects.select_for_update(of=("self",)).select_related("application").get(pk=assignment.pk)
     if locked.status != AssignmentStatus.ACCEPTED:
         raise ReviewRefused(_("Declare that you have no conflict of interest before scoring."), code="not_accepted")
     if not _round_of(locked).reviews_open:
@@ -344,7 +344,7 @@ def review_save(
 @transaction.atomic
 def review_reopen(*, assignment: Assignment) -> Review:
     """Reopen a submitted review, until staff lock the round."""
-    review = Review.objects.select_for_update().select_related("assignment__application").get(assignment=assignment)
+    review = Review.objects.select_for_update(of=("self",)).select_related("assignment__application").get(assignment=assignment)
     if not _round_of(review.assignment).reviews_open:
         raise ReviewRefused(_("The review round is locked."), code="locked")
     _check(REVIEW_TRANSITIONS, review.status, ReviewStatus.DRAFT)
