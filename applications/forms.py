@@ -15,7 +15,7 @@ from kodoku_portal.formfields import (
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .models import Application, AttachmentKind, BudgetCategory, MemberRole, Organisation
-from .services import BudgetLineInput
+from .services import ORGANISATION_FIELDS, BudgetLineInput
 
 
 class OrganisationForm(forms.ModelForm):
@@ -36,25 +36,7 @@ class OrganisationForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = (
-            "name",
-            "name_kana",
-            "applicant_type",
-            "corporate_number",
-            "postal_code",
-            "prefecture",
-            "address",
-            "representative_title",
-            "representative_name",
-            "founded_on",
-            "staff_count",
-            "volunteer_count",
-            "annual_budget",
-            "contact_name",
-            "phone",
-            "email",
-            "website",
-        )
+        fields = ORGANISATION_FIELDS
         widgets = {"founded_on": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args, **kwargs):

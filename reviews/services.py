@@ -344,7 +344,11 @@ def review_save(
 @transaction.atomic
 def review_reopen(*, assignment: Assignment) -> Review:
     """Reopen a submitted review, until staff lock the round."""
-    review = Review.objects.select_for_update(of=("self",)).select_related("assignment__application").get(assignment=assignment)
+    review = (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("assignment__application")
+        .get(assignment=assignment)
+    )
     if not _round_of(review.assignment).reviews_open:
         raise ReviewRefused(_("The review round is locked."), code="locked")
     _check(REVIEW_TRANSITIONS, review.status, ReviewStatus.DRAFT)

@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import Page
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
     (p for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), ""
@@ -44,3 +45,27 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _portal(settings, tmp_path, live_server):
+    """Files go to a temporary private root; links in e-mails point at the live server."""
+    settings.MEDIA_ROOT = str(tmp_path / "private")
+    settings.PORTAL_BASE_URL = live_server.url
+
+
+@pytest.fixture
+def new_page(browser, browser_context_args):
+    """A page in a browser context of its own (another person at another computer)."""
+    contexts = []
+
+    def make() -> Page:
+        context = browser.new_context(**browser_context_args)
+        contexts.append(context)
+        other = context.new_page()
+        other.set_default_timeout(15_000)
+        return other
+
+    yield make
+    for context in contexts:
+        context.close()

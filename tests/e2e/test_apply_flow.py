@@ -62,30 +62,6 @@ TEXTS = {
 # --- helpers ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _portal(settings, tmp_path, live_server):
-    """Files go to a temporary private root; links in e-mails point at the live server."""
-    settings.MEDIA_ROOT = str(tmp_path / "private")
-    settings.PORTAL_BASE_URL = live_server.url
-
-
-@pytest.fixture
-def new_page(browser, browser_context_args):
-    """A page in a browser context of its own (another person at another computer)."""
-    contexts = []
-
-    def make() -> Page:
-        context = browser.new_context(**browser_context_args)
-        contexts.append(context)
-        other = context.new_page()
-        other.set_default_timeout(15_000)
-        return other
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
 def log_in(page: Page, base: str, email: str, next_path: str = "/") -> None:
     page.goto(f"{base}/accounts/login/?next={next_path}")
     page.get_by_label("メールアドレス").fill(email)

@@ -17,9 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
-from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
-from allauth.mfa.utils import decrypt
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
@@ -32,6 +30,7 @@ from grants.selectors import decidable_applications
 from kodoku_portal.jp import format_date
 from kodoku_portal.models import AuditEntry
 from reviews.selectors import ranking_rows
+from tests.e2e.helpers import totp_secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,35 +47,6 @@ PAID_ON = dt.date(2026, 5, 15)
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _portal(settings, tmp_path, live_server):
-    """Files go to a temporary private root; links in e-mails point at the live server."""
-    settings.MEDIA_ROOT = str(tmp_path / "private")
-    settings.PORTAL_BASE_URL = live_server.url
-
-
-@pytest.fixture
-def new_page(browser, browser_context_args):
-    """A page in a browser context of its own (another person at another computer)."""
-    contexts = []
-
-    def make() -> Page:
-        context = browser.new_context(**browser_context_args)
-        contexts.append(context)
-        other = context.new_page()
-        other.set_default_timeout(15_000)
-        return other
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def totp_secret(email: str) -> str:
-    user = get_user_model().objects.get(email=email)
-    return decrypt(Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP).data["secret"])
 
 
 def log_in(page: Page, base: str, email: str, next_path: str) -> None:

@@ -14,9 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
-from allauth.mfa.utils import decrypt
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -28,6 +26,7 @@ from grants.models import Call
 from kodoku_portal.jp import JST, format_date, format_datetime
 from reviews import services
 from reviews.models import Assignment, AssignmentStatus, ReviewPhase
+from tests.e2e.helpers import totp_secret
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, ThemeFactory, UserFactory, enable_totp
 
@@ -79,28 +78,6 @@ CALIBRATED_BASIS = re.compile(r"^補正後の平均で順位付けしていま�
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def new_page(browser, browser_context_args):
-    """A page in a browser context of its own (another person at another computer)."""
-    contexts = []
-
-    def make() -> Page:
-        context = browser.new_context(**browser_context_args)
-        contexts.append(context)
-        other = context.new_page()
-        other.set_default_timeout(15_000)
-        return other
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def totp_secret(email: str) -> str:
-    user = get_user_model().objects.get(email=email)
-    return decrypt(Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP).data["secret"])
 
 
 def log_in(page: Page, base: str, email: str, next_path: str, *, password: str = DEMO_PASSWORD) -> None:
