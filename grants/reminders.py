@@ -7,7 +7,9 @@ Kinds and when they are due (all times aware; shown in JST):
   that starts late sends the 1-day reminder, not the 7-day and 3-day ones as well.
 - review: a reviewer has an assignment without a submitted review, due 72 and 24 hours before
   the assignment's due date (same rule).
-- report: after an award, before a report is due — added with the award tracking.
+- report: an awarded organisation whose progress or final report is not in yet, 14 days and
+  3 days before the end of its due date (JST), to every member. Not optional: reports are an
+  obligation of the grant.
 
 Exactly once: ``record_due_reminders`` writes one Reminder row per (recipient, kind, subject,
 slot) under a unique constraint before anything is sent; only the run that created the row
@@ -37,6 +39,7 @@ from reviews.models import Assignment, AssignmentStatus, ReviewStatus
 from .models import Call, Reminder, ReminderKind, ReminderStatus
 
 REVIEW_OFFSETS_HOURS = (72, 24)
+REPORT_OFFSETS_HOURS = (14 * 24, 3 * 24)
 # A reminder that is still unsent this long after its last attempt is tried again.
 RETRY_AFTER = dt.timedelta(minutes=10)
 
@@ -120,9 +123,53 @@ def due_review_reminders(now: dt.datetime) -> list[DueReminder]:
     return due
 
 
+def report_deadline(due: dt.date) -> dt.datetime:
+    """A report due on a day may be filed until the end of that day in Japan."""
+    return dt.datetime.combine(due + dt.timedelta(days=1), dt.time(0, 0), tzinfo=JST)
+
+
+def due_report_reminders(now: dt.datetime) -> list[DueReminder]:
+    from .models import Award, AwardStatus, ReportKind
+
+    today = now.astimezone(JST).date()
+    horizon = today + dt.timedelta(hours=max(REPORT_OFFSETS_HOURS) + 24)
+    awards = (
+        Award.objects.filter(status=AwardStatus.GRANTED)
+        .filter(
+            Q(progress_report_due__gte=today, progress_report_due__lte=horizon)
+            | Q(final_report_due__gte=today, final_report_due__lte=horizon)
+        )
+        .select_related("application__organisation")
+        .prefetch_related("reports", "application__organisation__memberships__user")
+    )
+    due = []
+    for award in awards:
+        filed = {report.kind for report in award.reports.all()}
+        for kind, day in ((ReportKind.PROGRESS, award.progress_report_due), (ReportKind.FINAL, award.final_report_due)):
+            if day is None or kind in filed:
+                continue
+            deadline = report_deadline(day)
+            hours = _most_urgent_passed(deadline, REPORT_OFFSETS_HOURS, now)
+            if hours is None:
+                continue
+            for membership in award.application.organisation.memberships.all():
+                if membership.user.is_active:
+                    due.append(
+                        DueReminder(
+                            membership.user_id,
+                            membership.user.email,
+                            ReminderKind.REPORT,
+                            f"award:{award.pk}:{kind}",
+                            _slot(hours, deadline),
+                            str(award.application),
+                        )
+                    )
+    return due
+
+
 def due_reminders(now: dt.datetime) -> list[DueReminder]:
     """Everyone who needs a reminder at ``now`` and has not been recorded as reminded."""
-    candidates = due_deadline_reminders(now) + due_review_reminders(now)
+    candidates = due_deadline_reminders(now) + due_review_reminders(now) + due_report_reminders(now)
     recorded = set(
         Reminder.objects.filter(
             Q(kind__in=[c.kind for c in candidates]), Q(slot__in=[c.slot for c in candidates])
@@ -161,7 +208,7 @@ def _link(path: str) -> str:
 
 def _context(reminder: Reminder) -> dict | None:
     """What the mail says, or None when the reminder is no longer needed (submitted, done)."""
-    _model, pk = reminder.subject_key.split(":")
+    _model, pk, *rest = reminder.subject_key.split(":")
     if reminder.kind == ReminderKind.DEADLINE:
         application = (
             Application.objects.select_related("call", "organisation__applicant_type", "theme")
@@ -187,6 +234,25 @@ def _context(reminder: Reminder) -> dict | None:
         if assignment is None:
             return None
         return {"assignment": assignment, "url": _link(reverse("reviews:assignment", args=[assignment.pk]))}
+    if reminder.kind == ReminderKind.REPORT:
+        from .models import Award, AwardStatus, ReportKind
+
+        kind = ReportKind(rest[0])
+        award = (
+            Award.objects.select_related("application__call", "application__organisation")
+            .filter(pk=pk, status=AwardStatus.GRANTED)
+            .exclude(reports__kind=kind)
+            .first()
+        )
+        if award is None:
+            return None
+        due = award.final_report_due if kind == ReportKind.FINAL else award.progress_report_due
+        return {
+            "award": award,
+            "report_kind": kind,
+            "due": due,
+            "url": _link(reverse("grants:applicant_award", args=[award.application_id])),
+        }
     return None
 
 
@@ -209,12 +275,15 @@ def send_reminder(*, reminder_id: int) -> str:
         reminder = Reminder.objects.select_for_update(of=("self",)).select_related("recipient").get(pk=reminder_id)
         if reminder.status in (ReminderStatus.SENT, ReminderStatus.CANCELLED):
             return reminder.status
-        context = _context(reminder)
-        if context is None:
+        # The problems listed in the mail are worded in the recipient's language too.
+        with translation.override(reminder.recipient.language or "ja"):
+            context = _context(reminder)
+            message = build_message(reminder, context) if context is not None else None
+        if message is None:
             reminder.status = ReminderStatus.CANCELLED
             reminder.save(update_fields=["status"])
             return reminder.status
-        build_message(reminder, context).send()
+        message.send()
         reminder.status = ReminderStatus.SENT
         reminder.sent_at = timezone.now()
         reminder.attempts += 1

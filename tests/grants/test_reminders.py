@@ -198,3 +198,39 @@ def test_users_switch_reminders_off_themselves(client, draft):
     member.refresh_from_db()
     assert member.language == "en"
     assert member.wants_deadline_reminders is False
+
+
+def test_awarded_organisations_are_reminded_before_a_report_is_due(db):
+    from grants.models import Award, AwardStatus, Decision
+
+    organisation = OrganisationFactory()
+    member = UserFactory(role=Role.APPLICANT, email="awardee@example.jp")
+    Membership.objects.create(organisation=organisation, user=member, role=MemberRole.OWNER)
+    application = ApplicationFactory(
+        organisation=organisation, status=ApplicationStatus.ADOPTED, receipt_number="A-0001"
+    )
+    Decision.objects.create(
+        application=application, award_amount=1_000_000, decided_by=member, decided_at=timezone.now()
+    )
+    award = Award.objects.create(
+        application=application, status=AwardStatus.GRANTED, final_report_due=dt.date(2026, 3, 31)
+    )
+    end_of_due_day = dt.datetime(2026, 4, 1, 0, 0, tzinfo=JST)
+    three_days = end_of_due_day - dt.timedelta(hours=72)
+    assert reminders.due_reminders(three_days - dt.timedelta(microseconds=1))[0].slot.startswith("336h")
+    [item] = reminders.due_reminders(three_days)
+    assert (item.kind, item.recipient_email, item.subject_key) == (
+        "report",
+        "awardee@example.jp",
+        f"award:{award.pk}:final",
+    )
+    assert item.slot == "72h before 2026-04-01T00:00:00+09:00"
+    [reminder_id] = reminders.record_due_reminders(three_days)
+    send_reminder.delay(reminder_id=reminder_id)
+    assert "2026年3月31日" in mail.outbox[0].subject + mail.outbox[0].body
+    assert f"/applications/{application.pk}/award/" in mail.outbox[0].body
+    # Report reminders are an obligation of the grant: not switched off with the deadline ones.
+    member.wants_deadline_reminders = False
+    member.save()
+    assert reminders.due_reminders(end_of_due_day - dt.timedelta(hours=1)) == []  # already reminded at 72h
+    assert reminders.due_reminders(end_of_due_day) == []  # the due day is over
