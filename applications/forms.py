@@ -29,8 +29,8 @@ class OrganisationForm(forms.ModelForm):
     )
     postal_code = PostalCodeField(label=_("Postal code"), help_text="100-0001")
     phone = PhoneField(label=_("Phone"))
-    staff_count = CountField(label=_("Number of staff"), required=False)
-    volunteer_count = CountField(label=_("Number of volunteers"), required=False)
+    staff_count = CountField(label=_("Number of staff"), required=False, max_value=1_000_000)
+    volunteer_count = CountField(label=_("Number of volunteers"), required=False, max_value=1_000_000)
     annual_budget = YenAmountField(label=_("Annual budget (yen)"), required=False)
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
 
@@ -142,8 +142,8 @@ class ApplicationForm(forms.ModelForm):
 class BudgetLineForm(forms.Form):
     category = forms.ChoiceField(label=_("Expense category"), choices=BudgetCategory.choices)
     description = forms.CharField(label=_("Details"), max_length=200)
-    quantity = CountField(label=_("Quantity"), min_value=1)
-    unit_price = YenAmountField(label=_("Unit price (yen)"), min_value=0)
+    quantity = CountField(label=_("Quantity"), min_value=1, max_value=1_000_000)
+    unit_price = YenAmountField(label=_("Unit price (yen)"), min_value=0, max_value=1_000_000_000)
 
     def to_input(self) -> BudgetLineInput:
         data = self.cleaned_data

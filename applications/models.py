@@ -193,8 +193,13 @@ class Application(models.Model):
         return self.title or f"#{self.pk}"
 
     @property
-    def is_editable_status(self) -> bool:
-        return self.status == ApplicationStatus.DRAFT
+    def status_for_applicant(self) -> str:
+        """What the organisation is shown: a decision stays internal until its notice is sent."""
+        if self.status in DECIDED_STATUSES:
+            notice = getattr(self, "notice", None) if hasattr(self, "notice") else None
+            if notice is None or notice.emailed_at is None:
+                return ApplicationStatus.SUBMITTED.label
+        return self.get_status_display()
 
     @property
     def below_area_rule(self) -> bool:

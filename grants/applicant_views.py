@@ -21,8 +21,12 @@ def notice_download(request, pk):
     notice = Notice.objects.filter(application=application).first()
     if notice is None or not notice.pdf or notice.emailed_at is None:
         raise Http404
+    try:
+        handle = notice.pdf.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
     return FileResponse(
-        notice.pdf.open("rb"),
+        handle,
         as_attachment=True,
         filename=f"{notice.document_number}.pdf",
         content_type="application/pdf",

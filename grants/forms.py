@@ -52,7 +52,7 @@ class PayForm(forms.Form):
 
 class ReportForm(forms.Form):
     activities = forms.CharField(label=_("Activities done"), widget=forms.Textarea(attrs={"rows": 4}))
-    participants = CountField(label=_("Participants (total)"))
+    participants = CountField(label=_("Participants (total)"), max_value=100_000_000)
     results = forms.CharField(label=_("Results"), widget=forms.Textarea(attrs={"rows": 4}))
     issues = forms.CharField(label=_("Issues"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -223,7 +223,8 @@ def notices_prepare(*, call: Call, created_by) -> tuple[NoticeBatch, list[int]]:
             kind=NoticeKind.ADOPTED if adopted else NoticeKind.NOT_ADOPTED,
             document_number=_next_document_number(today),
             issued_on=today,
-            award_amount=application.decision.award_amount if adopted else None,
+            # Imported rounds (e.g. a published list) may have no Decision row and no amount.
+            award_amount=getattr(getattr(application, "decision", None), "award_amount", None) if adopted else None,
         )
         if adopted:
             Award.objects.get_or_create(application=application)
@@ -392,6 +393,14 @@ def award_pay(*, award: Award, paid_on: dt.date, by) -> Award:
 def adoptions_publish(*, call: Call, publish: bool, by) -> Call:
     """Publish (or withdraw) the public page of the call's adopted projects."""
     call = Call.objects.select_for_update().get(pk=call.pk)
+    unnotified = Application.objects.filter(call=call, status=ApplicationStatus.ADOPTED).exclude(
+        notice__emailed_at__isnull=False
+    )
+    if publish and unnotified.exists():
+        raise GrantRefused(
+            _("Send the notices first: the list is published only when every adopted organisation has been told."),
+            code="unnotified",
+        )
     before = {"published_at": call.adoptions_published_at.isoformat() if call.adoptions_published_at else None}
     call.adoptions_published_at = timezone.now() if publish else None
     call.save(update_fields=["adoptions_published_at"])

@@ -68,8 +68,8 @@ def _initial(application):
 @staff_only
 def decide(request, slug):
     call = _call(slug)
-    pk = request.POST.get("application")
-    application = get_object_or_404(selectors.decidable_applications(call), pk=pk)
+    pk = request.POST.get("application", "")
+    application = get_object_or_404(selectors.decidable_applications(call), pk=int(pk) if pk.isdigit() else 0)
     form = DecisionForm(request.POST, prefix=f"d{application.pk}")
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -132,8 +132,12 @@ def notice_progress(request, slug):
 @staff_only
 def publish(request, slug):
     call = _call(slug)
-    services.adoptions_publish(call=call, publish=request.POST.get("publish") == "1", by=request.user)
-    messages.success(request, _("The public list of adopted projects was updated."))
+    try:
+        services.adoptions_publish(call=call, publish=request.POST.get("publish") == "1", by=request.user)
+    except GrantRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("The public list of adopted projects was updated."))
     return redirect("grants:decisions", slug=slug)
 
 

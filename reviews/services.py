@@ -262,10 +262,15 @@ def assignment_remove(*, assignment: Assignment) -> None:
 def assignment_declare(*, assignment: Assignment, has_conflict: bool, reason: str = "") -> Assignment:
     """利害関係の申告. With a conflict the assignment goes back to staff and the application is
     hidden from the reviewer from then on; without, the reviewer may open and score it."""
-    locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    locked = Assignment.objects.select_for_update(of=("self",)).select_related("application").get(pk=assignment.pk)
     target = AssignmentStatus.CONFLICT if has_conflict else AssignmentStatus.ACCEPTED
     if locked.status == target:
         return locked
+    if _round_of(locked).phase == ReviewPhase.LOCKED:
+        raise ReviewRefused(
+            _("The review round is locked. Please tell the programme staff about the conflict of interest."),
+            code="locked",
+        )
     _check(ASSIGNMENT_TRANSITIONS, locked.status, target)
     locked.status = target
     locked.conflict_reason = reason[:200] if has_conflict else ""
@@ -282,6 +287,19 @@ def conflict_declare(*, reviewer, organisation, reason: str = "") -> ConflictDec
     declaration, _created = ConflictDeclaration.objects.get_or_create(
         reviewer=reviewer, organisation=organisation, defaults={"reason": reason[:200]}
     )
+    # Assignments made before the declaration go back to staff as well: the reviewer loses access
+    # at once and any review they wrote no longer counts.
+    live = (
+        Assignment.objects.select_for_update()
+        .filter(reviewer=reviewer, application__organisation=organisation)
+        .exclude(status=AssignmentStatus.CONFLICT)
+    )
+    for assignment in live:
+        Review.objects.filter(assignment=assignment).delete()
+        assignment.status = AssignmentStatus.CONFLICT
+        assignment.conflict_reason = reason[:200]
+        assignment.declared_at = timezone.now()
+        assignment.save(update_fields=["status", "conflict_reason", "declared_at"])
     return declaration
 
 

@@ -202,8 +202,9 @@ def unassign(request, slug, pk):
 @require_POST
 @staff_only
 def record_conflict(request, slug):
-    reviewer = get_object_or_404(reviewer_choices(), pk=request.POST.get("reviewer"))
-    organisation = get_object_or_404(Organisation, pk=request.POST.get("organisation"))
+    reviewer_id, organisation_id = request.POST.get("reviewer", ""), request.POST.get("organisation", "")
+    reviewer = get_object_or_404(reviewer_choices(), pk=int(reviewer_id) if reviewer_id.isdigit() else 0)
+    organisation = get_object_or_404(Organisation, pk=int(organisation_id) if organisation_id.isdigit() else 0)
     services.conflict_declare(reviewer=reviewer, organisation=organisation, reason=request.POST.get("reason", ""))
     messages.success(request, _("The conflict of interest was recorded."))
     return redirect("review_staff:assignments", slug=slug)

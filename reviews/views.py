@@ -32,9 +32,13 @@ def declare(request, pk):
     form = DeclarationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         has_conflict = form.cleaned_data["has_conflict"]
-        services.assignment_declare(
-            assignment=assignment, has_conflict=has_conflict, reason=form.cleaned_data["reason"]
-        )
+        try:
+            services.assignment_declare(
+                assignment=assignment, has_conflict=has_conflict, reason=form.cleaned_data["reason"]
+            )
+        except ReviewRefused as refused:
+            messages.error(request, refused.message)
+            return redirect("reviews:assignment", pk=pk)
         if has_conflict:
             messages.info(
                 request, _("Thank you. The application has been returned to staff and is no longer shown to you.")

@@ -1,8 +1,8 @@
 """Organisation profile, members and invitations."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,7 +21,12 @@ def organisation_create(request):
     if request.method == "POST" and form.is_valid():
         organisation = services.organisation_create(owner=request.user, **form.cleaned_data)
         messages.success(request, _("Your organisation has been registered."))
-        return redirect(request.GET.get("next") or "applications:organisation", pk=organisation.pk)
+        next_url = request.GET.get("next", "")
+        if url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(next_url)
+        return redirect("applications:organisation", pk=organisation.pk)
     return render(request, "applications/organisation_form.html", {"form": form})
 
 
@@ -72,7 +77,7 @@ def organisation_invite(request, pk):
     return redirect("applications:organisation", pk=organisation.pk)
 
 
-@login_required
+@role_required(Role.APPLICANT)
 def invitation_accept(request, token):
     if request.method == "POST":
         try:

@@ -71,8 +71,12 @@ def receipt_download(request, pk):
     receipt = getattr(application, "receipt", None)
     if receipt is None or not receipt.pdf:
         raise Http404
+    try:
+        handle = receipt.pdf.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
     return FileResponse(
-        receipt.pdf.open("rb"),
+        handle,
         as_attachment=True,
         filename=f"受付票_{application.receipt_number}.pdf",
         content_type="application/pdf",

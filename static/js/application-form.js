@@ -11,6 +11,7 @@
   var storageKey = "kodoku-draft-" + form.dataset.applicationId;
   var cap = form.dataset.cap ? parseInt(form.dataset.cap, 10) : null;
   var dirty = false, saving = false, blocked = false, timer = null;
+  var waitForInput = false;  // after a refusal for invalid input, try again only once the member types
 
   function show(text, kind, link) {
     status.className = "alert py-2 " + (kind === "error" ? "alert-danger" : kind === "ok" ? "alert-success" : "alert-light border");
@@ -76,6 +77,7 @@
         show(data.message, "error", data.compare_url);
       } else {
         dirty = true;
+        waitForInput = true;
         show(data.message, "error");
         markErrors(data.errors);
       }
@@ -84,12 +86,13 @@
       show(form.dataset.msgOffline, "error");
     }).finally(function () {
       saving = false;
-      if (dirty) { clearTimeout(timer); timer = setTimeout(save, 1500); }
+      if (dirty && !waitForInput) { clearTimeout(timer); timer = setTimeout(save, 1500); }
     });
   }
 
   function changed() {
     dirty = true;
+    waitForInput = false;
     backup();
     if (!blocked) show(form.dataset.msgUnsaved, "info");  // when blocked, the refusal stays in view
     clearTimeout(timer);

@@ -135,3 +135,10 @@ def test_the_service_keeps_every_refused_input(draft, member):
     )
     assert not outcome.saved
     assert RefusedSave.objects.filter(application=draft, reason="conflict").count() == 1
+
+
+def test_absurd_quantities_are_refused_not_a_server_error(client, draft, member):
+    client.force_login(member)
+    response = autosave(client, draft, **{"budget-0-quantity": "9999999999", "budget-0-unit_price": "9999999999999"})
+    assert response.status_code == 400
+    assert "budget-0-quantity" in response.json()["errors"]

@@ -151,3 +151,10 @@ def test_only_owners_invite(client, organisation, member):
     response = client.post(f"/organisations/{organisation.pk}/invite/", {"email": "x@example.jp", "role": "owner"})
     assert response.status_code == 404
     assert not Invitation.objects.exists()
+
+
+def test_no_open_redirect_after_registering(client, types):
+    client.force_login(UserFactory(role=Role.APPLICANT))
+    response = client.post("/organisations/new/?next=https://evil.example/phish", profile(types))
+    assert response.status_code == 302
+    assert not response["Location"].startswith("https://evil.example")

@@ -249,3 +249,49 @@ def test_decision_and_award_pages_do_not_grow_in_queries(client, staff, django_c
     small = [_queries(client, url) for url in urls]
     add(4, 20)
     assert [_queries(client, url) for url in urls] == small
+
+
+def test_applicants_see_a_decision_only_once_notified(client, staff):
+    call = CallFactory(cap_amount=2_000_000, budget_total=None)
+    organisation = OrganisationFactory()
+    member = UserFactory(role=Role.APPLICANT)
+    Membership.objects.create(organisation=organisation, user=member, role=MemberRole.OWNER)
+    application = ApplicationFactory(
+        call=call,
+        organisation=organisation,
+        status=ApplicationStatus.SUBMITTED,
+        receipt_number="H-0001",
+        requested_amount=1_000_000,
+    )
+    services.decision_record(
+        application=application, outcome=ApplicationStatus.RESERVE, award_amount=None, decided_by=staff
+    )
+    client.force_login(member)
+    page = client.get("/applications/").content.decode()
+    assert "補欠" not in page and "提出済" in page
+    with pytest.raises(services.GrantRefused):  # nor is an unnotified adoption published
+        services.decision_record(
+            application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
+        )
+        services.adoptions_publish(call=call, publish=True, by=staff)
+
+
+def test_imported_adoptions_without_a_decision_get_notices(client, staff, django_capture_on_commit_callbacks):
+    from grants.demo.loader import seed_demo
+
+    seed_demo()
+    ninaite = __import__("grants.models", fromlist=["Call"]).Call.objects.get(slug="r6-ninaite")
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/staff/calls/{ninaite.slug}/notices/send/")
+    assert response.status_code == 302
+
+
+def test_bad_ids_in_staff_forms_are_not_found(client, staff):
+    call = CallFactory()
+    client.force_login(staff)
+    assert client.post(f"/staff/calls/{call.slug}/decisions/decide/", {"application": "abc"}).status_code == 404
+    assert (
+        client.post(f"/staff/calls/{call.slug}/review/conflicts/", {"reviewer": "x", "organisation": "y"}).status_code
+        == 404
+    )

@@ -34,6 +34,8 @@ def pair(reviewing, applications, reviewers, staff):
 
 def test_the_reviewer_declares_then_sees_and_scores(client, pair, call):
     assignment, _other = pair
+    assignment.application.summary = "非公開の概要"
+    assignment.application.save()
     client.force_login(assignment.reviewer)
     home = client.get("/reviews/").content.decode()
     assert assignment.application.title in home
@@ -42,10 +44,11 @@ def test_the_reviewer_declares_then_sees_and_scores(client, pair, call):
     assert response.status_code == 302 and response["Location"].endswith("/declare/")
     declare = client.get(f"/reviews/assignments/{assignment.pk}/declare/").content.decode()
     assert assignment.application.organisation.name in declare
-    assert assignment.application.summary not in declare or not assignment.application.summary
+    assert "非公開の概要" not in declare  # the application itself is not shown before the declaration
     client.post(f"/reviews/assignments/{assignment.pk}/declare/", {"has_conflict": "no"})
     page = client.get(f"/reviews/assignments/{assignment.pk}/")
     assert page.status_code == 200
+    assert "非公開の概要" in page.content.decode()
     data = {f"score_{c.pk}": "4" for c in call.criteria.all()} | {"comment_to_staff": "堅実", "submit": "1"}
     client.post(f"/reviews/assignments/{assignment.pk}/", data)
     assignment.refresh_from_db()

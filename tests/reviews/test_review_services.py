@@ -185,3 +185,30 @@ def test_a_reviewer_may_declare_a_conflict_after_accepting(accepted, client):
     accepted.refresh_from_db()
     assert accepted.status == AssignmentStatus.CONFLICT
     assert client.get(f"/reviews/assignments/{accepted.pk}/").status_code == 404
+
+
+def test_a_conflict_recorded_after_assignment_takes_the_application_away(accepted, call, client):
+    services.review_save(
+        assignment=accepted, scores=scores_for(call, 4), comment_to_staff="", comment_to_applicant="", submit=True
+    )
+    services.conflict_declare(reviewer=accepted.reviewer, organisation=accepted.application.organisation, reason="判明")
+    accepted.refresh_from_db()
+    assert accepted.status == AssignmentStatus.CONFLICT
+    assert (
+        not hasattr(accepted, "review")
+        or not type(accepted).objects.filter(pk=accepted.pk, review__isnull=False).exists()
+    )
+    client.force_login(accepted.reviewer)
+    assert client.get(f"/reviews/assignments/{accepted.pk}/").status_code == 404
+
+
+def test_no_declaration_changes_once_the_round_is_locked(accepted, call):
+    services.review_save(
+        assignment=accepted, scores=scores_for(call, 4), comment_to_staff="", comment_to_applicant="", submit=True
+    )
+    services.phase_set(call=call, phase=ReviewPhase.LOCKED)
+    with pytest.raises(ReviewRefused) as refused:
+        services.assignment_declare(assignment=accepted, has_conflict=True, reason="後で")
+    assert refused.value.code == "locked"
+    accepted.refresh_from_db()
+    assert accepted.status == AssignmentStatus.ACCEPTED and accepted.review.status == ReviewStatus.SUBMITTED
