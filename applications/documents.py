@@ -1,18 +1,13 @@
 """The receipt (受付票) as PDF and e-mail, and the invitation e-mail."""
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
 
+from kodoku_portal.links import absolute_url
 from kodoku_portal.pdf import render_pdf
 
 from .models import Application, Invitation, Receipt
-
-
-def site_url(path: str) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 
 def receipt_pdf(application: Application) -> bytes:
@@ -38,7 +33,7 @@ def _recipients(application: Application) -> list[str]:
 
 def receipt_email(receipt: Receipt) -> EmailMessage:
     application = receipt.application
-    context = {"application": application, "url": site_url(reverse("applications:detail", args=[application.pk]))}
+    context = {"application": application, "url": absolute_url("applications:detail", application.pk)}
     with translation.override("ja"):
         subject = render_to_string("applications/email/receipt_subject.txt", context).strip()
         body = render_to_string("applications/email/receipt_body.txt", context)
@@ -54,7 +49,7 @@ def receipt_email(receipt: Receipt) -> EmailMessage:
 def invitation_email(invitation: Invitation) -> EmailMessage:
     context = {
         "invitation": invitation,
-        "url": site_url(reverse("applications:invitation_accept", args=[invitation.token])),
+        "url": absolute_url("applications:invitation_accept", invitation.token),
     }
     with translation.override("ja"):
         subject = render_to_string("applications/email/invitation_subject.txt", context).strip()

@@ -10,19 +10,14 @@
 Called by grants.services.notice_render / notice_send and by ``manage.py render_notice``.
 """
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
 
+from kodoku_portal.links import absolute_url
 from kodoku_portal.pdf import render_pdf
 
 from .models import Notice, NoticeKind
-
-
-def _site_url(path: str) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 
 def _load(notice: Notice) -> Notice:
@@ -44,7 +39,7 @@ def _context(notice: Notice) -> dict:
         "organisation": application.organisation,
         "call": application.call,
         "programme": application.call.programme,
-        "url": _site_url(reverse("applications:detail", args=[application.pk])),
+        "url": absolute_url("applications:detail", application.pk),
     }
 
 

@@ -23,17 +23,16 @@ send that never happened, and then prefers sending twice to not sending at all.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 
 from applications.checks import application_problems
 from applications.models import Application, ApplicationStatus
 from kodoku_portal.jp import JST
+from kodoku_portal.links import absolute_url
 from reviews.models import Assignment, AssignmentStatus, ReviewStatus
 
 from .models import Call, Reminder, ReminderKind, ReminderStatus
@@ -195,15 +194,20 @@ def record_due_reminders(now: dt.datetime) -> list[int]:
     stale = Reminder.objects.filter(status__in=[ReminderStatus.PENDING, ReminderStatus.FAILED]).filter(
         Q(last_attempt_at__isnull=True, created_at__lte=cutoff) | Q(last_attempt_at__lte=cutoff)
     )
-    to_send.extend(stale.exclude(pk__in=to_send).values_list("pk", flat=True))
+    for reminder_id, slot in stale.exclude(pk__in=to_send).values_list("pk", "slot"):
+        if slot_deadline(slot) > now:
+            to_send.append(reminder_id)
+        else:  # its deadline has passed: a late reminder would only confuse
+            Reminder.objects.filter(pk=reminder_id).update(status=ReminderStatus.CANCELLED)
     return to_send
 
 
+def slot_deadline(slot: str) -> dt.datetime:
+    """The deadline a slot reminds of ("24h before 2025-05-30T12:00:00+09:00")."""
+    return dt.datetime.fromisoformat(slot.split(" before ", 1)[1])
+
+
 # --- sending -----------------------------------------------------------------------------------
-
-
-def _link(path: str) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 
 def _context(reminder: Reminder) -> dict | None:
@@ -221,7 +225,7 @@ def _context(reminder: Reminder) -> dict | None:
             "application": application,
             "call": application.call,
             "problems": application_problems(application),
-            "url": _link(reverse("applications:detail", args=[application.pk])),
+            "url": absolute_url("applications:detail", application.pk),
         }
     if reminder.kind == ReminderKind.REVIEW:
         assignment = (
@@ -233,7 +237,7 @@ def _context(reminder: Reminder) -> dict | None:
         )
         if assignment is None:
             return None
-        return {"assignment": assignment, "url": _link(reverse("reviews:assignment", args=[assignment.pk]))}
+        return {"assignment": assignment, "url": absolute_url("reviews:assignment", assignment.pk)}
     if reminder.kind == ReminderKind.REPORT:
         from .models import Award, AwardStatus, ReportKind
 
@@ -251,14 +255,14 @@ def _context(reminder: Reminder) -> dict | None:
             "award": award,
             "report_kind": kind,
             "due": due,
-            "url": _link(reverse("grants:applicant_award", args=[award.application_id])),
+            "url": absolute_url("grants:applicant_award", award.application_id),
         }
     return None
 
 
 def build_message(reminder: Reminder, context: dict) -> EmailMultiAlternatives:
     user = reminder.recipient
-    context = {**context, "user": user, "settings_url": _link(reverse("accounts_reminders"))}
+    context = {**context, "user": user, "settings_url": absolute_url("accounts_reminders")}
     with translation.override(user.language or "ja"):
         base = f"grants/email/reminder_{reminder.kind}"
         subject = render_to_string(f"{base}_subject.txt", context).strip()

@@ -234,3 +234,13 @@ def test_awarded_organisations_are_reminded_before_a_report_is_due(db):
     member.save()
     assert reminders.due_reminders(end_of_due_day - dt.timedelta(hours=1)) == []  # already reminded at 72h
     assert reminders.due_reminders(end_of_due_day) == []  # the due day is over
+
+
+def test_a_failed_reminder_is_not_retried_after_its_deadline(draft, monkeypatch):
+    monkeypatch.setattr(reminders, "build_message", lambda reminder, context: 1 / 0)
+    moment = CLOSE - dt.timedelta(hours=3)
+    [reminder_id] = reminders.record_due_reminders(moment)
+    send_reminder.delay(reminder_id=reminder_id)
+    Reminder.objects.update(last_attempt_at=timezone.now() - reminders.RETRY_AFTER)
+    assert reminders.record_due_reminders(CLOSE) == []
+    assert Reminder.objects.get().status == ReminderStatus.CANCELLED
