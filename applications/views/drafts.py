@@ -19,7 +19,7 @@ from kodoku_portal.jp import format_datetime, format_yen, join_list
 from .. import selectors, services
 from ..filetypes import ALLOWED_KINDS, safe_download_name, validate_attachment
 from ..forms import ApplicationForm, AttachmentForm, BudgetFormSet
-from ..models import ApplicationStatus
+from ..models import ApplicationStatus, BudgetCategory
 from ..services import ApplicationRefused
 
 
@@ -201,9 +201,26 @@ def refused_save(request, pk, refused_pk):
             "application": application,
             "refused": refused,
             "rows": rows,
+            "saved_lines": list(application.budget_lines.all()),
+            "typed_lines": _typed_budget_lines(refused.data),
             "editable": _editable(application, timezone.now()),
         },
     )
+
+
+def _typed_budget_lines(data: dict) -> list[dict]:
+    """The budget lines of a refused save, as typed (category shown by its label)."""
+    labels = dict(BudgetCategory.choices)
+    fields = ("category", "description", "quantity", "unit_price")
+    lines = []
+    total = (data.get("budget-TOTAL_FORMS") or ["0"])[-1]
+    for index in range(min(int(total) if total.isdigit() else 0, 200)):
+        line = {name: (data.get(f"budget-{index}-{name}") or [""])[-1] for name in (*fields, "DELETE")}
+        if line.pop("DELETE") or not any(line.values()):
+            continue
+        line["category"] = labels.get(line["category"], line["category"])
+        lines.append(line)
+    return lines
 
 
 def _display(field, value) -> str:

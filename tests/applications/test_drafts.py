@@ -95,6 +95,7 @@ def test_a_save_over_a_newer_version_is_refused_and_kept_for_comparison(client, 
     # The comparison page shows both.
     page = client.get(body["compare_url"]).content.decode()
     assert "同僚の事業名" in page and "わたしの事業名" in page
+    assert "講師謝金: １０，０００ × １０" in page  # the typed budget line, as typed
     # The edit page tells about the kept text.
     assert body["compare_url"] in client.get(f"/applications/{draft.pk}/").content.decode()
 
