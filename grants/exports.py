@@ -26,7 +26,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from applications.models import Application, ApplicationStatus
-from kodoku_portal.exports import spreadsheet_safe
+from kodoku_portal.exports import Echo, spreadsheet_safe
 
 ADOPTION_COLUMNS = ("団体名（所在都道府県）", "事業名", "概要", "事業区域", "採択額（円）", "テーマ")
 
@@ -111,13 +111,6 @@ def _csv_cells(row: list) -> list:
     return [value if index == AMOUNT_COLUMN else _text(value) for index, value in enumerate(row)]
 
 
-class _Echo:
-    """A pseudo-buffer: csv.writer hands back each formatted line instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def stream_csv(call, *, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
     """The list as CSV for Excel: UTF-8 with a BOM (the first piece is "\\ufeff"), CRLF line ends,
     fields quoted when needed (概要 keeps its line breaks inside quotes).
@@ -125,7 +118,7 @@ def stream_csv(call, *, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
     Yields text; a ``StreamingHttpResponse`` with ``charset=utf-8`` encodes it. Written to a file,
     open it with ``encoding="utf-8", newline=""``."""
     yield "\ufeff"
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    writer = csv.writer(Echo(), lineterminator="\r\n")
     yield writer.writerow([_text(header) for header in ADOPTION_COLUMNS])
     lines: list[str] = []
     for row in adoption_rows(call, chunk_size=chunk_size):

@@ -11,3 +11,10 @@ def spreadsheet_safe(value):
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+class Echo:
+    """A pseudo-buffer for csv.writer: each write hands the formatted line back (for streaming)."""
+
+    def write(self, value: str) -> str:
+        return value

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import Organisation
 from grants.models import Call
-from kodoku_portal.exports import spreadsheet_safe
+from kodoku_portal.exports import Echo, spreadsheet_safe
 
 from . import selectors, services
 from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm, reviewer_choices
@@ -249,18 +249,13 @@ def ranking_page(request, slug):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @staff_only
 def scores_csv(request, slug):
     """Every submitted review's scores, for Excel (UTF-8 with BOM)."""
     call = _call(slug)
     criteria = selectors.criteria_of(call)
     reviews = selectors.scores_export(call)
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
 
     def rows():
         yield "\ufeff"

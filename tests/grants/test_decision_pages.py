@@ -269,11 +269,12 @@ def test_applicants_see_a_decision_only_once_notified(client, staff):
     client.force_login(member)
     page = client.get("/applications/").content.decode()
     assert "補欠" not in page and "提出済" in page
-    with pytest.raises(services.GrantRefused):  # nor is an unnotified adoption published
-        services.decision_record(
-            application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
-        )
+    services.decision_record(
+        application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
+    )
+    with pytest.raises(services.GrantRefused) as refused:  # nor is an unnotified adoption published
         services.adoptions_publish(call=call, publish=True, by=staff)
+    assert refused.value.code == "unnotified"
 
 
 def test_imported_adoptions_without_a_decision_get_notices(client, staff, django_capture_on_commit_callbacks):
