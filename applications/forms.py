@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from grants.models import ApplicantType
+from calls.models import ApplicantType
 from kodoku_portal.formfields import (
     CorporateNumberField,
     CountField,

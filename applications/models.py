@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from grants.models import AreaRule
+from calls.models import AreaRule
 from kodoku_portal.prefectures import NATIONWIDE_LABEL, PREFECTURE_CHOICES, prefecture_name
 
 
@@ -16,7 +16,7 @@ class Organisation(models.Model):
     name = models.CharField(_("organisation name"), max_length=200)
     name_kana = models.CharField(_("name in katakana (フリガナ)"), max_length=200, blank=True)
     applicant_type = models.ForeignKey(
-        "grants.ApplicantType", on_delete=models.PROTECT, related_name="organisations", verbose_name=_("legal form")
+        "calls.ApplicantType", on_delete=models.PROTECT, related_name="organisations", verbose_name=_("legal form")
     )
     # 法人番号: 13 digits, check digit first; empty for 任意団体.
     corporate_number = models.CharField(_("corporate number (法人番号)"), max_length=13, blank=True)
@@ -122,13 +122,13 @@ class Application(models.Model):
     """申請: one organisation's application to one call."""
 
     call = models.ForeignKey(
-        "grants.Call", on_delete=models.PROTECT, related_name="applications", verbose_name=_("call")
+        "calls.Call", on_delete=models.PROTECT, related_name="applications", verbose_name=_("call")
     )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="applications", verbose_name=_("organisation")
     )
     theme = models.ForeignKey(
-        "grants.Theme",
+        "calls.Theme",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -224,7 +224,7 @@ class Application(models.Model):
 class ReceiptCounter(models.Model):
     """The last receipt number issued per call (row-locked while a number is taken)."""
 
-    call = models.OneToOneField("grants.Call", on_delete=models.CASCADE, related_name="receipt_counter")
+    call = models.OneToOneField("calls.Call", on_delete=models.CASCADE, related_name="receipt_counter")
     last = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grants.models import Call, CallState
+from calls.models import Call, CallState
 from kodoku_portal.jp import format_datetime, join_list
 from kodoku_portal.prefectures import is_prefecture_code
 

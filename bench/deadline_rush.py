@@ -27,7 +27,12 @@ from accounts.models import Role  # noqa: E402
 from accounts.services import user_create  # noqa: E402
 from applications import services  # noqa: E402
 from applications.models import Application, BudgetCategory  # noqa: E402
-from grants.models import ApplicantType, Call, Programme, Theme  # noqa: E402
+from calls.models import (  # noqa: E402
+    ApplicantType,
+    Call,
+    Programme,
+    Theme,
+)
 from kodoku_portal.celery import app as celery_app  # noqa: E402
 from kodoku_portal.jp import JST  # noqa: E402
 

@@ -27,8 +27,14 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Role  # noqa: E402
 from accounts.services import user_create  # noqa: E402
 from applications.models import Application, ApplicationStatus, Organisation  # noqa: E402
+from calls.models import (  # noqa: E402
+    ApplicantType,
+    Call,
+    Programme,
+    Theme,
+)
 from grants import exports  # noqa: E402
-from grants.models import ApplicantType, Call, Decision, Programme, Theme  # noqa: E402
+from grants.models import Decision  # noqa: E402
 
 SIZES = [int(arg) for arg in sys.argv[1:]] or [100, 100_000]
 BATCH = 2000

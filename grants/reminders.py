@@ -31,11 +31,12 @@ from django.utils import timezone, translation
 
 from applications.checks import application_problems
 from applications.models import Application, ApplicationStatus
+from calls.models import Call
 from kodoku_portal.jp import JST
 from kodoku_portal.links import absolute_url
 from reviews.models import Assignment, AssignmentStatus, ReviewStatus
 
-from .models import Call, Reminder, ReminderKind, ReminderStatus
+from .models import Reminder, ReminderKind, ReminderStatus
 
 REVIEW_OFFSETS_HOURS = (72, 24)
 REPORT_OFFSETS_HOURS = (14 * 24, 3 * 24)

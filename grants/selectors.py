@@ -1,22 +1,9 @@
-"""Reads of programmes and calls that pages share, with their joins."""
+"""Reads that the staff and decision pages share, with their joins."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from applications.models import Application, ApplicationStatus
-
-from .models import Call, Theme
-
-
-def calls_for_public_list() -> QuerySet[Call]:
-    return Call.objects.filter(published=True).select_related("programme").order_by("is_practice", "-closes_at", "id")
-
-
-def call_for_public_page(slug: str) -> QuerySet[Call]:
-    return (
-        Call.objects.filter(published=True, slug=slug)
-        .select_related("programme")
-        .prefetch_related("eligible_types", Prefetch("themes", queryset=Theme.objects.order_by("number")))
-    )
+from calls.models import Call
 
 
 def calls_with_application_counts() -> QuerySet[Call]:
@@ -157,7 +144,8 @@ def audit_entries(call: Call):
     return AuditEntry.objects.filter(
         Q(object_type="applications.Application", object_id__in=application_ids)
         | Q(object_type="grants.Award", object_id__in=award_ids)
-        | Q(object_type="grants.Call", object_id=str(call.pk))
+        # Entries written before the call models moved to ``calls`` name them ``grants.Call``.
+        | Q(object_type__in=("calls.Call", "grants.Call"), object_id=str(call.pk))
     ).select_related("actor")[:500]
 
 

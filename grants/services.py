@@ -17,6 +17,7 @@ from applications.models import (
     ApplicationStatus,
     can_transition,
 )
+from calls.models import Call
 from kodoku_portal.audit import audit
 from kodoku_portal.jp import JST, format_yen
 
@@ -24,7 +25,6 @@ from .models import (
     AWARD_TRANSITIONS,
     Award,
     AwardStatus,
-    Call,
     Decision,
     DocumentCounter,
     Notice,

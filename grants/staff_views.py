@@ -8,11 +8,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
+from calls.models import Call
 from reviews.selectors import ranking_rows, review_round
 
 from . import selectors, services, tasks
 from .forms import ConfirmForm, DecisionForm, GrantForm, PayForm, ProposalForm
-from .models import AwardStatus, Call
+from .models import AwardStatus
 from .services import GrantRefused
 
 staff_only = role_required(*STAFF_ROLES)

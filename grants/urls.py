@@ -5,8 +5,6 @@ from . import applicant_views, staff_views, views
 app_name = "grants"
 
 urlpatterns = [
-    path("calls/", views.call_list, name="call_list"),
-    path("calls/<slug:slug>/", views.call_detail, name="call_detail"),
     path("staff/", views.staff_dashboard, name="staff_dashboard"),
     path("staff/reminders/", views.staff_reminders, name="staff_reminders"),
     path("calls/<slug:slug>/adopted/", views.adopted_projects, name="adopted"),

@@ -1,43 +1,15 @@
-"""Public pages of calls, the top page, and the staff overview."""
+"""The staff overview, the reminder log and the public list of adopted projects."""
 
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
-from applications.selectors import organisations_of
+from calls.models import Call, CallState
 from reviews.selectors import review_progress
 
 from . import selectors
-from .models import Call, CallState, Reminder, ReminderStatus
-
-
-def _with_state(calls, now):
-    return [(call, call.state_at(now)) for call in calls]
-
-
-def home(request):
-    now = timezone.now()
-    calls = _with_state(selectors.calls_for_public_list(), now)
-    open_calls = [(call, state) for call, state in calls if state == CallState.OPEN]
-    return render(request, "home.html", {"open_calls": open_calls, "now": now, "CallState": CallState})
-
-
-def call_list(request):
-    now = timezone.now()
-    calls = _with_state(selectors.calls_for_public_list(), now)
-    return render(request, "grants/call_list.html", {"calls": calls, "now": now, "CallState": CallState})
-
-
-def call_detail(request, slug):
-    call = get_object_or_404(selectors.call_for_public_page(slug))
-    now = timezone.now()
-    organisations = list(organisations_of(request.user)) if request.user.is_authenticated else []
-    return render(
-        request,
-        "grants/call_detail.html",
-        {"call": call, "state": call.state_at(now), "now": now, "CallState": CallState, "organisations": organisations},
-    )
+from .models import Reminder, ReminderStatus
 
 
 @role_required(*STAFF_ROLES)

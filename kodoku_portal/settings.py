@@ -43,10 +43,12 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "kodoku_portal.apps.PortalConfig",
+    # The house, bottom to top: imports run downwards only (tests/kodoku_portal/test_architecture.py).
     "accounts",
-    "grants",
+    "calls",
     "applications",
     "reviews",
+    "grants",
 ]
 
 MIDDLEWARE = [

@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 import accounts.views
-import grants.views
+import calls.views
 from kodoku_portal import views
 
 urlpatterns = [
-    path("", grants.views.home, name="home"),
+    path("", calls.views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/reminders/", accounts.views.reminder_settings, name="accounts_reminders"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),
     path("staff/calls/<slug:slug>/review/", include("reviews.staff_urls")),
+    path("", include("calls.urls")),
     path("", include("applications.urls")),
     path("", include("grants.urls")),
 ]

@@ -5,6 +5,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from calls.models import localized
+
 
 class ReviewPhase(models.TextChoices):
     SETUP = "setup", _("Preparing (rubric editable)")
@@ -25,7 +27,7 @@ PHASE_TRANSITIONS: dict[str, frozenset[str]] = {
 class ReviewRound(models.Model):
     """How a call is reviewed: reviewers per application, phase, and which ranking is in use."""
 
-    call = models.OneToOneField("grants.Call", on_delete=models.CASCADE, related_name="review_round")
+    call = models.OneToOneField("calls.Call", on_delete=models.CASCADE, related_name="review_round")
     reviewers_per_application = models.PositiveSmallIntegerField(
         _("reviewers per application"), default=2, validators=[MinValueValidator(1)]
     )
@@ -60,7 +62,7 @@ class ReviewRound(models.Model):
 class Criterion(models.Model):
     """審査項目: one criterion of a call's rubric."""
 
-    call = models.ForeignKey("grants.Call", on_delete=models.CASCADE, related_name="criteria")
+    call = models.ForeignKey("calls.Call", on_delete=models.CASCADE, related_name="criteria")
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     name = models.CharField(_("name (Japanese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
@@ -78,8 +80,6 @@ class Criterion(models.Model):
         ]
 
     def __str__(self) -> str:
-        from grants.models import localized
-
         return localized(self, "name")
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import Organisation
-from grants.models import Call
+from calls.models import Call
 from kodoku_portal.exports import Echo, spreadsheet_safe
 
 from . import selectors, services

@@ -9,7 +9,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from accounts.models import Role, User
 from applications.models import Application, ApplicationStatus, Organisation
-from grants.models import ApplicantType, Call, Programme, Theme
+from calls.models import ApplicantType, Call, Programme, Theme
 from kodoku_portal.jp import JST
 
 PASSWORD = "correct-horse-battery-9"

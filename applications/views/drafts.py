@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from grants.models import Call, CallState
+from calls.models import Call, CallState
 from kodoku_portal.jp import format_datetime, format_yen, join_list
 
 from .. import selectors, services

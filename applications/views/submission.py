@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from grants.models import CallState
+from calls.models import CallState
 
 from .. import selectors, services
 from ..checks import application_problems

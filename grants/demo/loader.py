@@ -16,9 +16,9 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from applications.models import ApplicationStatus, Organisation
 from applications.services import application_import_decided, organisation_create
+from calls.models import ApplicantType, AreaRule, Call, Programme, Theme
 from kodoku_portal.jp import JST
 
-from ..models import ApplicantType, AreaRule, Call, Programme, Theme
 from . import data
 
 PRACTICE_DAYS = 30

@@ -78,7 +78,7 @@ PAGES = {
         "administrator": OK,
         "administrator_without_totp": MFA,
     },
-    "/admin/grants/call/": {
+    "/admin/calls/call/": {
         "anonymous": LOGIN,
         "applicant": FORBIDDEN,
         "reviewer": FORBIDDEN,

@@ -7,7 +7,7 @@ from stdnum.jp import cn
 from accounts.models import Role
 from applications.models import BudgetCategory, MemberRole, Membership
 from applications.services import BudgetLineInput, application_save_draft
-from grants.models import ApplicantType
+from calls.models import ApplicantType
 from kodoku_portal.jp import JST
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, ThemeFactory, UserFactory
 

@@ -4,7 +4,7 @@ import pytest
 
 from applications import services
 from applications.checks import application_problems
-from grants.models import AreaRule
+from calls.models import AreaRule
 from tests.factories import ApplicationFactory
 
 from .conftest import save_complete
@@ -74,7 +74,7 @@ def test_a_call_without_the_rule_does_not_ask(open_call, organisation, member):
 
 
 def test_the_ineligible_legal_form_cannot_start(open_call, member):
-    from grants.models import ApplicantType
+    from calls.models import ApplicantType
 
     from .conftest import complete_organisation, corporate_number
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from applications.models import Invitation, MemberRole, Membership, Organisation
-from grants.models import ApplicantType
+from calls.models import ApplicantType
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

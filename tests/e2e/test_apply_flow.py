@@ -30,8 +30,8 @@ from applications.models import (
     RefusedSaveReason,
 )
 from applications.services import BudgetLineInput
+from calls.models import Call
 from grants.demo.loader import seed_demo
-from grants.models import Call
 from kodoku_portal.jp import format_datetime
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -24,8 +24,9 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from applications.models import Application, ApplicationStatus, MemberRole, Membership
+from calls.models import Call
 from grants.demo.loader import seed_demo
-from grants.models import Award, AwardStatus, Call, Notice, NoticeKind, Report, ReportKind
+from grants.models import Award, AwardStatus, Notice, NoticeKind, Report, ReportKind
 from grants.selectors import decidable_applications
 from kodoku_portal.jp import format_date
 from kodoku_portal.models import AuditEntry

@@ -21,8 +21,8 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Role
 from applications.models import ApplicationStatus
+from calls.models import Call
 from grants.demo.loader import seed_demo
-from grants.models import Call
 from kodoku_portal.jp import JST, format_date, format_datetime
 from reviews import services
 from reviews.models import Assignment, AssignmentStatus, ReviewPhase

@@ -12,10 +12,11 @@ from openpyxl import load_workbook
 
 from accounts.models import Role
 from applications.models import ApplicationStatus
+from calls.models import Call
 from grants.demo import data
 from grants.demo.loader import seed_demo
 from grants.exports import ADOPTION_COLUMNS, adoption_rows, stream_csv, write_xlsx
-from grants.models import Call, Decision
+from grants.models import Decision
 from kodoku_portal.prefectures import prefecture_name
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, ThemeFactory, UserFactory
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from applications.models import Application, ApplicationStatus, Organisation
+from calls.models import AreaRule, Call, CallState, Theme
 from grants.demo import data
 from grants.demo.loader import seed_demo
-from grants.models import AreaRule, Call, CallState, Theme
 from kodoku_portal.jp import JST
 
 SEED = (Path(__file__).resolve().parents[2] / "docs" / "seed" / "000_1df8d554d3060946.txt").read_text()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from calls.models import Call
 from grants import exports
-from grants.models import Call
 
 FORMATS = ("csv", "xlsx")
 

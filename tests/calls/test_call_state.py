@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from grants.models import Call, CallState
+from calls.models import Call, CallState
 from kodoku_portal.jp import JST
 
 OPENS = dt.datetime(2025, 4, 21, 0, 0, tzinfo=JST)

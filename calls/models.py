@@ -1,0 +1,228 @@
+"""Programmes, calls (公募) and their themes: data, edited in the admin, never code.
+
+The bottom of the house above accounts: every later floor (applications, reviews, grants) reads a
+call's window, cap, rate, eligible applicant types, themes and area rule from here, so the next
+call is configured by an administrator. The tables keep their first names (``grants_*``): the
+models moved here from ``grants`` without copying a row.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+def localized(obj, field: str) -> str:
+    """The English variant of ``field`` on English pages when it is filled in."""
+    if (get_language() or "ja").startswith("en"):
+        english = getattr(obj, f"{field}_en", "")
+        if english:
+            return english
+    return getattr(obj, field)
+
+
+class ApplicantType(models.Model):
+    """法人種別: the legal form of an applicant organisation (NPO法人, 社会福祉法人, …)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name (Japanese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=80, blank=True)
+    # 任意団体 (unincorporated associations) have no 法人番号.
+    has_corporate_number = models.BooleanField(_("has a corporate number (法人番号)"), default=True)
+    is_non_profit = models.BooleanField(_("non-profit"), default=True)
+    order = models.PositiveSmallIntegerField(_("display order"), default=0)
+
+    class Meta:
+        db_table = "grants_applicanttype"
+        ordering = ("order", "id")
+        verbose_name = _("applicant type")
+        verbose_name_plural = _("applicant types")
+
+    def __str__(self) -> str:
+        return localized(self, "name")
+
+
+class Programme(models.Model):
+    """事業: a budgeted programme of the Cabinet Office under which calls are made."""
+
+    name = models.CharField(_("name (Japanese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=250, blank=True)
+    owner = models.CharField(_("responsible office"), max_length=100, default="内閣府孤独・孤立対策推進室")
+    purpose = models.TextField(_("purpose"), blank=True)
+    purpose_en = models.TextField(_("purpose (English)"), blank=True)
+    expected_effects = models.TextField(_("expected effects"), blank=True)
+
+    class Meta:
+        db_table = "grants_programme"
+        ordering = ("id",)
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+
+    def __str__(self) -> str:
+        return localized(self, "name")
+
+
+def default_reminder_offsets() -> list[int]:
+    return [168, 72, 24, 3]
+
+
+class CallState(models.TextChoices):
+    BEFORE = "before", _("Not yet open")
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class AreaRule(models.TextChoices):
+    NONE = "none", _("No rule")
+    # 原則、一つの都道府県を超えた区域の事業が対象: below the rule needs a reason, not a refusal.
+    WIDER_THAN_ONE_PREFECTURE = "multi_prefecture", _("In principle, a project area wider than one prefecture")
+
+
+class Call(models.Model):
+    """公募: one call for applications, with its window, cap and rules."""
+
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="calls", verbose_name=_("programme")
+    )
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    title = models.CharField(_("title (Japanese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=250, blank=True)
+    fiscal_year = models.CharField(_("fiscal year"), max_length=40, blank=True, help_text="令和7年度")
+    summary = models.TextField(_("summary"), blank=True)
+    summary_en = models.TextField(_("summary (English)"), blank=True)
+    menu = models.TextField(_("menu of eligible activities"), blank=True, help_text=_("One item per line."))
+    is_practice = models.BooleanField(
+        _("practice call"), default=False, help_text=_("A call for trying the portal; nothing is funded.")
+    )
+    opens_at = models.DateTimeField(_("opens at"), null=True, blank=True)
+    closes_at = models.DateTimeField(_("closes at"), null=True, blank=True)
+    closed_manually = models.BooleanField(
+        _("closed regardless of the window"),
+        default=False,
+        help_text=_("For a past call recorded without its dates, or a call stopped early."),
+    )
+    cap_amount = models.PositiveBigIntegerField(
+        _("cap per project (yen)"), null=True, blank=True, help_text=_("Leave empty when the call sets no cap.")
+    )
+    subsidy_rate_percent = models.PositiveSmallIntegerField(
+        _("subsidy rate (%)"), default=100, help_text=_("100 = 10/10 of eligible costs.")
+    )
+    budget_total = models.PositiveBigIntegerField(_("budget (yen)"), null=True, blank=True)
+    budget_label = models.CharField(_("budget label"), max_length=60, blank=True, help_text="6年度補正予算額")
+    eligible_types = models.ManyToManyField(
+        ApplicantType, related_name="calls", verbose_name=_("eligible applicant types"), blank=True
+    )
+    eligibility_note = models.TextField(_("eligibility note"), blank=True)
+    area_rule = models.CharField(_("area rule"), max_length=20, choices=AreaRule.choices, default=AreaRule.NONE)
+    receipt_prefix = models.CharField(
+        _("receipt number prefix"), max_length=12, help_text=_("Receipt numbers read PREFIX-0001, PREFIX-0002, …")
+    )
+    summary_max_length = models.PositiveIntegerField(_("summary length limit (characters)"), default=400)
+    published = models.BooleanField(_("published"), default=True)
+    adoptions_published_at = models.DateTimeField(
+        _("adopted projects published"), null=True, blank=True, help_text=_("Set by staff from the decisions page.")
+    )
+    # Hours before the close at which organisations with an unsubmitted draft are reminded.
+    reminder_offsets_hours = models.JSONField(
+        _("deadline reminders (hours before the close)"),
+        default=default_reminder_offsets,
+        blank=True,
+        help_text=_("For example [168, 72, 24, 3]: 7 days, 3 days, 1 day and 3 hours before."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        db_table = "grants_call"
+        ordering = ("-opens_at", "id")
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens_at__isnull=True)
+                | models.Q(closes_at__isnull=True)
+                | models.Q(opens_at__lt=models.F("closes_at")),
+                name="call_opens_before_it_closes",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(subsidy_rate_percent__gte=1, subsidy_rate_percent__lte=100),
+                name="call_rate_between_1_and_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return localized(self, "title")
+
+    def get_absolute_url(self) -> str:
+        return reverse("calls:call_detail", args=[self.slug])
+
+    def clean(self):
+        offsets = self.reminder_offsets_hours
+        if not isinstance(offsets, list) or not all(isinstance(h, int) and 0 < h <= 24 * 90 for h in offsets):
+            raise ValidationError(_("Give the reminder offsets as a list of whole hours between 1 and 2160."))
+        if (self.opens_at is None) != (self.closes_at is None):
+            raise ValidationError(_("Give both the opening and the closing time, or neither."))
+        if self.opens_at and self.closes_at and self.opens_at >= self.closes_at:
+            raise ValidationError(_("The call must open before it closes."))
+
+    def state_at(self, now: dt.datetime) -> CallState:
+        """受付前 / 受付中 / 締切済 by the server clock. Open on [opens_at, closes_at)."""
+        if self.closed_manually:
+            return CallState.CLOSED
+        if self.opens_at is None or now < self.opens_at:
+            return CallState.BEFORE
+        if now < self.closes_at:
+            return CallState.OPEN
+        return CallState.CLOSED
+
+    @property
+    def state(self) -> CallState:
+        return self.state_at(timezone.now())
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == CallState.OPEN
+
+    @property
+    def has_window(self) -> bool:
+        return self.opens_at is not None and self.closes_at is not None
+
+    @property
+    def menu_items(self) -> list[str]:
+        return [line.strip() for line in self.menu.splitlines() if line.strip()]
+
+    @property
+    def localized_summary(self) -> str:
+        return localized(self, "summary")
+
+
+class Theme(models.Model):
+    """テーマ: one of a call's themes (①–④), with its example initiatives (取組イメージ)."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="themes", verbose_name=_("call"))
+    number = models.PositiveSmallIntegerField(_("number"))
+    title = models.CharField(_("title (Japanese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=250, blank=True)
+    examples = models.TextField(_("example initiatives"), blank=True, help_text=_("One example per line."))
+
+    class Meta:
+        db_table = "grants_theme"
+        ordering = ("call", "number")
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+        constraints = [models.UniqueConstraint(fields=("call", "number"), name="theme_number_unique_per_call")]
+
+    def __str__(self) -> str:
+        return f"{self.marker} {localized(self, 'title')}"
+
+    @property
+    def marker(self) -> str:
+        """①, ②, … as the Cabinet Office numbers its themes."""
+        return chr(0x2460 + self.number - 1) if 1 <= self.number <= 20 else str(self.number)
+
+    @property
+    def example_list(self) -> list[str]:
+        return [line.strip() for line in self.examples.splitlines() if line.strip()]

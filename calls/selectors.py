@@ -1,0 +1,17 @@
+"""Reads of programmes and calls that the public pages share, with their joins."""
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import Call, Theme
+
+
+def calls_for_public_list() -> QuerySet[Call]:
+    return Call.objects.filter(published=True).select_related("programme").order_by("is_practice", "-closes_at", "id")
+
+
+def call_for_public_page(slug: str) -> QuerySet[Call]:
+    return (
+        Call.objects.filter(published=True, slug=slug)
+        .select_related("programme")
+        .prefetch_related("eligible_types", Prefetch("themes", queryset=Theme.objects.order_by("number")))
+    )
