@@ -8,6 +8,7 @@ from kodoku_portal.links import absolute_url
 from kodoku_portal.pdf import render_pdf
 
 from .models import Application, Invitation, Receipt
+from .selectors import application_mail_recipients
 
 
 def receipt_pdf(application: Application) -> bytes:
@@ -22,22 +23,13 @@ def receipt_pdf(application: Application) -> bytes:
     return render_pdf(html)
 
 
-def _recipients(application: Application) -> list[str]:
-    addresses = []
-    if application.submitted_by and application.submitted_by.email:
-        addresses.append(application.submitted_by.email)
-    if application.organisation.email:
-        addresses.append(application.organisation.email)
-    return list(dict.fromkeys(a.lower() for a in addresses))
-
-
 def receipt_email(receipt: Receipt) -> EmailMessage:
     application = receipt.application
     context = {"application": application, "url": absolute_url("applications:detail", application.pk)}
     with translation.override("ja"):
         subject = render_to_string("applications/email/receipt_subject.txt", context).strip()
         body = render_to_string("applications/email/receipt_body.txt", context)
-    message = EmailMessage(subject=subject, body=body, to=_recipients(application))
+    message = EmailMessage(subject=subject, body=body, to=application_mail_recipients(application))
     receipt.pdf.open("rb")
     try:
         message.attach(f"{application.receipt_number}.pdf", receipt.pdf.read(), "application/pdf")

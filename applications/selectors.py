@@ -7,6 +7,15 @@ from django.shortcuts import get_object_or_404
 from .models import Application, Attachment, BudgetLine, MemberRole, Membership, Organisation, RefusedSave
 
 
+def application_mail_recipients(application: Application) -> list[str]:
+    """Who is written to about an application (receipt, notices, reminders of the award): the
+    organisation's contact address and the member who submitted it, each once, lower-cased."""
+    addresses = [application.organisation.email]
+    if application.submitted_by_id and application.submitted_by.email:
+        addresses.append(application.submitted_by.email)
+    return list(dict.fromkeys(address.lower() for address in addresses if address))
+
+
 def organisations_of(user) -> QuerySet[Organisation]:
     return Organisation.objects.filter(memberships__user=user).select_related("applicant_type")
 

@@ -14,6 +14,7 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from applications.selectors import application_mail_recipients
 from kodoku_portal.links import absolute_url
 from kodoku_portal.pdf import render_pdf
 
@@ -54,16 +55,6 @@ def notice_pdf(notice: Notice) -> bytes:
     return _render_pdf(_load(notice))
 
 
-def _recipients(notice: Notice) -> list[str]:
-    application = notice.application
-    addresses = []
-    if application.organisation.email:
-        addresses.append(application.organisation.email)
-    if application.submitted_by and application.submitted_by.email:
-        addresses.append(application.submitted_by.email)
-    return list(dict.fromkeys(address.lower() for address in addresses))
-
-
 def _stored_pdf(notice: Notice) -> bytes | None:
     if not notice.pdf:
         return None
@@ -81,7 +72,7 @@ def notice_email(notice: Notice) -> EmailMessage:
         subject = render_to_string("grants/email/notice_subject.txt", context)
         body = render_to_string("grants/email/notice_body.txt", context)
     subject = " ".join(line.strip() for line in subject.splitlines() if line.strip())  # one header line
-    message = EmailMessage(subject=subject, body=body, to=_recipients(notice))
+    message = EmailMessage(subject=subject, body=body, to=application_mail_recipients(notice.application))
     pdf = _stored_pdf(notice)
     if pdf is None:
         pdf = _render_pdf(notice)
