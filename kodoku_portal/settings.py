@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "django_celery_beat",
+    "rules",
     "kodoku_portal.apps.PortalConfig",
     # The house, bottom to top: imports run downwards only (tests/kodoku_portal/test_architecture.py).
     "accounts",
