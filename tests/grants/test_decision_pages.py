@@ -6,8 +6,9 @@ import pytest
 
 from accounts.models import Role
 from applications.models import ApplicationStatus, MemberRole, Membership
-from grants import services, tasks
+from grants import services
 from grants.models import Award, AwardStatus
+from kodoku_portal.workflow import Refused
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory, enable_totp
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def decided(staff, django_capture_on_commit_callbacks):
         application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_500_000, decided_by=staff
     )
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.send_notices(call=call, created_by=staff)
+        services.notices_prepare(call=call, created_by=staff)
     return application, member
 
 
@@ -168,6 +169,8 @@ def test_staff_pages_are_for_staff(client, decided, role):
         f"/staff/calls/{slug}/audit/",
         "/staff/awards/",
         f"/staff/awards/{award.pk}/",
+        "/staff/outbox/",
+        "/staff/reminders/",
     ):
         assert client.get(url).status_code == 403, url
 
@@ -183,7 +186,8 @@ def test_staff_see_progress_awards_and_the_audit_trail(client, decided, staff):
         "percent": 100,
     }
     assert 'data-testid="award-row"' in client.get("/staff/awards/").content.decode()
-    assert "decision" in client.get(f"/staff/calls/{slug}/audit/").content.decode()
+    page = client.get(f"/staff/calls/{slug}/audit/").content.decode()
+    assert staff.email in page and page.count('data-testid="audit-row"') == 2  # the decision, the notices
 
 
 def test_the_public_list_appears_only_when_published(client, decided, staff):
@@ -239,7 +243,7 @@ def test_decision_and_award_pages_do_not_grow_in_queries(client, staff, django_c
                 application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
             )
         with django_capture_on_commit_callbacks(execute=True):
-            tasks.send_notices(call=call, created_by=staff)
+            services.notices_prepare(call=call, created_by=staff)
 
     client.force_login(staff)
     add(1, 3)
@@ -272,7 +276,7 @@ def test_applicants_see_a_decision_only_once_notified(client, staff):
     services.decision_record(
         application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
     )
-    with pytest.raises(services.GrantRefused) as refused:  # nor is an unnotified adoption published
+    with pytest.raises(Refused) as refused:  # nor is an unnotified adoption published
         services.adoptions_publish(call=call, publish=True, by=staff)
     assert refused.value.code == "unnotified"
 
@@ -281,7 +285,7 @@ def test_imported_adoptions_without_a_decision_get_notices(client, staff, django
     from grants.demo.loader import seed_demo
 
     seed_demo()
-    ninaite = __import__("grants.models", fromlist=["Call"]).Call.objects.get(slug="r6-ninaite")
+    ninaite = __import__("calls.models", fromlist=["Call"]).Call.objects.get(slug="r6-ninaite")
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/staff/calls/{ninaite.slug}/notices/send/")
