@@ -134,7 +134,6 @@ def test_no_cycle_between_modules():
     assert cycles == []
 
 
-@pytest.mark.xfail(strict=True, reason="until receipts, invitations, notices and reminders go through the outbox")
 def test_nothing_imports_a_view_and_views_import_no_tasks():
     def is_view(name: str) -> bool:
         last = name.split(".")
