@@ -300,3 +300,50 @@ def test_bad_ids_in_staff_forms_are_not_found(client, staff):
         client.post(f"/staff/calls/{call.slug}/review/conflicts/", {"reviewer": "x", "organisation": "y"}).status_code
         == 404
     )
+
+
+def test_staff_return_a_final_report_from_the_award_page(client, decided, staff):
+    application, member = decided
+    award = Award.objects.get(application=application)
+    services.award_grant(
+        award=award,
+        granted_on=dt.date(2025, 7, 1),
+        granted_amount=1_500_000,
+        progress_report_due=None,
+        final_report_due=dt.date(2026, 3, 31),
+        by=staff,
+    )
+    services.report_submit(
+        award=award,
+        kind="final",
+        activities="カフェ",
+        participants=10,
+        results="増えた",
+        issues="",
+        costs=[("honoraria", 1_000_000)],
+        by=member,
+    )
+    client.force_login(staff)
+    assert 'name="return-reason"' in client.get(f"/staff/awards/{award.pk}/").content.decode()
+    response = client.post(f"/staff/awards/{award.pk}/", {"step": "return", "return-reason": "領収書がありません"})
+    assert response.status_code == 302
+    award.refresh_from_db()
+    assert award.status == AwardStatus.GRANTED
+    client.force_login(member)
+    page = client.get(f"/applications/{application.pk}/award/").content.decode()
+    assert 'name="kind" value="final"' in page  # the organisation can file it again
+
+
+def test_a_refused_award_step_is_a_message_on_the_award_page(client, decided, staff):
+    application, _member = decided
+    award = Award.objects.get(application=application)
+    client.force_login(staff)
+    response = client.post(
+        f"/staff/awards/{award.pk}/",
+        {"step": "pay", "pay-paid_on": "2026-05-15"},  # not before the amount is confirmed
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/staff/awards/{award.pk}/"
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    award.refresh_from_db()
+    assert award.status == AwardStatus.ADOPTED
