@@ -323,8 +323,9 @@ def notice_mail_sent(*, notice_id: int, at: dt.datetime) -> None:
 # --- award tracking ---------------------------------------------------------------------------
 
 
-def _call_id(award: Award) -> int:
-    return Application.objects.filter(pk=award.application_id).values_list("call_id", flat=True).get()
+def _check_manages_awards(user: User) -> None:
+    if not rules.test_rule("can_manage_awards", user):
+        raise Refused(_("Only programme staff record the steps of an award."), code="forbidden")
 
 
 @transaction.atomic
@@ -338,6 +339,7 @@ def award_grant(
     by: User,
 ) -> Award:
     """交付決定: the granted amount is at most the award amount."""
+    _check_manages_awards(by)
     award = Award.objects.select_for_update(of=("self",)).select_related("application__decision").get(pk=award.pk)
     decided = award.application.decision.award_amount
     if not 0 < granted_amount <= decided:
@@ -403,6 +405,7 @@ def report_submit(
 def report_return(*, award: Award, reason: str, by: User) -> Award:
     """Staff send the final report back to be filed again (the award is "grant decided" again). The
     returned report is kept on record, marked returned, and no longer counts as filed."""
+    _check_manages_awards(by)
     award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
     final = Report.objects.filter(award=award, kind=ReportKind.FINAL, returned_at__isnull=True).first()
     change_state(
@@ -422,6 +425,7 @@ def report_return(*, award: Award, reason: str, by: User) -> Award:
 @transaction.atomic
 def award_confirm(*, award: Award, confirmed_amount: int, confirmed_on: dt.date, by: User) -> Award:
     """額の確定: at most the granted amount and at most the actual costs reported."""
+    _check_manages_awards(by)
     award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
     final = Report.objects.filter(award=award, kind=ReportKind.FINAL, returned_at__isnull=True).first()
     actual = final.costs.aggregate(total=Sum("amount"))["total"] or 0 if final else 0
@@ -448,6 +452,7 @@ def award_confirm(*, award: Award, confirmed_amount: int, confirmed_on: dt.date,
 @transaction.atomic
 def award_pay(*, award: Award, paid_on: dt.date, by: User) -> Award:
     """支払: the payment is recorded once the amount is confirmed."""
+    _check_manages_awards(by)
     award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
     award.paid_on = paid_on
     change_state(

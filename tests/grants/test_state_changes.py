@@ -268,3 +268,11 @@ def test_preparing_the_notices_is_audited(application, staff, django_capture_on_
         services.notices_prepare(call=application.call, created_by=staff)
     [entry] = entries(application.call, "notices_prepared")
     assert entry.after == {"pending": 1} and entry.call_id == application.call_id
+
+
+def test_only_staff_record_the_steps_of_an_award(award, member):
+    with pytest.raises(Refused) as refused:
+        grant(award, member)
+    assert refused.value.code == "forbidden"
+    award.refresh_from_db()
+    assert award.status == AwardStatus.ADOPTED and entries(award) == []
