@@ -10,11 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
-from applications.models import Application, ApplicationStatus, Membership
+from accounts.models import User
+from applications.models import Application, ApplicationStatus, Membership, Organisation
+from calls.models import Call
 from kodoku_portal.jp import join_list
 
 from . import allocation
+from . import rules as permissions
 from .models import (
     ASSIGNMENT_TRANSITIONS,
     PHASE_TRANSITIONS,
@@ -62,7 +64,7 @@ def _check(transitions: dict, current: str, target: str) -> None:
 
 
 @transaction.atomic
-def review_round_for(*, call) -> ReviewRound:
+def review_round_for(*, call: Call) -> ReviewRound:
     """The call's review round, created with the default rubric the first time it is needed."""
     review_round, created = ReviewRound.objects.get_or_create(call=call)
     if created and not call.criteria.exists():
@@ -83,7 +85,7 @@ class CriterionInput:
 
 
 @transaction.atomic
-def rubric_replace(*, call, criteria: list[CriterionInput]) -> None:
+def rubric_replace(*, call: Call, criteria: list[CriterionInput]) -> None:
     """Replace the rubric; only while the round is being prepared (no score refers to it yet)."""
     review_round = ReviewRound.objects.select_for_update().get(call=call)
     if not review_round.rubric_editable:
@@ -106,7 +108,9 @@ def rubric_replace(*, call, criteria: list[CriterionInput]) -> None:
 
 
 @transaction.atomic
-def round_configure(*, call, reviewers_per_application: int, use_calibration: bool, default_due_at) -> ReviewRound:
+def round_configure(
+    *, call: Call, reviewers_per_application: int, use_calibration: bool, default_due_at: dt.datetime | None
+) -> ReviewRound:
     review_round = ReviewRound.objects.select_for_update().get(call=call)
     if reviewers_per_application < 1:
         raise ReviewRefused(_("At least one reviewer per application."), code="invalid")
@@ -117,8 +121,15 @@ def round_configure(*, call, reviewers_per_application: int, use_calibration: bo
     return review_round
 
 
+def _refuse_unless_staff(user: User | None) -> None:
+    if not permissions.can_manage_review_round.test(user):
+        raise ReviewRefused(_("Only programme staff may do this."), code="forbidden")
+
+
 @transaction.atomic
-def phase_set(*, call, phase: ReviewPhase) -> ReviewRound:
+def phase_set(*, call: Call, phase: ReviewPhase, by: User) -> ReviewRound:
+    """Move the round to another phase (ReviewRound.TRANSITIONS)."""
+    _refuse_unless_staff(by)
     review_round = ReviewRound.objects.select_for_update().get(call=call)
     _check(PHASE_TRANSITIONS, review_round.phase, phase)
     review_round.phase = phase
@@ -129,7 +140,7 @@ def phase_set(*, call, phase: ReviewPhase) -> ReviewRound:
 # --- conflicts and assignments ----------------------------------------------------------------
 
 
-def conflicted_pairs(*, call) -> set[tuple[int, int]]:
+def conflicted_pairs(*, call: Call) -> set[tuple[int, int]]:
     """(application id, reviewer id) pairs that must never be assigned: the reviewer declared a
     conflict with the organisation beforehand, belongs to it, or returned that application."""
     applications = dict(
@@ -155,10 +166,10 @@ def conflicted_pairs(*, call) -> set[tuple[int, int]]:
     return pairs
 
 
-def _check_assignable(application: Application, reviewer, conflicts: set[tuple[int, int]]) -> None:
+def _check_assignable(application: Application, reviewer: User, conflicts: set[tuple[int, int]]) -> None:
     if application.status != ApplicationStatus.SUBMITTED:
         raise ReviewRefused(_("Only submitted applications can be reviewed."), code="not_submitted")
-    if reviewer.role != Role.REVIEWER:
+    if not permissions.is_reviewer.test(reviewer):
         raise ReviewRefused(_("%(user)s is not a reviewer.") % {"user": reviewer}, code="not_reviewer")
     if (application.pk, reviewer.pk) in conflicts:
         raise ReviewRefused(
@@ -169,8 +180,11 @@ def _check_assignable(application: Application, reviewer, conflicts: set[tuple[i
 
 
 @transaction.atomic
-def assignment_create(*, application: Application, reviewer, due_at: dt.datetime | None, assigned_by) -> Assignment:
+def assignment_create(
+    *, application: Application, reviewer: User, due_at: dt.datetime | None, assigned_by: User
+) -> Assignment:
     """Assign one reviewer by hand; refused for a conflict of interest."""
+    _refuse_unless_staff(assigned_by)
     _check_assignable(application, reviewer, conflicted_pairs(call=application.call))
     assignment, created = Assignment.objects.get_or_create(
         application=application, reviewer=reviewer, defaults={"due_at": due_at, "assigned_by": assigned_by}
@@ -187,8 +201,11 @@ class BulkResult:
 
 
 @transaction.atomic
-def assignments_bulk(*, applications: list[Application], reviewers: list, due_at, assigned_by) -> BulkResult:
+def assignments_bulk(
+    *, applications: list[Application], reviewers: list[User], due_at: dt.datetime | None, assigned_by: User
+) -> BulkResult:
     """Assign every chosen reviewer to every chosen application, skipping conflicts and duplicates."""
+    _refuse_unless_staff(assigned_by)
     if not applications:
         return BulkResult(0, [])
     conflicts = conflicted_pairs(call=applications[0].call)
@@ -197,7 +214,7 @@ def assignments_bulk(*, applications: list[Application], reviewers: list, due_at
             "application_id", "reviewer_id"
         )
     )
-    created, skipped, new = 0, [], []
+    skipped, new = [], []
     for application in applications:
         for reviewer in reviewers:
             if (application.pk, reviewer.pk) in existing:
@@ -208,41 +225,39 @@ def assignments_bulk(*, applications: list[Application], reviewers: list, due_at
                 skipped.append(refused.message)
                 continue
             new.append(Assignment(application=application, reviewer=reviewer, due_at=due_at, assigned_by=assigned_by))
-            created += 1
     Assignment.objects.bulk_create(new)
-    return BulkResult(created, skipped)
+    return BulkResult(len(new), skipped)
 
 
 @transaction.atomic
-def assignments_auto(*, call, reviewers: list, due_at, assigned_by) -> int:
+def assignments_auto(*, call: Call, reviewers: list[User], due_at: dt.datetime | None, assigned_by: User) -> int:
     """Give every submitted application k reviewers, loads as even as possible, never a conflict."""
+    _refuse_unless_staff(assigned_by)
     review_round = ReviewRound.objects.select_for_update().get(call=call)
     application_ids = list(
         Application.objects.filter(call=call, status=ApplicationStatus.SUBMITTED)
         .order_by("id")
         .values_list("id", flat=True)
     )
-    chosen = sorted(r.pk for r in reviewers if r.role == Role.REVIEWER)
+    chosen = sorted(r.pk for r in reviewers if permissions.is_reviewer.test(r))
     if not application_ids or not chosen:
         return 0
-    live = Assignment.objects.filter(application__call=call).exclude(status=AssignmentStatus.CONFLICT)
-    existing = set(live.values_list("application_id", "reviewer_id"))
+    on_call = Assignment.objects.filter(application__call=call)
+    existing = set(on_call.live().values_list("application_id", "reviewer_id"))
+    load = on_call.load_by_reviewer()
     # Reviewers already on the call but not chosen this time still count towards each
     # application's k; a conflict on every other application keeps new work away from them.
-    others = sorted({reviewer_id for _application_id, reviewer_id in existing} - set(chosen))
+    others = sorted(set(load) - set(chosen))
     conflicts = conflicted_pairs(call=call) | {
         (a, r) for a in application_ids for r in others if (a, r) not in existing
     }
-    load: dict[int, int] = dict.fromkeys(chosen + others, 0)
-    for _application_id, reviewer_id in existing:
-        load[reviewer_id] += 1
     pairs = allocation.allocate(
         application_ids,
         chosen + others,
         review_round.reviewers_per_application,
         conflicts=conflicts,
         existing=existing,
-        existing_load=load,
+        existing_load={r: load.get(r, 0) for r in chosen + others},
     )
     Assignment.objects.bulk_create(
         Assignment(application_id=a, reviewer_id=r, due_at=due_at, assigned_by=assigned_by) for a, r in pairs
@@ -251,7 +266,8 @@ def assignments_auto(*, call, reviewers: list, due_at, assigned_by) -> int:
 
 
 @transaction.atomic
-def assignment_remove(*, assignment: Assignment) -> None:
+def assignment_remove(*, assignment: Assignment, by: User) -> None:
+    _refuse_unless_staff(by)
     locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if Review.objects.filter(assignment=locked, status=ReviewStatus.SUBMITTED).exists():
         raise ReviewRefused(_("A submitted review cannot be removed; reopen it first."), code="has_review")
@@ -260,13 +276,18 @@ def assignment_remove(*, assignment: Assignment) -> None:
 
 @transaction.atomic
 def assignment_declare(*, assignment: Assignment, has_conflict: bool, reason: str = "") -> Assignment:
-    """利害関係の申告. With a conflict the assignment goes back to staff and the application is
-    hidden from the reviewer from then on; without, the reviewer may open and score it."""
-    locked = Assignment.objects.select_for_update(of=("self",)).select_related("application").get(pk=assignment.pk)
+    """利害関係の申告, by the assignment's reviewer. With a conflict the assignment goes back to staff
+    and the application is hidden from the reviewer from then on; without, the reviewer may open
+    and score it. Refused once the round is locked (rules.can_declare_conflict)."""
+    locked = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("application", "reviewer")
+        .get(pk=assignment.pk)
+    )
     target = AssignmentStatus.CONFLICT if has_conflict else AssignmentStatus.ACCEPTED
     if locked.status == target:
         return locked
-    if _round_of(locked).phase == ReviewPhase.LOCKED:
+    if permissions.round_is_locked.test(locked.reviewer, locked):
         raise ReviewRefused(
             _("The review round is locked. Please tell the programme staff about the conflict of interest."),
             code="locked",
@@ -282,20 +303,21 @@ def assignment_declare(*, assignment: Assignment, has_conflict: bool, reason: st
 
 
 @transaction.atomic
-def conflict_declare(*, reviewer, organisation, reason: str = "") -> ConflictDeclaration:
-    """A conflict declared beforehand: the automatic and manual assignment will avoid it."""
+def conflict_declare(*, reviewer: User, organisation: Organisation, reason: str = "", by: User) -> ConflictDeclaration:
+    """A conflict declared beforehand, recorded by staff: the automatic and manual assignment will
+    avoid it, and the reviewer's live assignments to the organisation go back to staff."""
+    _refuse_unless_staff(by)
     declaration, _created = ConflictDeclaration.objects.get_or_create(
         reviewer=reviewer, organisation=organisation, defaults={"reason": reason[:200]}
     )
     # Assignments made before the declaration go back to staff as well: the reviewer loses access
     # at once and any review they wrote no longer counts.
     live = (
-        Assignment.objects.select_for_update()
-        .filter(reviewer=reviewer, application__organisation=organisation)
-        .exclude(status=AssignmentStatus.CONFLICT)
+        Assignment.objects.select_for_update().filter(reviewer=reviewer, application__organisation=organisation).live()
     )
     for assignment in live:
         Review.objects.filter(assignment=assignment).delete()
+        _check(ASSIGNMENT_TRANSITIONS, assignment.status, AssignmentStatus.CONFLICT)
         assignment.status = AssignmentStatus.CONFLICT
         assignment.conflict_reason = reason[:200]
         assignment.declared_at = timezone.now()
@@ -306,8 +328,19 @@ def conflict_declare(*, reviewer, organisation, reason: str = "") -> ConflictDec
 # --- reviews ----------------------------------------------------------------------------------
 
 
-def _round_of(assignment: Assignment) -> ReviewRound:
-    return ReviewRound.objects.get(call_id=assignment.application.call_id)
+def _refuse_unless_reviewable(assignment: Assignment, *, closed_message: str, closed_code: str) -> None:
+    """Refuse unless the assignment's reviewer may review it now (rules.can_review), saying why."""
+    reviewer = assignment.reviewer
+    if permissions.can_review.test(reviewer, assignment):
+        return
+    if not permissions.assignment_is_accepted.test(reviewer, assignment):
+        raise ReviewRefused(_("Declare that you have no conflict of interest before scoring."), code="not_accepted")
+    if not permissions.application_is_undecided.test(reviewer, assignment):
+        raise ReviewRefused(
+            _("A decision has been taken on this application; its reviews can no longer be changed."),
+            code="decided",
+        )
+    raise ReviewRefused(closed_message, code=closed_code)
 
 
 @transaction.atomic
@@ -319,13 +352,15 @@ def review_save(
     comment_to_applicant: str,
     submit: bool,
 ) -> Review:
-    """Save scores as a draft, or submit them; every score must lie in 0..max of its criterion,
-    and a submission needs a score for every criterion."""
-    locked = Assignment.objects.select_for_update(of=("self",)).select_related("application").get(pk=assignment.pk)
-    if locked.status != AssignmentStatus.ACCEPTED:
-        raise ReviewRefused(_("Declare that you have no conflict of interest before scoring."), code="not_accepted")
-    if not _round_of(locked).reviews_open:
-        raise ReviewRefused(_("Reviews are not open for this call."), code="closed")
+    """Save scores as a draft, or submit them, by the assignment's reviewer (rules.can_review);
+    every score must lie in 0..max of its criterion, and a submission needs a score for every
+    criterion."""
+    locked = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("application", "reviewer")
+        .get(pk=assignment.pk)
+    )
+    _refuse_unless_reviewable(locked, closed_message=_("Reviews are not open for this call."), closed_code="closed")
     criteria = {c.pk: c for c in Criterion.objects.filter(call_id=locked.application.call_id)}
     unknown = set(scores) - set(criteria)
     if unknown:
@@ -361,14 +396,13 @@ def review_save(
 
 @transaction.atomic
 def review_reopen(*, assignment: Assignment) -> Review:
-    """Reopen a submitted review, until staff lock the round."""
+    """Reopen a submitted review, by its reviewer, while they may review (rules.can_review)."""
     review = (
         Review.objects.select_for_update(of=("self",))
-        .select_related("assignment__application")
+        .select_related("assignment__application", "assignment__reviewer")
         .get(assignment=assignment)
     )
-    if not _round_of(review.assignment).reviews_open:
-        raise ReviewRefused(_("The review round is locked."), code="locked")
+    _refuse_unless_reviewable(review.assignment, closed_message=_("The review round is locked."), closed_code="locked")
     _check(REVIEW_TRANSITIONS, review.status, ReviewStatus.DRAFT)
     review.status = ReviewStatus.DRAFT
     review.submitted_at = None

@@ -15,8 +15,8 @@ from calls.models import Call
 from kodoku_portal.exports import Echo, spreadsheet_safe
 
 from . import selectors, services
-from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm, reviewer_choices
-from .models import Assignment, AssignmentStatus, ReviewPhase
+from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm
+from .models import Assignment, AssignmentStatus, ReviewPhase, ReviewRound, ReviewStatus
 from .services import CriterionInput, ReviewRefused
 
 staff_only = role_required(*STAFF_ROLES)
@@ -93,10 +93,8 @@ def settings_page(request, slug):
     )
 
 
-def _next_phases(review_round):
-    from .models import PHASE_TRANSITIONS
-
-    return [ReviewPhase(p) for p in ReviewPhase if p in PHASE_TRANSITIONS[review_round.phase]]
+def _next_phases(review_round: ReviewRound) -> list[ReviewPhase]:
+    return [ReviewPhase(p) for p in ReviewPhase if p in ReviewRound.TRANSITIONS[review_round.phase]]
 
 
 @require_POST
@@ -104,7 +102,7 @@ def _next_phases(review_round):
 def phase(request, slug):
     call = _call(slug)
     try:
-        services.phase_set(call=call, phase=ReviewPhase(request.POST.get("phase")))
+        services.phase_set(call=call, phase=ReviewPhase(request.POST.get("phase")), by=request.user)
     except (ReviewRefused, ValueError):
         messages.error(request, _("This change is not possible at this stage."))
     else:
@@ -122,14 +120,7 @@ def assignments_page(request, slug):
         .prefetch_related("assignments__reviewer", "assignments__review")
         .order_by("receipt_number")
     )
-    reviewers = list(reviewer_choices())
-    load = {r.pk: 0 for r in reviewers}
-    for reviewer_id in (
-        Assignment.objects.filter(application__call=call)
-        .exclude(status=AssignmentStatus.CONFLICT)
-        .values_list("reviewer_id", flat=True)
-    ):
-        load[reviewer_id] = load.get(reviewer_id, 0) + 1
+    reviewer_loads = selectors.reviewer_loads(call)
     return render(
         request,
         "reviews/staff/assignments.html",
@@ -137,13 +128,15 @@ def assignments_page(request, slug):
             "call": call,
             "review_round": review_round,
             "applications": applications,
-            "reviewer_loads": [(r, load.get(r.pk, 0)) for r in reviewers],
+            "reviewer_loads": reviewer_loads,
             "manual_form": ManualAssignForm(call=call, prefix="manual"),
             "auto_form": AutoAssignForm(
-                prefix="auto", initial={"reviewers": reviewers, "due_at": review_round.default_due_at}
+                prefix="auto",
+                initial={"reviewers": [r for r, _load in reviewer_loads], "due_at": review_round.default_due_at},
             ),
             "organisations": Organisation.objects.filter(applications__call=call).distinct().order_by("name"),
             "Status": AssignmentStatus,
+            "ReviewStatus": ReviewStatus,
         },
     )
 
@@ -191,7 +184,7 @@ def assign_auto(request, slug):
 def unassign(request, slug, pk):
     assignment = get_object_or_404(Assignment, pk=pk, application__call__slug=slug)
     try:
-        services.assignment_remove(assignment=assignment)
+        services.assignment_remove(assignment=assignment, by=request.user)
     except ReviewRefused as refused:
         messages.error(request, refused.message)
     else:
@@ -203,9 +196,11 @@ def unassign(request, slug, pk):
 @staff_only
 def record_conflict(request, slug):
     reviewer_id, organisation_id = request.POST.get("reviewer", ""), request.POST.get("organisation", "")
-    reviewer = get_object_or_404(reviewer_choices(), pk=int(reviewer_id) if reviewer_id.isdigit() else 0)
+    reviewer = get_object_or_404(selectors.active_reviewers(), pk=int(reviewer_id) if reviewer_id.isdigit() else 0)
     organisation = get_object_or_404(Organisation, pk=int(organisation_id) if organisation_id.isdigit() else 0)
-    services.conflict_declare(reviewer=reviewer, organisation=organisation, reason=request.POST.get("reason", ""))
+    services.conflict_declare(
+        reviewer=reviewer, organisation=organisation, reason=request.POST.get("reason", ""), by=request.user
+    )
     messages.success(request, _("The conflict of interest was recorded."))
     return redirect("review_staff:assignments", slug=slug)
 

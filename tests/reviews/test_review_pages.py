@@ -82,7 +82,7 @@ def test_a_reviewer_never_reaches_an_application_not_assigned_to_them(client, pa
         assert client.get(f"/reviews/assignments/{target.pk}/declare/").status_code == 404
 
 
-def test_other_reviewers_scores_are_hidden_until_staff_share_them(client, pair, call):
+def test_other_reviewers_scores_are_hidden_until_staff_share_them(client, pair, call, staff):
     mine, theirs = pair
     for assignment in pair:
         services.assignment_declare(assignment=assignment, has_conflict=False)
@@ -90,7 +90,7 @@ def test_other_reviewers_scores_are_hidden_until_staff_share_them(client, pair, 
     client.force_login(mine.reviewer)
     page = client.get(f"/reviews/assignments/{mine.pk}/").content.decode()
     assert str(theirs.reviewer) not in page
-    services.phase_set(call=call, phase=ReviewPhase.SHARED)
+    services.phase_set(call=call, phase=ReviewPhase.SHARED, by=staff)
     page = client.get(f"/reviews/assignments/{mine.pk}/").content.decode()
     assert str(theirs.reviewer) in page
 

@@ -23,26 +23,28 @@ def test_the_default_rubric_follows_the_calls_purpose(review_round, call):
     ]
 
 
-def test_the_rubric_is_editable_only_before_the_review_starts(review_round, call):
+def test_the_rubric_is_editable_only_before_the_review_starts(review_round, call, staff):
     services.rubric_replace(call=call, criteria=[CriterionInput("先駆性", "", "", 10, 2)])
     assert call.criteria.get().max_score == 10
-    services.phase_set(call=call, phase=ReviewPhase.REVIEWING)
+    services.phase_set(call=call, phase=ReviewPhase.REVIEWING, by=staff)
     with pytest.raises(ReviewRefused):
         services.rubric_replace(call=call, criteria=[CriterionInput("別の項目", "", "", 5, 1)])
     assert call.criteria.get().name == "先駆性"
 
 
-def test_phase_transitions_follow_the_table(review_round, call):
+def test_phase_transitions_follow_the_table(review_round, call, staff):
     with pytest.raises(ReviewRefused):
-        services.phase_set(call=call, phase=ReviewPhase.LOCKED)  # setup → locked is not allowed
-    services.phase_set(call=call, phase=ReviewPhase.REVIEWING)
-    services.phase_set(call=call, phase=ReviewPhase.SHARED)
-    services.phase_set(call=call, phase=ReviewPhase.LOCKED)
+        services.phase_set(call=call, phase=ReviewPhase.LOCKED, by=staff)  # setup → locked is not allowed
+    services.phase_set(call=call, phase=ReviewPhase.REVIEWING, by=staff)
+    services.phase_set(call=call, phase=ReviewPhase.SHARED, by=staff)
+    services.phase_set(call=call, phase=ReviewPhase.LOCKED, by=staff)
 
 
 def test_a_declared_conflict_blocks_manual_assignment(review_round, applications, reviewers, staff):
     reviewer = reviewers[0]
-    services.conflict_declare(reviewer=reviewer, organisation=applications[0].organisation, reason="理事を兼務")
+    services.conflict_declare(
+        reviewer=reviewer, organisation=applications[0].organisation, reason="理事を兼務", by=staff
+    )
     with pytest.raises(ReviewRefused) as refused:
         services.assignment_create(application=applications[0], reviewer=reviewer, due_at=None, assigned_by=staff)
     assert refused.value.code == "conflict"
@@ -57,7 +59,7 @@ def test_a_member_of_the_organisation_is_a_known_conflict(review_round, applicat
 
 
 def test_automatic_assignment_gives_k_each_and_avoids_conflicts(call, review_round, applications, reviewers, staff):
-    services.conflict_declare(reviewer=reviewers[0], organisation=applications[0].organisation)
+    services.conflict_declare(reviewer=reviewers[0], organisation=applications[0].organisation, by=staff)
     created = services.assignments_auto(call=call, reviewers=reviewers, due_at=None, assigned_by=staff)
     assert created == len(applications) * review_round.reviewers_per_application
     for application in applications:
@@ -128,7 +130,7 @@ def test_a_draft_may_be_incomplete_but_a_submission_may_not(accepted, call):
     assert refused.value.code == "incomplete"
 
 
-def test_submit_reopen_and_lock(accepted, call):
+def test_submit_reopen_and_lock(accepted, call, staff):
     review = services.review_save(
         assignment=accepted, scores=scores_for(call, 4), comment_to_staff="良い", comment_to_applicant="", submit=True
     )
@@ -141,7 +143,7 @@ def test_submit_reopen_and_lock(accepted, call):
     services.review_save(
         assignment=accepted, scores=scores_for(call, 5), comment_to_staff="", comment_to_applicant="", submit=True
     )
-    services.phase_set(call=call, phase=ReviewPhase.LOCKED)
+    services.phase_set(call=call, phase=ReviewPhase.LOCKED, by=staff)
     with pytest.raises(ReviewRefused):
         services.review_reopen(assignment=accepted)
 
@@ -187,11 +189,13 @@ def test_a_reviewer_may_declare_a_conflict_after_accepting(accepted, client):
     assert client.get(f"/reviews/assignments/{accepted.pk}/").status_code == 404
 
 
-def test_a_conflict_recorded_after_assignment_takes_the_application_away(accepted, call, client):
+def test_a_conflict_recorded_after_assignment_takes_the_application_away(accepted, call, client, staff):
     services.review_save(
         assignment=accepted, scores=scores_for(call, 4), comment_to_staff="", comment_to_applicant="", submit=True
     )
-    services.conflict_declare(reviewer=accepted.reviewer, organisation=accepted.application.organisation, reason="判明")
+    services.conflict_declare(
+        reviewer=accepted.reviewer, organisation=accepted.application.organisation, reason="判明", by=staff
+    )
     accepted.refresh_from_db()
     assert accepted.status == AssignmentStatus.CONFLICT
     assert not Review.objects.filter(assignment=accepted).exists()
@@ -199,11 +203,11 @@ def test_a_conflict_recorded_after_assignment_takes_the_application_away(accepte
     assert client.get(f"/reviews/assignments/{accepted.pk}/").status_code == 404
 
 
-def test_no_declaration_changes_once_the_round_is_locked(accepted, call):
+def test_no_declaration_changes_once_the_round_is_locked(accepted, call, staff):
     services.review_save(
         assignment=accepted, scores=scores_for(call, 4), comment_to_staff="", comment_to_applicant="", submit=True
     )
-    services.phase_set(call=call, phase=ReviewPhase.LOCKED)
+    services.phase_set(call=call, phase=ReviewPhase.LOCKED, by=staff)
     with pytest.raises(ReviewRefused) as refused:
         services.assignment_declare(assignment=accepted, has_conflict=True, reason="後で")
     assert refused.value.code == "locked"
