@@ -106,7 +106,7 @@ def ranking_rows(call: Call, applications: QuerySet[Application], *, calibrate: 
     )
     rows = [RankingRow(None, a, a.n_assigned, a.n_done, ranks.get(a.pk)) for a in annotated]
 
-    def key(row: RankingRow):
+    def key(row: RankingRow) -> tuple[bool, float, str]:
         value = (row.calibrated if calibrate else row.score) if row.rank else None
         return (value is None, -(value or 0), row.application.receipt_number or "")
 

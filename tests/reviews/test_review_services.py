@@ -2,7 +2,7 @@
 
 import pytest
 
-from applications.models import Membership
+from applications.models import Application, ApplicationStatus, Membership
 from reviews import services
 from reviews.models import Assignment, AssignmentStatus, Criterion, Review, ReviewPhase, ReviewStatus
 from reviews.services import CriterionInput, ReviewRefused
@@ -213,3 +213,19 @@ def test_no_declaration_changes_once_the_round_is_locked(accepted, call, staff):
     assert refused.value.code == "locked"
     accepted.refresh_from_db()
     assert accepted.status == AssignmentStatus.ACCEPTED and accepted.review.status == ReviewStatus.SUBMITTED
+
+
+def test_no_scoring_once_the_application_is_decided(accepted, call):
+    Application.objects.filter(pk=accepted.application_id).update(status=ApplicationStatus.ADOPTED)
+    with pytest.raises(ReviewRefused) as refused:
+        services.review_save(
+            assignment=accepted, scores=scores_for(call, 4), comment_to_staff="", comment_to_applicant="", submit=True
+        )
+    assert refused.value.code == "decided"
+    assert not Review.objects.filter(assignment=accepted).exists()
+
+
+def test_the_reviewer_load_counts_live_assignments_only(call, review_round, applications, reviewers, staff):
+    services.assignments_bulk(applications=applications[:3], reviewers=reviewers[:1], due_at=None, assigned_by=staff)
+    services.assignment_declare(assignment=applications[0].assignments.get(), has_conflict=True)
+    assert Assignment.objects.filter(application__call=call).load_by_reviewer() == {reviewers[0].pk: 2}
