@@ -25,6 +25,9 @@ PHASE_TRANSITIONS: dict[str, frozenset[str]] = {
     ReviewPhase.LOCKED: frozenset({ReviewPhase.REVIEWING}),
 }
 
+# The phases in which reviewers score (reviews/rules.py: can_review).
+OPEN_PHASES = frozenset({ReviewPhase.REVIEWING, ReviewPhase.SHARED})
+
 
 class ReviewRound(models.Model):
     """How a call is reviewed: reviewers per application, phase, and which ranking is in use."""
@@ -57,10 +60,6 @@ class ReviewRound(models.Model):
     @property
     def reviewers_see_others(self) -> bool:
         return self.phase == ReviewPhase.SHARED
-
-    @property
-    def reviews_open(self) -> bool:
-        return self.phase in (ReviewPhase.REVIEWING, ReviewPhase.SHARED)
 
 
 class Criterion(models.Model):

@@ -21,9 +21,7 @@ from accounts.models import Role
 from accounts.permissions import STAFF_ROLES
 from applications.models import DECIDED_STATUSES
 
-from .models import Assignment, AssignmentStatus, ReviewPhase, ReviewRound
-
-OPEN_PHASES = frozenset({ReviewPhase.REVIEWING, ReviewPhase.SHARED})
+from .models import OPEN_PHASES, Assignment, AssignmentStatus, ReviewPhase, ReviewRound
 
 
 def _phase_of(assignment: Assignment) -> str | None:
