@@ -5,3 +5,22 @@ from django.utils.translation import gettext_lazy as _
 class ReviewsConfig(AppConfig):
     name = "reviews"
     verbose_name = _("Reviews")
+
+    def ready(self) -> None:
+        from kodoku_portal.audit import register_action
+
+        from . import rules  # noqa: F401  (registers can_review, can_declare_conflict, …)
+
+        # How the audit page words the review's entries (reviews/services.py writes them).
+        for code, sentence in {
+            "phase_changed": _("%(actor)s moved the review of %(object)s from %(before)s to %(after)s"),
+            "assignment_created": _("%(actor)s assigned %(object)s"),
+            "assignment_removed": _("%(actor)s removed the assignment %(object)s"),
+            "assignment_accepted": _("%(actor)s declared no conflict of interest for %(object)s"),
+            "conflict_declared": _("%(actor)s declared a conflict of interest for %(object)s; it went back to staff"),
+            "assignment_returned": _("%(actor)s recorded a conflict of interest; %(object)s went back to staff"),
+            "conflict_recorded": _("%(actor)s recorded a conflict of interest: %(object)s"),
+            "review_submitted": _("%(actor)s submitted the review of %(object)s"),
+            "review_reopened": _("%(actor)s reopened the review of %(object)s"),
+        }.items():
+            register_action(code, sentence)

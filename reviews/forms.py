@@ -2,11 +2,12 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
+from accounts.models import User
 from applications.models import Application, ApplicationStatus
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .models import ReviewRound
+from .selectors import active_reviewers, submitted_applications
 
 
 class DeclarationForm(forms.Form):
@@ -58,10 +59,6 @@ class RoundForm(forms.ModelForm):
         widgets = {"default_due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
 
 
-def reviewer_choices():
-    return User.objects.filter(role=Role.REVIEWER, is_active=True).order_by("full_name", "email")
-
-
 class ManualAssignForm(forms.Form):
     applications = forms.ModelMultipleChoiceField(
         label=_("Applications"), queryset=Application.objects.none(), widget=forms.CheckboxSelectMultiple
@@ -75,11 +72,9 @@ class ManualAssignForm(forms.Form):
 
     def __init__(self, *args, call, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["applications"].queryset = Application.objects.filter(
-            call=call, status=ApplicationStatus.SUBMITTED
-        ).select_related("organisation")
+        self.fields["applications"].queryset = submitted_applications(call).select_related("organisation")
         self.fields["applications"].label_from_instance = lambda a: f"{a.receipt_number} {a.title}"
-        self.fields["reviewers"].queryset = reviewer_choices()
+        self.fields["reviewers"].queryset = active_reviewers()
 
 
 class AutoAssignForm(forms.Form):
@@ -92,7 +87,7 @@ class AutoAssignForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reviewers"].queryset = reviewer_choices()
+        self.fields["reviewers"].queryset = active_reviewers()
 
 
 SORTS = [

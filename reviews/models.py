@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import localized
@@ -15,7 +16,8 @@ class ReviewPhase(models.TextChoices):
     LOCKED = "locked", _("Locked")
 
 
-# The one transition table of a call's review phase.
+# The one transition table of a call's review phase (ReviewRound.TRANSITIONS, field "phase"); the
+# phase is written only through kodoku_portal.workflow.change_state.
 PHASE_TRANSITIONS: dict[str, frozenset[str]] = {
     ReviewPhase.SETUP: frozenset({ReviewPhase.REVIEWING}),
     ReviewPhase.REVIEWING: frozenset({ReviewPhase.SHARED, ReviewPhase.LOCKED}),
@@ -23,9 +25,14 @@ PHASE_TRANSITIONS: dict[str, frozenset[str]] = {
     ReviewPhase.LOCKED: frozenset({ReviewPhase.REVIEWING}),
 }
 
+# The phases in which reviewers score (reviews/rules.py: can_review).
+OPEN_PHASES = frozenset({ReviewPhase.REVIEWING, ReviewPhase.SHARED})
+
 
 class ReviewRound(models.Model):
     """How a call is reviewed: reviewers per application, phase, and which ranking is in use."""
+
+    TRANSITIONS = PHASE_TRANSITIONS
 
     call = models.OneToOneField("calls.Call", on_delete=models.CASCADE, related_name="review_round")
     reviewers_per_application = models.PositiveSmallIntegerField(
@@ -53,10 +60,6 @@ class ReviewRound(models.Model):
     @property
     def reviewers_see_others(self) -> bool:
         return self.phase == ReviewPhase.SHARED
-
-    @property
-    def reviews_open(self) -> bool:
-        return self.phase in (ReviewPhase.REVIEWING, ReviewPhase.SHARED)
 
 
 class Criterion(models.Model):
@@ -110,6 +113,8 @@ class AssignmentStatus(models.TextChoices):
     CONFLICT = "conflict", _("Returned: conflict of interest")
 
 
+# Assignment.TRANSITIONS. A new assignment starts as PENDING (creation is not a transition); a
+# conflict, declared by the reviewer or recorded by staff, is final.
 ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     AssignmentStatus.PENDING: frozenset({AssignmentStatus.ACCEPTED, AssignmentStatus.CONFLICT}),
     AssignmentStatus.ACCEPTED: frozenset({AssignmentStatus.CONFLICT}),
@@ -117,8 +122,23 @@ ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+class AssignmentQuerySet(models.QuerySet):
+    def live(self) -> "AssignmentQuerySet":
+        """Assignments that count: every one except those returned for a conflict of interest."""
+        return self.exclude(status=AssignmentStatus.CONFLICT)
+
+    def load_by_reviewer(self) -> dict[int, int]:
+        """The reviewer load: how many live assignments each reviewer holds among these (one query).
+        The automatic assignment evens it out and the staff page shows it; both read it here."""
+        return dict(
+            self.live().order_by().values("reviewer_id").annotate(n=Count("id")).values_list("reviewer_id", "n")
+        )
+
+
 class Assignment(models.Model):
     """An application given to a reviewer, with a due date. The reviewer declares conflicts first."""
+
+    TRANSITIONS = ASSIGNMENT_TRANSITIONS
 
     application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="assignments")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
@@ -132,6 +152,8 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     assigned_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AssignmentQuerySet.as_manager()
 
     class Meta:
         ordering = ("due_at", "id")
@@ -148,19 +170,30 @@ class ReviewStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
 
 
+# Review.TRANSITIONS. A review is created as a DRAFT (creation is not a transition).
 REVIEW_TRANSITIONS: dict[str, frozenset[str]] = {
     ReviewStatus.DRAFT: frozenset({ReviewStatus.SUBMITTED}),
     ReviewStatus.SUBMITTED: frozenset({ReviewStatus.DRAFT}),  # reopened, until staff lock the round
 }
 
 
+class ReviewQuerySet(models.QuerySet):
+    def counted(self) -> "ReviewQuerySet":
+        """Reviews that count towards the ranking: submitted, on an assignment still accepted."""
+        return self.filter(status=ReviewStatus.SUBMITTED, assignment__status=AssignmentStatus.ACCEPTED)
+
+
 class Review(models.Model):
+    TRANSITIONS = REVIEW_TRANSITIONS
+
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="review")
     status = models.CharField(_("status"), max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT)
     comment_to_staff = models.TextField(_("comment to staff"), blank=True)
     comment_to_applicant = models.TextField(_("comment that may be shared with the applicant"), blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("review")

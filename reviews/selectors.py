@@ -2,30 +2,42 @@
 
 Each page's rows come from a fixed number of queries, however many applications and reviews."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import rules
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from accounts.models import Role, User
 from applications.models import Application, ApplicationStatus, BudgetLine
+from calls.models import Call
 
 from . import ranking
 from .models import Assignment, AssignmentStatus, Criterion, Review, ReviewRound, ReviewStatus, Score
 
 
-def assignments_for_reviewer(user) -> QuerySet[Assignment]:
-    """A reviewer's live assignments (returned ones are gone from their list)."""
+def assignments_for_reviewer(user: User) -> QuerySet[Assignment]:
+    """A reviewer's live assignments (returned ones are gone from their list): the list form of
+    rules.can_see_assignment for a reviewer."""
     return (
         Assignment.objects.filter(reviewer=user)
-        .exclude(status=AssignmentStatus.CONFLICT)
+        .live()
         .select_related("application__call", "application__organisation", "review")
         .order_by("due_at", "id")
     )
 
 
-def assignment_for_reviewer(user, pk: int) -> Assignment:
-    """404 unless the assignment is this reviewer's and not returned for a conflict."""
-    return get_object_or_404(assignments_for_reviewer(user), pk=pk)
+def assignment_for_reviewer(user: User, pk: int) -> Assignment:
+    """The assignment, or 404 unless rules.can_see_assignment (a reviewer: their own, not returned
+    for a conflict)."""
+    assignment = get_object_or_404(
+        Assignment.objects.select_related("application__call", "application__organisation", "review"), pk=pk
+    )
+    if not rules.test_rule("can_see_assignment", user, assignment):
+        raise Http404
+    return assignment
 
 
 def application_for_reviewer(assignment: Assignment) -> Application:
@@ -36,7 +48,7 @@ def application_for_reviewer(assignment: Assignment) -> Application:
     )
 
 
-def criteria_of(call) -> list[Criterion]:
+def criteria_of(call: Call) -> list[Criterion]:
     return list(Criterion.objects.filter(call=call).order_by("order", "id"))
 
 
@@ -49,12 +61,10 @@ def other_reviews(assignment: Assignment) -> list[Review]:
     )
 
 
-def submitted_scores(call) -> list[ranking.ReviewScores]:
-    """Every submitted review of the call with its scores (one query)."""
+def submitted_scores(call: Call) -> list[ranking.ReviewScores]:
+    """Every counted review of the call with its scores (one query)."""
     rows = Score.objects.filter(
-        review__status=ReviewStatus.SUBMITTED,
-        review__assignment__application__call=call,
-        review__assignment__status=AssignmentStatus.ACCEPTED,
+        review__in=Review.objects.counted().filter(assignment__application__call=call)
     ).values_list("review__assignment__application_id", "review__assignment__reviewer_id", "criterion_id", "value")
     reviews: dict[tuple[int, int], dict[int, int]] = {}
     for application_id, reviewer_id, criterion_id, value in rows:
@@ -79,7 +89,7 @@ class RankingRow:
         return None if self.rank is None else self.rank.calibrated_mean
 
 
-def ranking_rows(call, applications: QuerySet[Application], *, calibrate: bool) -> list[RankingRow]:
+def ranking_rows(call: Call, applications: QuerySet[Application], *, calibrate: bool) -> list[RankingRow]:
     """The ranking of ``applications`` (already filtered): scores, spread and progress."""
     criteria = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria_of(call)]
     reviews = submitted_scores(call)
@@ -96,7 +106,7 @@ def ranking_rows(call, applications: QuerySet[Application], *, calibrate: bool) 
     )
     rows = [RankingRow(None, a, a.n_assigned, a.n_done, ranks.get(a.pk)) for a in annotated]
 
-    def key(row: RankingRow):
+    def key(row: RankingRow) -> tuple[bool, float, str]:
         value = (row.calibrated if calibrate else row.score) if row.rank else None
         return (value is None, -(value or 0), row.application.receipt_number or "")
 
@@ -106,27 +116,24 @@ def ranking_rows(call, applications: QuerySet[Application], *, calibrate: bool) 
     return rows
 
 
-def submitted_applications(call) -> QuerySet[Application]:
+def submitted_applications(call: Call) -> QuerySet[Application]:
     return Application.objects.filter(call=call, status=ApplicationStatus.SUBMITTED)
 
 
-def reviewable_applications(call) -> QuerySet[Application]:
+def reviewable_applications(call: Call) -> QuerySet[Application]:
     """What the ranking lists: every application past the draft stage except withdrawn ones."""
     return Application.objects.filter(call=call).exclude(
         status__in=[ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN]
     )
 
 
-def scores_export(call):
-    """Rows of the scores CSV: one per submitted review, criteria in rubric order (two queries)."""
+def scores_export(call: Call) -> Iterator[list]:
+    """Rows of the scores CSV: one per counted review, criteria in rubric order (two queries)."""
     criteria = criteria_of(call)
     weights = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria]
     reviews = (
-        Review.objects.filter(
-            status=ReviewStatus.SUBMITTED,
-            assignment__application__call=call,
-            assignment__status=AssignmentStatus.ACCEPTED,
-        )
+        Review.objects.counted()
+        .filter(assignment__application__call=call)
         .select_related("assignment__application__organisation", "assignment__reviewer")
         .prefetch_related("scores")
         .order_by("assignment__application__receipt_number", "assignment__reviewer__email")
@@ -146,15 +153,15 @@ def scores_export(call):
         ]
 
 
-def review_round(call) -> ReviewRound:
+def review_round(call: Call) -> ReviewRound:
     from .services import review_round_for
 
     return review_round_for(call=call)
 
 
-def review_progress(call) -> dict[str, int]:
+def review_progress(call: Call) -> dict[str, int]:
     """Assignments of the call (not returned for a conflict) and how many have a submitted review."""
-    live = Assignment.objects.filter(application__call=call).exclude(status=AssignmentStatus.CONFLICT)
+    live = Assignment.objects.filter(application__call=call).live()
     counts = live.aggregate(
         assigned=Count("id"),
         done=Count("id", filter=Q(review__status=ReviewStatus.SUBMITTED)),
@@ -163,3 +170,14 @@ def review_progress(call) -> dict[str, int]:
     counts["returned"] = Assignment.objects.filter(application__call=call, status=AssignmentStatus.CONFLICT).count()
     counts["percent"] = round(100 * counts["done"] / counts["assigned"]) if counts["assigned"] else 0
     return counts
+
+
+def reviewer_loads(call: Call) -> list[tuple[User, int]]:
+    """Every active reviewer with their load on the call (live assignments), for the staff page."""
+    load = Assignment.objects.filter(application__call=call).load_by_reviewer()
+    return [(reviewer, load.get(reviewer.pk, 0)) for reviewer in active_reviewers()]
+
+
+def active_reviewers() -> QuerySet[User]:
+    """Reviewers who may be chosen for assignments, by name."""
+    return User.objects.filter(role=Role.REVIEWER, is_active=True).order_by("full_name", "email")

@@ -1,6 +1,10 @@
 """Every state change of the review: rubric, phase, assignments, conflict declarations, reviews.
 
-Each function is one transaction and the only writer of what it changes.
+Each function is one transaction and the only writer of what it changes. States (the round's phase,
+an assignment's and a review's status) change only through kodoku_portal.workflow.change_state,
+which checks the model's TRANSITIONS and writes the audit entry; creating and removing assignments
+and recording a conflict are audited with kodoku_portal.workflow.record. Who may act is asked of
+reviews/rules.py. Every refusal is a kodoku_portal.workflow.Refused.
 """
 
 import datetime as dt
@@ -10,15 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
-from applications.models import Application, ApplicationStatus, Membership
+from accounts.models import User
+from applications.models import Application, ApplicationStatus, Membership, Organisation
+from calls.models import Call
 from kodoku_portal.jp import join_list
+from kodoku_portal.workflow import Refused, change_state, record
 
 from . import allocation
+from . import rules as permissions
 from .models import (
-    ASSIGNMENT_TRANSITIONS,
-    PHASE_TRANSITIONS,
-    REVIEW_TRANSITIONS,
     Assignment,
     AssignmentStatus,
     ConflictDeclaration,
@@ -49,20 +53,8 @@ DEFAULT_RUBRIC = [
 ]
 
 
-class ReviewRefused(Exception):
-    def __init__(self, message: str, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def _check(transitions: dict, current: str, target: str) -> None:
-    if target not in transitions[current]:
-        raise ReviewRefused(_("This change is not possible at this stage."), code="transition")
-
-
 @transaction.atomic
-def review_round_for(*, call) -> ReviewRound:
+def review_round_for(*, call: Call) -> ReviewRound:
     """The call's review round, created with the default rubric the first time it is needed."""
     review_round, created = ReviewRound.objects.get_or_create(call=call)
     if created and not call.criteria.exists():
@@ -83,13 +75,13 @@ class CriterionInput:
 
 
 @transaction.atomic
-def rubric_replace(*, call, criteria: list[CriterionInput]) -> None:
+def rubric_replace(*, call: Call, criteria: list[CriterionInput]) -> None:
     """Replace the rubric; only while the round is being prepared (no score refers to it yet)."""
     review_round = ReviewRound.objects.select_for_update().get(call=call)
     if not review_round.rubric_editable:
-        raise ReviewRefused(_("The rubric can only be changed before the review starts."), code="locked")
+        raise Refused(_("The rubric can only be changed before the review starts."), code="locked")
     if not criteria:
-        raise ReviewRefused(_("The rubric needs at least one criterion."), code="empty")
+        raise Refused(_("The rubric needs at least one criterion."), code="empty")
     call.criteria.all().delete()
     Criterion.objects.bulk_create(
         Criterion(
@@ -106,10 +98,12 @@ def rubric_replace(*, call, criteria: list[CriterionInput]) -> None:
 
 
 @transaction.atomic
-def round_configure(*, call, reviewers_per_application: int, use_calibration: bool, default_due_at) -> ReviewRound:
+def round_configure(
+    *, call: Call, reviewers_per_application: int, use_calibration: bool, default_due_at: dt.datetime | None
+) -> ReviewRound:
     review_round = ReviewRound.objects.select_for_update().get(call=call)
     if reviewers_per_application < 1:
-        raise ReviewRefused(_("At least one reviewer per application."), code="invalid")
+        raise Refused(_("At least one reviewer per application."), code="invalid")
     review_round.reviewers_per_application = reviewers_per_application
     review_round.use_calibration = use_calibration
     review_round.default_due_at = default_due_at
@@ -117,19 +111,24 @@ def round_configure(*, call, reviewers_per_application: int, use_calibration: bo
     return review_round
 
 
+def _refuse_unless_staff(user: User | None) -> None:
+    if not permissions.can_manage_review_round.test(user):
+        raise Refused(_("Only programme staff may do this."), code="forbidden")
+
+
 @transaction.atomic
-def phase_set(*, call, phase: ReviewPhase) -> ReviewRound:
+def phase_set(*, call: Call, phase: ReviewPhase, by: User) -> ReviewRound:
+    """Move the round to another phase (ReviewRound.TRANSITIONS)."""
+    _refuse_unless_staff(by)
     review_round = ReviewRound.objects.select_for_update().get(call=call)
-    _check(PHASE_TRANSITIONS, review_round.phase, phase)
-    review_round.phase = phase
-    review_round.save(update_fields=["phase"])
+    change_state(review_round, phase, by=by, action="phase_changed", field="phase")
     return review_round
 
 
 # --- conflicts and assignments ----------------------------------------------------------------
 
 
-def conflicted_pairs(*, call) -> set[tuple[int, int]]:
+def conflicted_pairs(*, call: Call) -> set[tuple[int, int]]:
     """(application id, reviewer id) pairs that must never be assigned: the reviewer declared a
     conflict with the organisation beforehand, belongs to it, or returned that application."""
     applications = dict(
@@ -155,13 +154,13 @@ def conflicted_pairs(*, call) -> set[tuple[int, int]]:
     return pairs
 
 
-def _check_assignable(application: Application, reviewer, conflicts: set[tuple[int, int]]) -> None:
+def _check_assignable(application: Application, reviewer: User, conflicts: set[tuple[int, int]]) -> None:
     if application.status != ApplicationStatus.SUBMITTED:
-        raise ReviewRefused(_("Only submitted applications can be reviewed."), code="not_submitted")
-    if reviewer.role != Role.REVIEWER:
-        raise ReviewRefused(_("%(user)s is not a reviewer.") % {"user": reviewer}, code="not_reviewer")
+        raise Refused(_("Only submitted applications can be reviewed."), code="not_submitted")
+    if not permissions.is_reviewer.test(reviewer):
+        raise Refused(_("%(user)s is not a reviewer.") % {"user": reviewer}, code="not_reviewer")
     if (application.pk, reviewer.pk) in conflicts:
-        raise ReviewRefused(
+        raise Refused(
             _("%(user)s has a conflict of interest with %(organisation)s.")
             % {"user": reviewer, "organisation": application.organisation.name},
             code="conflict",
@@ -169,15 +168,32 @@ def _check_assignable(application: Application, reviewer, conflicts: set[tuple[i
 
 
 @transaction.atomic
-def assignment_create(*, application: Application, reviewer, due_at: dt.datetime | None, assigned_by) -> Assignment:
+def assignment_create(
+    *, application: Application, reviewer: User, due_at: dt.datetime | None, assigned_by: User
+) -> Assignment:
     """Assign one reviewer by hand; refused for a conflict of interest."""
+    _refuse_unless_staff(assigned_by)
     _check_assignable(application, reviewer, conflicted_pairs(call=application.call))
     assignment, created = Assignment.objects.get_or_create(
         application=application, reviewer=reviewer, defaults={"due_at": due_at, "assigned_by": assigned_by}
     )
     if not created:
-        raise ReviewRefused(_("This reviewer is already assigned to this application."), code="duplicate")
+        raise Refused(_("This reviewer is already assigned to this application."), code="duplicate")
+    _record_created([assignment], by=assigned_by)
     return assignment
+
+
+def _record_created(assignments: list[Assignment], *, by: User) -> None:
+    """One audit entry per assignment made (a new assignment starts PENDING: not a transition).
+    Each needs its application and reviewer loaded: the entry keeps str(assignment)."""
+    for assignment in assignments:
+        record(
+            assignment,
+            by=by,
+            action="assignment_created",
+            after={"reviewer": assignment.reviewer.email, "due_at": assignment.due_at},
+            call_id=assignment.application.call_id,
+        )
 
 
 @dataclass
@@ -187,8 +203,11 @@ class BulkResult:
 
 
 @transaction.atomic
-def assignments_bulk(*, applications: list[Application], reviewers: list, due_at, assigned_by) -> BulkResult:
+def assignments_bulk(
+    *, applications: list[Application], reviewers: list[User], due_at: dt.datetime | None, assigned_by: User
+) -> BulkResult:
     """Assign every chosen reviewer to every chosen application, skipping conflicts and duplicates."""
+    _refuse_unless_staff(assigned_by)
     if not applications:
         return BulkResult(0, [])
     conflicts = conflicted_pairs(call=applications[0].call)
@@ -197,117 +216,175 @@ def assignments_bulk(*, applications: list[Application], reviewers: list, due_at
             "application_id", "reviewer_id"
         )
     )
-    created, skipped, new = 0, [], []
+    skipped, new = [], []
     for application in applications:
         for reviewer in reviewers:
             if (application.pk, reviewer.pk) in existing:
                 continue
             try:
                 _check_assignable(application, reviewer, conflicts)
-            except ReviewRefused as refused:
+            except Refused as refused:
                 skipped.append(refused.message)
                 continue
             new.append(Assignment(application=application, reviewer=reviewer, due_at=due_at, assigned_by=assigned_by))
-            created += 1
-    Assignment.objects.bulk_create(new)
-    return BulkResult(created, skipped)
+    _record_created(Assignment.objects.bulk_create(new), by=assigned_by)
+    return BulkResult(len(new), skipped)
 
 
 @transaction.atomic
-def assignments_auto(*, call, reviewers: list, due_at, assigned_by) -> int:
+def assignments_auto(*, call: Call, reviewers: list[User], due_at: dt.datetime | None, assigned_by: User) -> int:
     """Give every submitted application k reviewers, loads as even as possible, never a conflict."""
+    _refuse_unless_staff(assigned_by)
     review_round = ReviewRound.objects.select_for_update().get(call=call)
     application_ids = list(
         Application.objects.filter(call=call, status=ApplicationStatus.SUBMITTED)
         .order_by("id")
         .values_list("id", flat=True)
     )
-    chosen = sorted(r.pk for r in reviewers if r.role == Role.REVIEWER)
+    chosen = sorted(r.pk for r in reviewers if permissions.is_reviewer.test(r))
     if not application_ids or not chosen:
         return 0
-    live = Assignment.objects.filter(application__call=call).exclude(status=AssignmentStatus.CONFLICT)
-    existing = set(live.values_list("application_id", "reviewer_id"))
+    on_call = Assignment.objects.filter(application__call=call)
+    existing = set(on_call.live().values_list("application_id", "reviewer_id"))
+    load = on_call.load_by_reviewer()
     # Reviewers already on the call but not chosen this time still count towards each
     # application's k; a conflict on every other application keeps new work away from them.
-    others = sorted({reviewer_id for _application_id, reviewer_id in existing} - set(chosen))
+    others = sorted(set(load) - set(chosen))
     conflicts = conflicted_pairs(call=call) | {
         (a, r) for a in application_ids for r in others if (a, r) not in existing
     }
-    load: dict[int, int] = dict.fromkeys(chosen + others, 0)
-    for _application_id, reviewer_id in existing:
-        load[reviewer_id] += 1
     pairs = allocation.allocate(
         application_ids,
         chosen + others,
         review_round.reviewers_per_application,
         conflicts=conflicts,
         existing=existing,
-        existing_load=load,
+        existing_load={r: load.get(r, 0) for r in chosen + others},
     )
-    Assignment.objects.bulk_create(
-        Assignment(application_id=a, reviewer_id=r, due_at=due_at, assigned_by=assigned_by) for a, r in pairs
+    applications = Application.objects.in_bulk({a for a, _r in pairs})
+    users = User.objects.in_bulk({r for _a, r in pairs})
+    created = Assignment.objects.bulk_create(
+        Assignment(application=applications[a], reviewer=users[r], due_at=due_at, assigned_by=assigned_by)
+        for a, r in pairs
     )
-    return len(pairs)
+    _record_created(created, by=assigned_by)
+    return len(created)
 
 
 @transaction.atomic
-def assignment_remove(*, assignment: Assignment) -> None:
-    locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+def assignment_remove(*, assignment: Assignment, by: User) -> None:
+    _refuse_unless_staff(by)
+    locked = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("application", "reviewer")
+        .get(pk=assignment.pk)
+    )
     if Review.objects.filter(assignment=locked, status=ReviewStatus.SUBMITTED).exists():
-        raise ReviewRefused(_("A submitted review cannot be removed; reopen it first."), code="has_review")
+        raise Refused(_("A submitted review cannot be removed; reopen it first."), code="has_review")
+    record(
+        locked,
+        by=by,
+        action="assignment_removed",
+        before={"reviewer": locked.reviewer.email, "status": locked.status},
+        call_id=locked.application.call_id,
+    )
     locked.delete()
+
+
+def _reason(text: str) -> str:
+    """A conflict's reason cut to what the assignment and the declaration keep."""
+    return text[: Assignment._meta.get_field("conflict_reason").max_length]
 
 
 @transaction.atomic
 def assignment_declare(*, assignment: Assignment, has_conflict: bool, reason: str = "") -> Assignment:
-    """利害関係の申告. With a conflict the assignment goes back to staff and the application is
-    hidden from the reviewer from then on; without, the reviewer may open and score it."""
-    locked = Assignment.objects.select_for_update(of=("self",)).select_related("application").get(pk=assignment.pk)
+    """利害関係の申告, by the assignment's reviewer. With a conflict the assignment goes back to staff
+    and the application is hidden from the reviewer from then on; without, the reviewer may open
+    and score it. Refused once the round is locked (rules.can_declare_conflict)."""
+    locked = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("application", "reviewer")
+        .get(pk=assignment.pk)
+    )
     target = AssignmentStatus.CONFLICT if has_conflict else AssignmentStatus.ACCEPTED
     if locked.status == target:
         return locked
-    if _round_of(locked).phase == ReviewPhase.LOCKED:
-        raise ReviewRefused(
+    if permissions.round_is_locked.test(locked.reviewer, locked):
+        raise Refused(
             _("The review round is locked. Please tell the programme staff about the conflict of interest."),
             code="locked",
         )
-    _check(ASSIGNMENT_TRANSITIONS, locked.status, target)
-    locked.status = target
-    locked.conflict_reason = reason[:200] if has_conflict else ""
+    locked.conflict_reason = _reason(reason) if has_conflict else ""
     locked.declared_at = timezone.now()
-    locked.save(update_fields=["status", "conflict_reason", "declared_at"])
+    change_state(
+        locked,
+        target,
+        by=locked.reviewer,
+        action="conflict_declared" if has_conflict else "assignment_accepted",
+        update_fields=["conflict_reason", "declared_at"],
+        after={"conflict_reason": locked.conflict_reason} if has_conflict else None,
+        call_id=locked.application.call_id,
+    )
     if has_conflict:
         Review.objects.filter(assignment=locked).delete()
     return locked
 
 
 @transaction.atomic
-def conflict_declare(*, reviewer, organisation, reason: str = "") -> ConflictDeclaration:
-    """A conflict declared beforehand: the automatic and manual assignment will avoid it."""
-    declaration, _created = ConflictDeclaration.objects.get_or_create(
-        reviewer=reviewer, organisation=organisation, defaults={"reason": reason[:200]}
+def conflict_declare(*, reviewer: User, organisation: Organisation, reason: str = "", by: User) -> ConflictDeclaration:
+    """A conflict declared beforehand, recorded by staff: the automatic and manual assignment will
+    avoid it, and the reviewer's live assignments to the organisation go back to staff."""
+    _refuse_unless_staff(by)
+    declaration, created = ConflictDeclaration.objects.get_or_create(
+        reviewer=reviewer, organisation=organisation, defaults={"reason": _reason(reason)}
     )
+    if created:
+        record(
+            declaration,
+            by=by,
+            action="conflict_recorded",
+            after={"reviewer": reviewer.email, "organisation": organisation.name, "reason": declaration.reason},
+        )
     # Assignments made before the declaration go back to staff as well: the reviewer loses access
     # at once and any review they wrote no longer counts.
     live = (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("application", "reviewer")
         .filter(reviewer=reviewer, application__organisation=organisation)
-        .exclude(status=AssignmentStatus.CONFLICT)
+        .live()
     )
     for assignment in live:
         Review.objects.filter(assignment=assignment).delete()
-        assignment.status = AssignmentStatus.CONFLICT
-        assignment.conflict_reason = reason[:200]
+        assignment.conflict_reason = _reason(reason)
         assignment.declared_at = timezone.now()
-        assignment.save(update_fields=["status", "conflict_reason", "declared_at"])
+        change_state(
+            assignment,
+            AssignmentStatus.CONFLICT,
+            by=by,
+            action="assignment_returned",
+            update_fields=["conflict_reason", "declared_at"],
+            after={"conflict_reason": assignment.conflict_reason},
+            call_id=assignment.application.call_id,
+        )
     return declaration
 
 
 # --- reviews ----------------------------------------------------------------------------------
 
 
-def _round_of(assignment: Assignment) -> ReviewRound:
-    return ReviewRound.objects.get(call_id=assignment.application.call_id)
+def _refuse_unless_reviewable(assignment: Assignment, *, closed_message: str, closed_code: str) -> None:
+    """Refuse unless the assignment's reviewer may review it now (rules.can_review), saying why."""
+    reviewer = assignment.reviewer
+    if permissions.can_review.test(reviewer, assignment):
+        return
+    if not permissions.assignment_is_accepted.test(reviewer, assignment):
+        raise Refused(_("Declare that you have no conflict of interest before scoring."), code="not_accepted")
+    if not permissions.application_is_undecided.test(reviewer, assignment):
+        raise Refused(
+            _("A decision has been taken on this application; its reviews can no longer be changed."),
+            code="decided",
+        )
+    raise Refused(closed_message, code=closed_code)
 
 
 @transaction.atomic
@@ -319,58 +396,91 @@ def review_save(
     comment_to_applicant: str,
     submit: bool,
 ) -> Review:
-    """Save scores as a draft, or submit them; every score must lie in 0..max of its criterion,
-    and a submission needs a score for every criterion."""
-    locked = Assignment.objects.select_for_update(of=("self",)).select_related("application").get(pk=assignment.pk)
-    if locked.status != AssignmentStatus.ACCEPTED:
-        raise ReviewRefused(_("Declare that you have no conflict of interest before scoring."), code="not_accepted")
-    if not _round_of(locked).reviews_open:
-        raise ReviewRefused(_("Reviews are not open for this call."), code="closed")
+    """Save scores as a draft by the assignment's reviewer (rules.can_review), and with ``submit``
+    submit them in the same transaction (review_submit); every score must lie in 0..max of its
+    criterion."""
+    locked = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("application", "reviewer")
+        .get(pk=assignment.pk)
+    )
+    _refuse_unless_reviewable(locked, closed_message=_("Reviews are not open for this call."), closed_code="closed")
     criteria = {c.pk: c for c in Criterion.objects.filter(call_id=locked.application.call_id)}
     unknown = set(scores) - set(criteria)
     if unknown:
-        raise ReviewRefused(_("Unknown criterion."), code="invalid")
+        raise Refused(_("Unknown criterion."), code="invalid")
     for criterion_id, value in scores.items():
         if value is not None and not 0 <= value <= criteria[criterion_id].max_score:
-            raise ReviewRefused(
+            raise Refused(
                 _("%(criterion)s: give a score from 0 to %(max)d.")
                 % {"criterion": criteria[criterion_id], "max": criteria[criterion_id].max_score},
                 code="invalid",
             )
     review, _created = Review.objects.get_or_create(assignment=locked)
     if review.status == ReviewStatus.SUBMITTED:
-        raise ReviewRefused(_("This review has been submitted; reopen it to change it."), code="submitted")
-    if submit:
-        missing = [str(criteria[c]) for c in criteria if scores.get(c) is None]
-        if missing:
-            raise ReviewRefused(
-                _("Give a score for every criterion: %(missing)s.") % {"missing": join_list(missing)},
-                code="incomplete",
-            )
+        raise Refused(_("This review has been submitted; reopen it to change it."), code="submitted")
     review.scores.all().delete()
     Score.objects.bulk_create(Score(review=review, criterion_id=c, value=v) for c, v in scores.items() if v is not None)
     review.comment_to_staff = comment_to_staff
     review.comment_to_applicant = comment_to_applicant
+    review.save(update_fields=["comment_to_staff", "comment_to_applicant", "updated_at"])
     if submit:
-        _check(REVIEW_TRANSITIONS, review.status, ReviewStatus.SUBMITTED)
-        review.status = ReviewStatus.SUBMITTED
-        review.submitted_at = timezone.now()
-    review.save()
+        review = review_submit(assignment=locked)
+    return review
+
+
+@transaction.atomic
+def review_submit(*, assignment: Assignment) -> Review:
+    """Submit the saved draft, by the assignment's reviewer (rules.can_review): every criterion
+    needs a score."""
+    locked = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("application", "reviewer")
+        .get(pk=assignment.pk)
+    )
+    _refuse_unless_reviewable(locked, closed_message=_("Reviews are not open for this call."), closed_code="closed")
+    review = Review.objects.select_for_update().filter(assignment=locked).first()
+    if review is None or review.status == ReviewStatus.SUBMITTED:
+        raise Refused(_("There is no draft review to submit."), code="transition")
+    missing = [
+        str(c) for c in Criterion.objects.filter(call_id=locked.application.call_id).exclude(scores__review=review)
+    ]
+    if missing:
+        raise Refused(
+            _("Give a score for every criterion: %(missing)s.") % {"missing": join_list(missing)}, code="incomplete"
+        )
+    review.assignment = locked
+    review.submitted_at = timezone.now()
+    change_state(
+        review,
+        ReviewStatus.SUBMITTED,
+        by=locked.reviewer,
+        action="review_submitted",
+        update_fields=["submitted_at"],
+        call_id=locked.application.call_id,
+    )
     return review
 
 
 @transaction.atomic
 def review_reopen(*, assignment: Assignment) -> Review:
-    """Reopen a submitted review, until staff lock the round."""
+    """Reopen a submitted review, by its reviewer, while they may review (rules.can_review)."""
     review = (
         Review.objects.select_for_update(of=("self",))
-        .select_related("assignment__application")
-        .get(assignment=assignment)
+        .select_related("assignment__application", "assignment__reviewer")
+        .filter(assignment=assignment)
+        .first()
     )
-    if not _round_of(review.assignment).reviews_open:
-        raise ReviewRefused(_("The review round is locked."), code="locked")
-    _check(REVIEW_TRANSITIONS, review.status, ReviewStatus.DRAFT)
-    review.status = ReviewStatus.DRAFT
+    if review is None:
+        raise Refused(_("There is no submitted review to reopen."), code="transition")
+    _refuse_unless_reviewable(review.assignment, closed_message=_("The review round is locked."), closed_code="locked")
     review.submitted_at = None
-    review.save(update_fields=["status", "submitted_at", "updated_at"])
+    change_state(
+        review,
+        ReviewStatus.DRAFT,
+        by=review.assignment.reviewer,
+        action="review_reopened",
+        update_fields=["submitted_at"],
+        call_id=review.assignment.application.call_id,
+    )
     return review

@@ -13,11 +13,13 @@ from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import Organisation
 from calls.models import Call
 from kodoku_portal.exports import Echo, spreadsheet_safe
+from kodoku_portal.views_support import refusals_to_messages
+from kodoku_portal.workflow import Refused
 
 from . import selectors, services
-from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm, reviewer_choices
-from .models import Assignment, AssignmentStatus, ReviewPhase
-from .services import CriterionInput, ReviewRefused
+from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm
+from .models import Assignment, AssignmentStatus, ReviewPhase, ReviewRound, ReviewStatus
+from .services import CriterionInput
 
 staff_only = role_required(*STAFF_ROLES)
 
@@ -40,6 +42,7 @@ def _criterion_formset():
 
 
 @staff_only
+@refusals_to_messages("review_staff:settings")
 def settings_page(request, slug):
     call = _call(slug)
     review_round = selectors.review_round(call)
@@ -72,13 +75,9 @@ def settings_page(request, slug):
                 for f in criteria.forms
                 if f.cleaned_data and not f.cleaned_data.get("DELETE")
             ]
-            try:
-                services.rubric_replace(call=call, criteria=rows)
-            except ReviewRefused as refused:
-                messages.error(request, refused.message)
-            else:
-                messages.success(request, _("The rubric was saved."))
-                return redirect("review_staff:settings", slug=slug)
+            services.rubric_replace(call=call, criteria=rows)
+            messages.success(request, _("The rubric was saved."))
+            return redirect("review_staff:settings", slug=slug)
     return render(
         request,
         "reviews/staff/settings.html",
@@ -93,22 +92,19 @@ def settings_page(request, slug):
     )
 
 
-def _next_phases(review_round):
-    from .models import PHASE_TRANSITIONS
-
-    return [ReviewPhase(p) for p in ReviewPhase if p in PHASE_TRANSITIONS[review_round.phase]]
+def _next_phases(review_round: ReviewRound) -> list[ReviewPhase]:
+    return [ReviewPhase(p) for p in ReviewPhase if p in ReviewRound.TRANSITIONS[review_round.phase]]
 
 
 @require_POST
 @staff_only
+@refusals_to_messages("review_staff:settings")
 def phase(request, slug):
     call = _call(slug)
-    try:
-        services.phase_set(call=call, phase=ReviewPhase(request.POST.get("phase")))
-    except (ReviewRefused, ValueError):
-        messages.error(request, _("This change is not possible at this stage."))
-    else:
-        messages.success(request, _("The review phase was changed."))
+    if request.POST.get("phase") not in ReviewPhase.values:
+        raise Refused(_("This change is not possible at this stage."), code="transition")
+    services.phase_set(call=call, phase=ReviewPhase(request.POST["phase"]), by=request.user)
+    messages.success(request, _("The review phase was changed."))
     return redirect("review_staff:settings", slug=slug)
 
 
@@ -122,14 +118,7 @@ def assignments_page(request, slug):
         .prefetch_related("assignments__reviewer", "assignments__review")
         .order_by("receipt_number")
     )
-    reviewers = list(reviewer_choices())
-    load = {r.pk: 0 for r in reviewers}
-    for reviewer_id in (
-        Assignment.objects.filter(application__call=call)
-        .exclude(status=AssignmentStatus.CONFLICT)
-        .values_list("reviewer_id", flat=True)
-    ):
-        load[reviewer_id] = load.get(reviewer_id, 0) + 1
+    reviewer_loads = selectors.reviewer_loads(call)
     return render(
         request,
         "reviews/staff/assignments.html",
@@ -137,19 +126,22 @@ def assignments_page(request, slug):
             "call": call,
             "review_round": review_round,
             "applications": applications,
-            "reviewer_loads": [(r, load.get(r.pk, 0)) for r in reviewers],
+            "reviewer_loads": reviewer_loads,
             "manual_form": ManualAssignForm(call=call, prefix="manual"),
             "auto_form": AutoAssignForm(
-                prefix="auto", initial={"reviewers": reviewers, "due_at": review_round.default_due_at}
+                prefix="auto",
+                initial={"reviewers": [r for r, _load in reviewer_loads], "due_at": review_round.default_due_at},
             ),
             "organisations": Organisation.objects.filter(applications__call=call).distinct().order_by("name"),
             "Status": AssignmentStatus,
+            "ReviewStatus": ReviewStatus,
         },
     )
 
 
 @require_POST
 @staff_only
+@refusals_to_messages("review_staff:assignments")
 def assign_manual(request, slug):
     call = _call(slug)
     form = ManualAssignForm(request.POST, call=call, prefix="manual")
@@ -170,6 +162,7 @@ def assign_manual(request, slug):
 
 @require_POST
 @staff_only
+@refusals_to_messages("review_staff:assignments")
 def assign_auto(request, slug):
     call = _call(slug)
     form = AutoAssignForm(request.POST, prefix="auto")
@@ -188,24 +181,24 @@ def assign_auto(request, slug):
 
 @require_POST
 @staff_only
+@refusals_to_messages("review_staff:assignments")
 def unassign(request, slug, pk):
     assignment = get_object_or_404(Assignment, pk=pk, application__call__slug=slug)
-    try:
-        services.assignment_remove(assignment=assignment)
-    except ReviewRefused as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, _("The assignment was removed."))
+    services.assignment_remove(assignment=assignment, by=request.user)
+    messages.success(request, _("The assignment was removed."))
     return redirect("review_staff:assignments", slug=slug)
 
 
 @require_POST
 @staff_only
+@refusals_to_messages("review_staff:assignments")
 def record_conflict(request, slug):
     reviewer_id, organisation_id = request.POST.get("reviewer", ""), request.POST.get("organisation", "")
-    reviewer = get_object_or_404(reviewer_choices(), pk=int(reviewer_id) if reviewer_id.isdigit() else 0)
+    reviewer = get_object_or_404(selectors.active_reviewers(), pk=int(reviewer_id) if reviewer_id.isdigit() else 0)
     organisation = get_object_or_404(Organisation, pk=int(organisation_id) if organisation_id.isdigit() else 0)
-    services.conflict_declare(reviewer=reviewer, organisation=organisation, reason=request.POST.get("reason", ""))
+    services.conflict_declare(
+        reviewer=reviewer, organisation=organisation, reason=request.POST.get("reason", ""), by=request.user
+    )
     messages.success(request, _("The conflict of interest was recorded."))
     return redirect("review_staff:assignments", slug=slug)
 

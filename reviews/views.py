@@ -8,11 +8,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from kodoku_portal.views_support import refusals_to_messages
 
 from . import selectors, services
 from .forms import DeclarationForm, ReviewForm
-from .models import AssignmentStatus, Review, ReviewStatus
-from .services import ReviewRefused
+from .models import AssignmentStatus, ReviewStatus
 
 
 @role_required(Role.REVIEWER)
@@ -26,19 +26,16 @@ def home(request):
 
 
 @role_required(Role.REVIEWER)
+@refusals_to_messages("reviews:assignment")
 def declare(request, pk):
     """利害関係の申告: before the application is shown, only its organisation and title are."""
     assignment = selectors.assignment_for_reviewer(request.user, pk)
     form = DeclarationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         has_conflict = form.cleaned_data["has_conflict"]
-        try:
-            services.assignment_declare(
-                assignment=assignment, has_conflict=has_conflict, reason=form.cleaned_data["reason"]
-            )
-        except ReviewRefused as refused:
-            messages.error(request, refused.message)
-            return redirect("reviews:assignment", pk=pk)
+        services.assignment_declare(
+            assignment=assignment, has_conflict=has_conflict, reason=form.cleaned_data["reason"]
+        )
         if has_conflict:
             messages.info(
                 request, _("Thank you. The application has been returned to staff and is no longer shown to you.")
@@ -49,6 +46,7 @@ def declare(request, pk):
 
 
 @role_required(Role.REVIEWER)
+@refusals_to_messages()  # back to this page, which shows what was saved
 def assignment_detail(request, pk):
     assignment = selectors.assignment_for_reviewer(request.user, pk)
     if assignment.status != AssignmentStatus.ACCEPTED:
@@ -63,20 +61,20 @@ def assignment_detail(request, pk):
         initial.update(comment_to_staff=review.comment_to_staff, comment_to_applicant=review.comment_to_applicant)
     form = ReviewForm(request.POST or None, initial=initial, criteria=criteria)
     if request.method == "POST" and form.is_valid():
+        # The scores are kept as a draft first, so that a refused submission (a criterion left
+        # without a score) loses nothing the reviewer typed.
+        services.review_save(
+            assignment=assignment,
+            scores=form.scores(),
+            comment_to_staff=form.cleaned_data["comment_to_staff"],
+            comment_to_applicant=form.cleaned_data["comment_to_applicant"],
+            submit=False,
+        )
         submit = "submit" in request.POST
-        try:
-            services.review_save(
-                assignment=assignment,
-                scores=form.scores(),
-                comment_to_staff=form.cleaned_data["comment_to_staff"],
-                comment_to_applicant=form.cleaned_data["comment_to_applicant"],
-                submit=submit,
-            )
-        except ReviewRefused as refused:
-            messages.error(request, refused.message)
-        else:
-            messages.success(request, _("Your review was submitted.") if submit else _("Your draft was saved."))
-            return redirect("reviews:assignment", pk=pk)
+        if submit:
+            services.review_submit(assignment=assignment)
+        messages.success(request, _("Your review was submitted.") if submit else _("Your draft was saved."))
+        return redirect("reviews:assignment", pk=pk)
     return render(
         request,
         "reviews/assignment.html",
@@ -94,12 +92,8 @@ def assignment_detail(request, pk):
 
 @require_POST
 @role_required(Role.REVIEWER)
+@refusals_to_messages("reviews:assignment")
 def reopen(request, pk):
     assignment = selectors.assignment_for_reviewer(request.user, pk)
-    try:
-        services.review_reopen(assignment=assignment)
-    except ReviewRefused as refused:
-        messages.error(request, refused.message)
-    except Review.DoesNotExist:
-        pass
+    services.review_reopen(assignment=assignment)
     return redirect("reviews:assignment", pk=pk)

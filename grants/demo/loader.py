@@ -307,7 +307,7 @@ def seed_practice_review(users: dict[str, User], report: SeedReport, *, now: dt.
         )
         application_services.application_submit(application_id=application.pk, user=submitter, now=now)
     review_services.review_round_for(call=practice)
-    review_services.phase_set(call=practice, phase=ReviewPhase.REVIEWING)
+    review_services.phase_set(call=practice, phase=ReviewPhase.REVIEWING, by=users["staff@example.jp"])
     reviewers = [users["reviewer@example.jp"], users["reviewer2@example.jp"], users["reviewer3@example.jp"]]
     review_services.assignments_auto(
         call=practice, reviewers=reviewers, due_at=now + dt.timedelta(days=45), assigned_by=users["staff@example.jp"]

@@ -78,7 +78,7 @@ def test_the_proposal_page_suggests_and_staff_accept(client, staff):
 
     call = CallFactory(cap_amount=2_000_000, budget_total=2_000_000)
     review_services.review_round_for(call=call)
-    review_services.phase_set(call=call, phase=ReviewPhase.REVIEWING)
+    review_services.phase_set(call=call, phase=ReviewPhase.REVIEWING, by=staff)
     reviewer = UserFactory(role=Role.REVIEWER)
     applications = []
     for i, amount in enumerate((1_500_000, 1_000_000, 500_000), start=1):

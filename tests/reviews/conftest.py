@@ -58,6 +58,6 @@ def staff(db):
 
 
 @pytest.fixture
-def reviewing(call, review_round):
-    services.phase_set(call=call, phase=ReviewPhase.REVIEWING)
+def reviewing(call, review_round, staff):
+    services.phase_set(call=call, phase=ReviewPhase.REVIEWING, by=staff)
     return call

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from reviews import services
-from reviews.models import AssignmentStatus, ReviewPhase
+from reviews.models import AssignmentStatus, ReviewPhase, ReviewStatus
 from tests.factories import UserFactory, enable_totp
 
 from .conftest import make_reviewer, submitted
@@ -82,7 +82,7 @@ def test_a_reviewer_never_reaches_an_application_not_assigned_to_them(client, pa
         assert client.get(f"/reviews/assignments/{target.pk}/declare/").status_code == 404
 
 
-def test_other_reviewers_scores_are_hidden_until_staff_share_them(client, pair, call):
+def test_other_reviewers_scores_are_hidden_until_staff_share_them(client, pair, call, staff):
     mine, theirs = pair
     for assignment in pair:
         services.assignment_declare(assignment=assignment, has_conflict=False)
@@ -90,7 +90,7 @@ def test_other_reviewers_scores_are_hidden_until_staff_share_them(client, pair, 
     client.force_login(mine.reviewer)
     page = client.get(f"/reviews/assignments/{mine.pk}/").content.decode()
     assert str(theirs.reviewer) not in page
-    services.phase_set(call=call, phase=ReviewPhase.SHARED)
+    services.phase_set(call=call, phase=ReviewPhase.SHARED, by=staff)
     page = client.get(f"/reviews/assignments/{mine.pk}/").content.decode()
     assert str(theirs.reviewer) in page
 
@@ -187,3 +187,44 @@ def test_the_scores_csv_cannot_carry_a_formula(client, reviewing, reviewers, sta
     body = b"".join(client.get(f"/staff/calls/{call.slug}/review/ranking/scores.csv").streaming_content).decode()
     assert "'=HYPERLINK" in body
     assert ",=HYPERLINK" not in body
+
+
+def test_a_refused_submission_keeps_the_scores_as_a_draft_and_says_why(client, pair, call):
+    assignment, _other = pair
+    services.assignment_declare(assignment=assignment, has_conflict=False)
+    client.force_login(assignment.reviewer)
+    first = call.criteria.order_by("order").first()
+    response = client.post(
+        f"/reviews/assignments/{assignment.pk}/",
+        {f"score_{first.pk}": "3", "comment_to_staff": "途中", "submit": "1"},
+        follow=True,
+    )
+    assert response.redirect_chain == [(f"/reviews/assignments/{assignment.pk}/", 302)]
+    assert [m.tags for m in response.context["messages"]] == ["error"]
+    assignment.refresh_from_db()
+    assert assignment.review.status == ReviewStatus.DRAFT
+    assert assignment.review.comment_to_staff == "途中"
+    assert list(assignment.review.scores.values_list("criterion_id", "value")) == [(first.pk, 3)]
+
+
+def test_reopening_after_the_lock_is_refused_with_a_message(client, pair, call, staff):
+    assignment, _other = pair
+    services.assignment_declare(assignment=assignment, has_conflict=False)
+    score_all(assignment, call, 4)
+    services.phase_set(call=call, phase=ReviewPhase.LOCKED, by=staff)
+    client.force_login(assignment.reviewer)
+    response = client.post(f"/reviews/assignments/{assignment.pk}/reopen/", follow=True)
+    assert response.redirect_chain == [(f"/reviews/assignments/{assignment.pk}/", 302)]
+    assert [m.tags for m in response.context["messages"]] == ["error"]
+    assignment.refresh_from_db()
+    assert assignment.review.status == ReviewStatus.SUBMITTED
+    assert "reopen/" not in response.content.decode()  # can_review is false: no reopen button
+
+
+def test_an_unknown_phase_is_refused_with_a_message(client, call, review_round, staff):
+    client.force_login(staff)
+    response = client.post(f"/staff/calls/{call.slug}/review/phase/", {"phase": "closed"}, follow=True)
+    assert response.redirect_chain == [(f"/staff/calls/{call.slug}/review/", 302)]
+    assert [m.tags for m in response.context["messages"]] == ["error"]
+    review_round.refresh_from_db()
+    assert review_round.phase == ReviewPhase.SETUP
