@@ -14,7 +14,7 @@ from django.utils.translation import gettext_noop
 from calls.models import ApplicantType, Call
 from kodoku_portal.jp import format_yen, join_list
 
-from .models import Application
+from .models import Application, Organisation
 
 CORPORATE_NUMBER_MISSING = "missing"
 CORPORATE_NUMBER_UNEXPECTED = "unexpected"
@@ -70,6 +70,11 @@ def project_period_problem(start: dt.date | None, end: dt.date | None) -> str | 
     if start is not None and end is not None and end < start:
         return _("The project cannot end before it starts.")
     return None
+
+
+def is_eligible(call: Call, organisation: Organisation) -> bool:
+    """The call admits the organisation's legal form (checked on starting and on submitting)."""
+    return call.eligible_types.filter(pk=organisation.applicant_type_id).exists()
 
 
 def amount_over_cap(call: Call, amount: int) -> int:
@@ -132,7 +137,7 @@ def application_problems(application: Application) -> list[Problem]:
             )
         )
 
-    if not call.eligible_types.filter(pk=organisation.applicant_type_id).exists():
+    if not is_eligible(call, organisation):
         problems.append(
             Problem("organisation", _("This call is not open to %(type)s.") % {"type": organisation.applicant_type})
         )

@@ -26,7 +26,12 @@ from kodoku_portal.outbox import Mail, enqueue
 from kodoku_portal.prefectures import is_prefecture_code
 from kodoku_portal.workflow import Refused, change_state, record
 
-from .checks import CORPORATE_NUMBER_UNEXPECTED, corporate_number_problem, unexpected_corporate_number_message
+from .checks import (
+    CORPORATE_NUMBER_UNEXPECTED,
+    corporate_number_problem,
+    is_eligible,
+    unexpected_corporate_number_message,
+)
 from .documents import receipt_pdf
 from .models import (
     Application,
@@ -171,7 +176,7 @@ def application_start(
     refusal = call_refusal(call, now or timezone.now())
     if refusal is not None:
         raise refusal
-    if not call.eligible_types.filter(pk=organisation.applicant_type_id).exists():
+    if not is_eligible(call, organisation):
         raise Refused(
             _("This call is not open to %(type)s. Eligible: %(types)s.")
             % {
