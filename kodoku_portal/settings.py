@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The request's IP address for the audit trail (kodoku_portal/middleware.py).
+    "kodoku_portal.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -120,13 +122,27 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Tokyo"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Celery beat: find due reminders every REMINDER_INTERVAL_SECONDS (10 minutes by default).
+# Celery beat: find due reminders every REMINDER_INTERVAL_SECONDS (10 minutes by default) and
+# sweep the outbox every OUTBOX_SWEEP_SECONDS (1 minute).
 CELERY_BEAT_SCHEDULE = {
     "enqueue-reminders": {
         "task": "grants.tasks.enqueue_reminders",
         "schedule": env_int("REMINDER_INTERVAL_SECONDS", 600),
-    }
+    },
+    "sweep-outbox": {
+        "task": "kodoku_portal.tasks.sweep_outbox",
+        "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
+    },
 }
+
+# --- Outbox (kodoku_portal/outbox.py) ---------------------------------------------------------
+# A claimed message belongs to its worker this long; keep it well above the slowest build + send.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)
+# Automatic attempts (30 s, 1 min, 2 min … apart, at most 1 h) before a message waits for staff.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# A queued message not claimed this long after its dispatch is dispatched again by the sweeper.
+OUTBOX_DISPATCH_GRACE_SECONDS = env_int("OUTBOX_DISPATCH_GRACE_SECONDS", 120)
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -1,14 +1,35 @@
 """Shared fixtures. Tests talk to the real database (PostgreSQL in CI via DATABASE_URL)."""
 
+import functools
 import os
 
 import pytest
+from django.core.management.commands import flush
 from django.db import connection
 
+from kodoku_portal.append_only import maintenance
 from kodoku_portal.celery import app as celery_app
 
 # live_server runs in a thread beside sync Playwright, which owns an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _flush_in_audit_maintenance(handle):
+    """Django's flush (teardown of transactional and live-server tests) empties every table. On
+    SQLite that is DELETE FROM, which the audit table's triggers refuse outside maintenance();
+    on PostgreSQL it is TRUNCATE, which row triggers do not see (kodoku_portal/append_only.py)."""
+
+    @functools.wraps(handle)
+    def handle_in_maintenance(self, *args, **options):
+        with maintenance():
+            return handle(self, *args, **options)
+
+    handle_in_maintenance.in_audit_maintenance = True
+    return handle_in_maintenance
+
+
+if not getattr(flush.Command.handle, "in_audit_maintenance", False):
+    flush.Command.handle = _flush_in_audit_maintenance(flush.Command.handle)
 
 
 def pytest_report_header(config):
