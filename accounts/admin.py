@@ -21,6 +21,9 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ("last_login", "date_joined")
 
     def save_model(self, request, obj, form, change):
+        """The role is changed by ``user_set_role`` (audited), never by the form's save."""
+        new_role = obj.role
+        if change and "role" in form.changed_data:
+            obj.role = form.initial["role"]
         super().save_model(request, obj, form, change)
-        if "role" in form.changed_data or not change:
-            user_set_role(user=obj, role=obj.role)
+        user_set_role(user=obj, role=new_role, by=request.user)

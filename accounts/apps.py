@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from kodoku_portal.audit import register_action
+
+        register_action("role_changed", _("%(actor)s changed the role of %(object)s from %(before)s to %(after)s"))
+        register_action("user_created", _("%(actor)s created the account %(object)s (%(after)s)"))

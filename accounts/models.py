@@ -39,11 +39,16 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
     def create_superuser(self, email, password=None, **extra_fields):
-        extra_fields.update(is_staff=True, is_superuser=True, role=Role.ADMINISTRATOR)
+        # Created in its first state, as an administrator (creation is not a role change).
+        extra_fields.setdefault("role", Role.ADMINISTRATOR)
+        extra_fields.update(is_staff=True, is_superuser=True)
         return self._create_user(email, password, **extra_fields)
 
 
 class User(AbstractUser):
+    # Any role may become any other, always through ``accounts.services.user_set_role``.
+    TRANSITIONS = {role: frozenset(other for other in Role if other != role) for role in Role}
+
     username = None
     first_name = None
     last_name = None

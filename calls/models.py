@@ -191,6 +191,10 @@ class Call(models.Model):
         return self.opens_at is not None and self.closes_at is not None
 
     @property
+    def has_area_rule(self) -> bool:
+        return self.area_rule != AreaRule.NONE
+
+    @property
     def menu_items(self) -> list[str]:
         return [line.strip() for line in self.menu.splitlines() if line.strip()]
 

@@ -18,7 +18,7 @@ from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from kodoku_portal.outbox import Mail
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused, change_state, record
-from tests.factories import ApplicationFactory, UserFactory
+from tests.factories import ApplicationFactory, CallFactory, UserFactory
 from tests.support.outbox import KIND, build_test_mail
 
 
@@ -123,7 +123,7 @@ def test_the_table_defaults_to_the_models_transitions(staff):
     with pytest.raises(Refused), transaction.atomic():
         change_state(message, OutboxStatus.QUEUED, by=staff, action="x")
     with pytest.raises(TypeError, match="TRANSITIONS"), transaction.atomic():
-        change_state(UserFactory(), "x", by=staff, action="x", field="email")
+        change_state(CallFactory(), "x", by=staff, action="x", field="title")
 
 
 def test_mails_are_queued_in_the_same_transaction_and_sent_after_commit(
