@@ -5,3 +5,24 @@ from django.utils.translation import gettext_lazy as _
 class ApplicationsConfig(AppConfig):
     name = "applications"
     verbose_name = _("Applications")
+
+    def ready(self) -> None:
+        from kodoku_portal import audit, outbox
+
+        from . import (
+            mails,
+            rules,  # noqa: F401 - registers the named permissions (can_edit_draft, …)
+            services,
+        )
+
+        outbox.register(services.RECEIPT_MAIL, mails.build_receipt_mail)
+        outbox.register(services.INVITATION_MAIL, mails.build_invitation_mail)
+        audit.register_action("application_submitted", _("%(actor)s submitted %(object)s"))
+        audit.register_action("application_withdrawn", _("%(actor)s withdrew %(object)s"))
+        audit.register_action("application_imported", _("%(actor)s imported %(object)s from a past round"))
+        audit.register_action(
+            "application_imported_outcome", _("%(actor)s imported the outcome of %(object)s: %(after)s")
+        )
+        audit.register_action(
+            "application_decision_disclosed", _("%(actor)s disclosed the decision on %(object)s to the organisation")
+        )

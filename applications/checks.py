@@ -1,16 +1,23 @@
 """What is missing or wrong in an application before it may be submitted (shown on the preview).
 
-One list, used by the preview page and by ``application_submit``, so both always agree.
+One list, used by the preview page and by ``application_submit``, so both always agree. The rules
+that forms and services also apply while drafting (法人番号 against the legal form, the project
+period, the request against the cap) are written here once, as small functions.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from calls.models import ApplicantType, Call
 from kodoku_portal.jp import format_yen, join_list
 
-from .models import Application
+from .models import Application, Organisation
+
+CORPORATE_NUMBER_MISSING = "missing"
+CORPORATE_NUMBER_UNEXPECTED = "unexpected"
 
 # Text fields every submission must fill in, with the label shown in the list of problems.
 REQUIRED_TEXT = (
@@ -40,6 +47,41 @@ REQUIRED_ORGANISATION = (
 class Problem:
     field: str
     message: str
+
+
+def corporate_number_problem(applicant_type: ApplicantType, number: str) -> str | None:
+    """法人番号 against the legal form: ``"missing"`` when a corporation has none, ``"unexpected"``
+    when a body without legal personality (任意団体) gives one, else None. The registration form
+    refuses both; the service stores a profile without a number (adoption lists of past rounds do
+    not print one) and the submission check asks for it."""
+    if applicant_type.has_corporate_number and not number:
+        return CORPORATE_NUMBER_MISSING
+    if not applicant_type.has_corporate_number and number:
+        return CORPORATE_NUMBER_UNEXPECTED
+    return None
+
+
+def unexpected_corporate_number_message() -> str:
+    return _("An unincorporated association has no corporate number; leave it empty.")
+
+
+def project_period_problem(start: dt.date | None, end: dt.date | None) -> str | None:
+    """The project period as far as it is given: it may not end before it starts."""
+    if start is not None and end is not None and end < start:
+        return _("The project cannot end before it starts.")
+    return None
+
+
+def is_eligible(call: Call, organisation: Organisation) -> bool:
+    """The call admits the organisation's legal form (checked on starting and on submitting)."""
+    return call.eligible_types.filter(pk=organisation.applicant_type_id).exists()
+
+
+def amount_over_cap(call: Call, amount: int) -> int:
+    """By how many yen ``amount`` exceeds the call's cap per application (0: within the cap, or no cap)."""
+    if call.cap_amount is None:
+        return 0
+    return max(0, amount - call.cap_amount)
 
 
 def application_problems(application: Application) -> list[Problem]:
@@ -74,15 +116,15 @@ def application_problems(application: Application) -> list[Problem]:
         )
     if application.period_start is None or application.period_end is None:
         problems.append(Problem("period_start", _("Give the project period.")))
-    elif application.period_end < application.period_start:
-        problems.append(Problem("period_end", _("The project cannot end before it starts.")))
+    elif period := project_period_problem(application.period_start, application.period_end):
+        problems.append(Problem("period_end", period))
 
     lines = list(application.budget_lines.all())
     if not lines:
         problems.append(Problem("budget", _("Add at least one budget line.")))
     elif application.requested_amount <= 0:
         problems.append(Problem("budget", _("The requested amount must be more than 0 yen.")))
-    if call.cap_amount is not None and application.requested_amount > call.cap_amount:
+    if over := amount_over_cap(call, application.requested_amount):
         problems.append(
             Problem(
                 "budget",
@@ -90,17 +132,20 @@ def application_problems(application: Application) -> list[Problem]:
                 % {
                     "amount": format_yen(application.requested_amount),
                     "cap": format_yen(call.cap_amount),
-                    "over": format_yen(application.requested_amount - call.cap_amount),
+                    "over": format_yen(over),
                 },
             )
         )
 
-    if not call.eligible_types.filter(pk=organisation.applicant_type_id).exists():
+    if not is_eligible(call, organisation):
         problems.append(
             Problem("organisation", _("This call is not open to %(type)s.") % {"type": organisation.applicant_type})
         )
-    if organisation.applicant_type.has_corporate_number and not organisation.corporate_number:
+    number_problem = corporate_number_problem(organisation.applicant_type, organisation.corporate_number)
+    if number_problem == CORPORATE_NUMBER_MISSING:
         problems.append(Problem("organisation", _("Enter your organisation's corporate number (法人番号).")))
+    elif number_problem == CORPORATE_NUMBER_UNEXPECTED:
+        problems.append(Problem("organisation", unexpected_corporate_number_message()))
     missing = [_(label) for field, label in REQUIRED_ORGANISATION if not getattr(organisation, field)]
     if missing:
         problems.append(

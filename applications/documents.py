@@ -8,7 +8,6 @@ from kodoku_portal.links import absolute_url
 from kodoku_portal.pdf import render_pdf
 
 from .models import Application, Invitation, Receipt
-from .selectors import application_mail_recipients
 
 
 def receipt_pdf(application: Application) -> bytes:
@@ -23,13 +22,14 @@ def receipt_pdf(application: Application) -> bytes:
     return render_pdf(html)
 
 
-def receipt_email(receipt: Receipt) -> EmailMessage:
+def receipt_email(receipt: Receipt, *, to: str) -> EmailMessage:
+    """The receipt mail to one address, with the rendered receipt PDF attached."""
     application = receipt.application
     context = {"application": application, "url": absolute_url("applications:detail", application.pk)}
     with translation.override("ja"):
         subject = render_to_string("applications/email/receipt_subject.txt", context).strip()
         body = render_to_string("applications/email/receipt_body.txt", context)
-    message = EmailMessage(subject=subject, body=body, to=application_mail_recipients(application))
+    message = EmailMessage(subject=subject, body=body, to=[to])
     receipt.pdf.open("rb")
     try:
         message.attach(f"{application.receipt_number}.pdf", receipt.pdf.read(), "application/pdf")

@@ -14,8 +14,14 @@ from kodoku_portal.formfields import (
 )
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
+from .checks import (
+    CORPORATE_NUMBER_MISSING,
+    corporate_number_problem,
+    project_period_problem,
+    unexpected_corporate_number_message,
+)
 from .models import Application, AttachmentKind, BudgetCategory, MemberRole, Organisation
-from .services import ORGANISATION_FIELDS, BudgetLineInput
+from .services import DRAFT_FIELDS, ORGANISATION_FIELDS, BudgetLineInput
 
 
 class OrganisationForm(forms.ModelForm):
@@ -48,14 +54,14 @@ class OrganisationForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         applicant_type = cleaned.get("applicant_type")
-        number = cleaned.get("corporate_number")
         if applicant_type is not None:
-            if applicant_type.has_corporate_number and not number:
+            # A registration gives the number whenever the legal form has one (the service alone
+            # would accept a profile without it: see corporate_number_problem).
+            problem = corporate_number_problem(applicant_type, cleaned.get("corporate_number") or "")
+            if problem == CORPORATE_NUMBER_MISSING:
                 self.add_error("corporate_number", _("Enter the 13-digit corporate number (法人番号)."))
-            if not applicant_type.has_corporate_number and number:
-                self.add_error(
-                    "corporate_number", _("An unincorporated association has no corporate number; leave it empty.")
-                )
+            elif problem is not None:
+                self.add_error("corporate_number", unexpected_corporate_number_message())
         return cleaned
 
 
@@ -77,23 +83,7 @@ class ApplicationForm(forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = (
-            "theme",
-            "title",
-            "summary",
-            "purpose",
-            "target_people",
-            "activities",
-            "structure",
-            "partners",
-            "expected_results",
-            "schedule",
-            "area_nationwide",
-            "area_prefectures",
-            "area_reason",
-            "period_start",
-            "period_end",
-        )
+        fields = DRAFT_FIELDS
         widgets = {
             "summary": forms.Textarea(attrs={"rows": 5}),
             "purpose": forms.Textarea(attrs={"rows": 4}),
@@ -123,9 +113,9 @@ class ApplicationForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("period_start"), cleaned.get("period_end")
-        if start and end and end < start:
-            self.add_error("period_end", _("The project cannot end before it starts."))
+        problem = project_period_problem(cleaned.get("period_start"), cleaned.get("period_end"))
+        if problem:
+            self.add_error("period_end", problem)
         return cleaned
 
     def draft_fields(self) -> dict:

@@ -86,7 +86,8 @@ class ApplicationStatus(models.TextChoices):
     RESERVE = "reserve", _("Reserve list")
 
 
-# The one transition table for an application's status; services check it before any change.
+# The one transition table for an application's status (Application.TRANSITIONS): every change of
+# status goes through kodoku_portal.workflow.change_state, which checks it.
 APPLICATION_TRANSITIONS: dict[str, frozenset[str]] = {
     ApplicationStatus.DRAFT: frozenset({ApplicationStatus.SUBMITTED}),
     ApplicationStatus.SUBMITTED: frozenset(
@@ -115,11 +116,14 @@ DECIDED_STATUSES = frozenset({ApplicationStatus.ADOPTED, ApplicationStatus.NOT_A
 
 
 def can_transition(current: str, target: str) -> bool:
-    return target in APPLICATION_TRANSITIONS[current]
+    """Whether the table allows ``current`` → ``target`` (for callers that ask before changing)."""
+    return target in Application.TRANSITIONS[current]
 
 
 class Application(models.Model):
     """申請: one organisation's application to one call."""
+
+    TRANSITIONS = APPLICATION_TRANSITIONS
 
     call = models.ForeignKey(
         "calls.Call", on_delete=models.PROTECT, related_name="applications", verbose_name=_("call")
@@ -167,6 +171,9 @@ class Application(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    # When the organisation was told the decision (its notice e-mailed); until then a decision
+    # stays internal. Written only by services.application_disclose_decision.
+    decision_disclosed_at = models.DateTimeField(_("decision disclosed at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -193,12 +200,15 @@ class Application(models.Model):
         return self.title or f"#{self.pk}"
 
     @property
+    def decision_is_disclosed(self) -> bool:
+        """The decision may be shown to the organisation: it is decided and it has been told."""
+        return self.status in DECIDED_STATUSES and self.decision_disclosed_at is not None
+
+    @property
     def status_for_applicant(self) -> str:
-        """What the organisation is shown: a decision stays internal until its notice is sent."""
-        if self.status in DECIDED_STATUSES:
-            notice = getattr(self, "notice", None) if hasattr(self, "notice") else None
-            if notice is None or notice.emailed_at is None:
-                return ApplicationStatus.SUBMITTED.label
+        """What the organisation is shown: a decision stays internal until it is disclosed."""
+        if self.status in DECIDED_STATUSES and not self.decision_is_disclosed:
+            return ApplicationStatus.SUBMITTED.label
         return self.get_status_display()
 
     @property
@@ -360,14 +370,13 @@ class Invitation(models.Model):
 
 
 class Receipt(models.Model):
-    """受付票: the receipt PDF of a submission, made and e-mailed by a Celery task exactly once."""
+    """受付票: the receipt PDF of a submission, rendered once (with its first mail) and kept for the
+    receipt page. Its mails are outbox messages of kind "receipt" about the application, one per
+    address (sent, failed and retried there, like every mail of the portal)."""
 
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="receipt")
     pdf = models.FileField(upload_to="receipts/", max_length=200, blank=True)
     generated_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
 
     class Meta:
         verbose_name = _("receipt")

@@ -1,20 +1,38 @@
 """Every state change of organisations and applications. Each function is one transaction and
-the only writer of what it changes; views call these and nothing else."""
+the only writer of what it changes; views call these and nothing else.
+
+An application's status changes only through ``kodoku_portal.workflow.change_state`` (the
+transition table, the audit entry and the mails the change causes, in this transaction); a
+refusal is a ``Refused`` whose code says why ("closed", "incomplete", "not_draft", …). The state
+rules themselves live in applications/rules.py, the content rules in applications/checks.py.
+"""
 
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calls.models import Call, CallState
-from kodoku_portal.jp import format_datetime, join_list
+from accounts.models import User
+from calls.models import Call
+from kodoku_portal.jp import join_list
+from kodoku_portal.outbox import Mail, enqueue
 from kodoku_portal.prefectures import is_prefecture_code
+from kodoku_portal.workflow import Refused, change_state, record
 
-from .checks import application_problems
+from .checks import (
+    CORPORATE_NUMBER_UNEXPECTED,
+    corporate_number_problem,
+    is_eligible,
+    unexpected_corporate_number_message,
+)
+from .documents import receipt_pdf
 from .models import (
     Application,
     ApplicationStatus,
@@ -28,19 +46,15 @@ from .models import (
     ReceiptCounter,
     RefusedSave,
     RefusedSaveReason,
-    can_transition,
 )
+from .rules import call_refusal, can_manage_organisation, draft_refusal, submit_refusal, withdraw_refusal
+from .selectors import application_mail_recipients
 
 INVITATION_DAYS = 14
 
-
-class ApplicationRefused(Exception):
-    """A state change the rules do not allow; ``messages`` are shown to the user as they are."""
-
-    def __init__(self, *messages: str, code: str = "refused"):
-        super().__init__(" ".join(messages))
-        self.messages = list(messages)
-        self.code = code
+# Outbox kinds of this app's mails; their builders are registered in ApplicationsConfig.ready.
+RECEIPT_MAIL = "receipt"
+INVITATION_MAIL = "invitation"
 
 
 # --- organisations --------------------------------------------------------------------------
@@ -67,16 +81,18 @@ ORGANISATION_FIELDS = (
 )
 
 
-def _check_organisation(values: dict) -> None:
+def _check_organisation(values: dict[str, Any]) -> None:
     if not is_prefecture_code(values.get("prefecture", "")):
         raise ValidationError(_("Unknown prefecture code: %(code)s") % {"code": values.get("prefecture")})
-    applicant_type = values["applicant_type"]
-    if not applicant_type.has_corporate_number and values.get("corporate_number"):
-        raise ValidationError(_("An unincorporated association has no corporate number; leave it empty."))
+    # A missing number is accepted here (profiles imported from published lists have none) and
+    # asked for before submission; a number a body without legal personality cannot have is not.
+    problem = corporate_number_problem(values["applicant_type"], values.get("corporate_number") or "")
+    if problem == CORPORATE_NUMBER_UNEXPECTED:
+        raise ValidationError(unexpected_corporate_number_message())
 
 
 @transaction.atomic
-def organisation_create(*, owner=None, **values) -> Organisation:
+def organisation_create(*, owner: User | None = None, **values: object) -> Organisation:
     """Create an organisation; its creator (if given) becomes its owner."""
     unknown = set(values) - set(ORGANISATION_FIELDS)
     if unknown:
@@ -89,7 +105,7 @@ def organisation_create(*, owner=None, **values) -> Organisation:
 
 
 @transaction.atomic
-def organisation_update(*, organisation: Organisation, **values) -> Organisation:
+def organisation_update(*, organisation: Organisation, **values: object) -> Organisation:
     unknown = set(values) - set(ORGANISATION_FIELDS)
     if unknown:
         raise TypeError(f"unknown organisation fields: {sorted(unknown)}")
@@ -102,13 +118,13 @@ def organisation_update(*, organisation: Organisation, **values) -> Organisation
 
 
 @transaction.atomic
-def invitation_create(*, organisation: Organisation, email: str, role: MemberRole, invited_by) -> Invitation:
-    """Invite a colleague by e-mail; the mail is sent by a task once the invitation is stored."""
-    from .tasks import send_invitation
-
+def invitation_create(*, organisation: Organisation, email: str, role: MemberRole, invited_by: User) -> Invitation:
+    """Invite a colleague by e-mail: the invitation and its mail (the outbox) are stored together."""
+    if not can_manage_organisation(invited_by, organisation):
+        raise Refused(_("Only the organisation's owners can invite colleagues."), code="not_owner")
     email = email.strip().lower()
     if organisation.memberships.filter(user__email__iexact=email).exists():
-        raise ApplicationRefused(_("%(email)s is already a member of this organisation.") % {"email": email})
+        raise Refused(_("%(email)s is already a member of this organisation.") % {"email": email}, code="member")
     invitation = Invitation.objects.create(
         organisation=organisation,
         email=email,
@@ -117,26 +133,26 @@ def invitation_create(*, organisation: Organisation, email: str, role: MemberRol
         invited_by=invited_by,
         expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS),
     )
-    transaction.on_commit(lambda: send_invitation.delay(invitation_id=invitation.pk))
+    enqueue(Mail(INVITATION_MAIL, invitation, invitation.email))
     return invitation
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user) -> Membership:
+def invitation_accept(*, token: str, user: User) -> Membership:
     """Join the organisation, if the invitation is valid and was sent to this user's address."""
     invitation = (
         Invitation.objects.select_for_update(of=("self",)).select_related("organisation").filter(token=token).first()
     )
     if invitation is None:
-        raise ApplicationRefused(_("This invitation link is not valid."), code="invalid")
+        raise Refused(_("This invitation link is not valid."), code="invalid")
     if invitation.accepted_at is not None:
         if invitation.accepted_by_id == user.pk:
             return Membership.objects.get(organisation=invitation.organisation, user=user)
-        raise ApplicationRefused(_("This invitation has already been used."), code="used")
+        raise Refused(_("This invitation has already been used."), code="used")
     if invitation.expires_at <= timezone.now():
-        raise ApplicationRefused(_("This invitation has expired. Please ask for a new one."), code="expired")
+        raise Refused(_("This invitation has expired. Please ask for a new one."), code="expired")
     if not user.emailaddress_set.filter(email__iexact=invitation.email, verified=True).exists():
-        raise ApplicationRefused(
+        raise Refused(
             _("This invitation was sent to %(email)s. Please log in with that address.") % {"email": invitation.email},
             code="wrong_user",
         )
@@ -152,22 +168,16 @@ def invitation_accept(*, token: str, user) -> Membership:
 # --- applications ---------------------------------------------------------------------------
 
 
-def _closed_message(call: Call) -> str:
-    if call.closes_at:
-        return _("The call closed at %(deadline)s (JST). Applications can no longer be changed or submitted.") % {
-            "deadline": format_datetime(call.closes_at)
-        }
-    return _("This call is not accepting applications.")
-
-
 @transaction.atomic
-def application_start(*, call: Call, organisation: Organisation, user, now: dt.datetime | None = None) -> Application:
+def application_start(
+    *, call: Call, organisation: Organisation, user: User, now: dt.datetime | None = None
+) -> Application:
     """Open a draft for an organisation on a call that is open and admits its legal form."""
-    now = now or timezone.now()
-    if call.state_at(now) != CallState.OPEN:
-        raise ApplicationRefused(_closed_message(call), code="closed")
-    if not call.eligible_types.filter(pk=organisation.applicant_type_id).exists():
-        raise ApplicationRefused(
+    refusal = call_refusal(call, now or timezone.now())
+    if refusal is not None:
+        raise refusal
+    if not is_eligible(call, organisation):
+        raise Refused(
             _("This call is not open to %(type)s. Eligible: %(types)s.")
             % {
                 "type": organisation.applicant_type,
@@ -185,7 +195,7 @@ def application_start(*, call: Call, organisation: Organisation, user, now: dt.d
     return Application.objects.create(call=call, organisation=organisation, created_by=user, updated_by=user)
 
 
-# Fields of the draft form that a save may change.
+# Fields of the draft that a save may change: the draft form shows exactly these (forms.py).
 DRAFT_FIELDS = (
     "theme",
     "title",
@@ -197,8 +207,8 @@ DRAFT_FIELDS = (
     "partners",
     "expected_results",
     "schedule",
-    "area_prefectures",
     "area_nationwide",
+    "area_prefectures",
     "area_reason",
     "period_start",
     "period_end",
@@ -225,11 +235,11 @@ class SaveOutcome:
 def application_save_draft(
     *,
     application_id: int,
-    user,
-    fields: dict,
+    user: User,
+    fields: dict[str, Any],
     budget_lines: list[BudgetLineInput],
     base_version: int,
-    raw: dict,
+    raw: dict[str, Any],
     now: dt.datetime | None = None,
 ) -> SaveOutcome:
     """Save a draft atomically, or keep what was typed as a RefusedSave and say why.
@@ -240,10 +250,10 @@ def application_save_draft(
     with transaction.atomic():
         application = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application_id)
         now = now or timezone.now()  # read after the lock: the deadline is judged at the moment of saving
-        if application.status != ApplicationStatus.DRAFT:
-            reason, message = RefusedSaveReason.NOT_DRAFT, _("This application has been submitted and is read-only.")
-        elif application.call.state_at(now) != CallState.OPEN:
-            reason, message = RefusedSaveReason.CLOSED, _closed_message(application.call)
+        refusal = draft_refusal(application, now)
+        if refusal is not None:
+            # The refusal codes are the reasons a save is kept aside ("not_draft", "closed").
+            reason, message = RefusedSaveReason(refusal.code), refusal.message
         elif application.version != base_version:
             reason, message = (
                 RefusedSaveReason.CONFLICT,
@@ -307,14 +317,21 @@ def refused_save_dismiss(*, refused: RefusedSave) -> None:
     refused.save(update_fields=["dismissed_at"])
 
 
+def _lock_draft(application_id: int) -> Application:
+    """The application, row-locked, if its draft may still be changed now; else the refusal."""
+    locked = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application_id)
+    refusal = draft_refusal(locked, timezone.now())
+    if refusal is not None:
+        raise refusal
+    return locked
+
+
 @transaction.atomic
-def attachment_add(*, application: Application, kind: str, upload, file_type: str, user) -> Attachment:
+def attachment_add(
+    *, application: Application, kind: str, upload: UploadedFile, file_type: str, user: User
+) -> Attachment:
     """Attach a file whose type was checked by content (see applications/filetypes.py)."""
-    locked = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application.pk)
-    if locked.status != ApplicationStatus.DRAFT:
-        raise ApplicationRefused(_("This application has been submitted and is read-only."), code="not_draft")
-    if locked.call.state_at(timezone.now()) != CallState.OPEN:
-        raise ApplicationRefused(_closed_message(locked.call), code="closed")
+    locked = _lock_draft(application.pk)
     attachment = Attachment(
         application=locked,
         kind=kind,
@@ -330,19 +347,13 @@ def attachment_add(*, application: Application, kind: str, upload, file_type: st
 
 @transaction.atomic
 def attachment_remove(*, attachment: Attachment) -> None:
-    locked = (
-        Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=attachment.application_id)
-    )
-    if locked.status != ApplicationStatus.DRAFT:
-        raise ApplicationRefused(_("This application has been submitted and is read-only."), code="not_draft")
-    if locked.call.state_at(timezone.now()) != CallState.OPEN:
-        raise ApplicationRefused(_closed_message(locked.call), code="closed")
+    _lock_draft(attachment.application_id)
     stored = attachment.file
     attachment.delete()
     transaction.on_commit(lambda: stored.delete(save=False))
 
 
-def _next_receipt_number(call) -> str:
+def _next_receipt_number(call: Call) -> str:
     """PREFIX-0001, PREFIX-0002, … per call; the counter row is locked until commit."""
     counter, _created = ReceiptCounter.objects.get_or_create(call=call)
     counter = ReceiptCounter.objects.select_for_update().get(pk=counter.pk)
@@ -351,67 +362,76 @@ def _next_receipt_number(call) -> str:
     return f"{call.receipt_prefix}-{counter.last:04d}"
 
 
-def _transition(application: Application, target: ApplicationStatus) -> None:
-    if not can_transition(application.status, target):
-        raise ApplicationRefused(
-            _("An application that is %(current)s cannot become %(target)s.")
-            % {"current": application.get_status_display(), "target": target.label},
-            code="transition",
-        )
-    application.status = target
-
-
-def application_submit(*, application_id: int, user, now: dt.datetime | None = None) -> Application:
-    """Submit inside the call's window by the server clock; give a receipt number; make the receipt.
-
-    A second submission of the same application (a double click) returns the first one unchanged.
-    """
-    from .tasks import issue_receipt
-
-    with transaction.atomic():
-        application = (
-            Application.objects.select_for_update(of=("self",))
-            .select_related("call", "organisation__applicant_type", "theme")
-            .get(pk=application_id)
-        )
-        now = now or timezone.now()
-        if application.status == ApplicationStatus.SUBMITTED:
-            return application
-        if application.call.state_at(now) != CallState.OPEN:
-            raise ApplicationRefused(_closed_message(application.call), code="closed")
-        problems = application_problems(application)
-        if problems:
-            raise ApplicationRefused(*[problem.message for problem in problems], code="incomplete")
-        _transition(application, ApplicationStatus.SUBMITTED)
-        application.receipt_number = _next_receipt_number(application.call)
-        application.submitted_at = now
-        application.submitted_by = user
-        application.save()
-        Receipt.objects.get_or_create(application=application)
-        transaction.on_commit(lambda: issue_receipt.delay(application_id=application.pk))
-        return application
+def _receipt_mails(application: Application, user: User | None) -> list[Mail]:
+    """One receipt mail per address (the outbox sends each once; see mails.py for its content)."""
+    submitter_email = (getattr(user, "email", "") or "").lower()
+    return [
+        Mail(RECEIPT_MAIL, application, address, recipient=user if address == submitter_email else None)
+        for address in application_mail_recipients(application)
+    ]
 
 
 @transaction.atomic
-def application_withdraw(*, application_id: int, user, now: dt.datetime | None = None) -> Application:
+def application_submit(*, application_id: int, user: User, now: dt.datetime | None = None) -> Application:
+    """Submit inside the call's window by the server clock; give a receipt number; queue the
+    receipt mails (the PDF is rendered when they are sent).
+
+    A second submission of the same application (a double click) returns the first one unchanged.
+    """
+    application = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("call", "organisation__applicant_type", "theme")
+        .get(pk=application_id)
+    )
+    now = now or timezone.now()
+    if application.status == ApplicationStatus.SUBMITTED:
+        return application
+    refusal = submit_refusal(application, now)
+    if refusal is not None:
+        raise refusal
+    application.receipt_number = _next_receipt_number(application.call)
+    application.submitted_at = now
+    application.submitted_by = user
+    application.updated_by = user
+    change_state(
+        application,
+        ApplicationStatus.SUBMITTED,
+        by=user,
+        action="application_submitted",
+        update_fields=["receipt_number", "submitted_at", "submitted_by", "updated_by"],
+        after={"receipt_number": application.receipt_number},
+        mails=_receipt_mails(application, user),
+    )
+    Receipt.objects.get_or_create(application=application)
+    return application
+
+
+@transaction.atomic
+def application_withdraw(*, application_id: int, user: User, now: dt.datetime | None = None) -> Application:
     """Withdraw a submitted application; only before the deadline."""
     application = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application_id)
     now = now or timezone.now()
     if application.status == ApplicationStatus.WITHDRAWN:
         return application
-    if application.call.state_at(now) != CallState.OPEN:
-        raise ApplicationRefused(_closed_message(application.call), code="closed")
-    _transition(application, ApplicationStatus.WITHDRAWN)
+    refusal = withdraw_refusal(application, now)
+    if refusal is not None:
+        raise refusal
     application.withdrawn_at = now
     application.updated_by = user
-    application.save()
+    change_state(
+        application,
+        ApplicationStatus.WITHDRAWN,
+        by=user,
+        action="application_withdrawn",
+        update_fields=["withdrawn_at", "updated_by"],
+    )
     return application
 
 
 @transaction.atomic
 def application_import_decided(
     *,
-    call,
+    call: Call,
     organisation: Organisation,
     title: str,
     summary: str,
@@ -424,12 +444,13 @@ def application_import_decided(
 ) -> Application:
     """Record an application of a past round with its outcome (e.g. a published adoption list).
 
-    It is given a receipt number like any submission and passes through the same transitions.
+    It is given a receipt number like any submission and passes through the same transitions
+    (draft → submitted → the outcome), each audited as done by the system.
     """
     for code in area_prefectures:
         if not is_prefecture_code(code):
             raise ValidationError(_("Unknown prefecture code: %(code)s") % {"code": code})
-    application = Application.objects.create(
+    application = Application(
         call=call,
         organisation=organisation,
         title=title,
@@ -438,24 +459,45 @@ def application_import_decided(
         area_nationwide=area_nationwide,
         area_description=area_description,
         note=note,
+        receipt_number=_next_receipt_number(call),
+        submitted_at=submitted_at,
     )
-    _transition(application, ApplicationStatus.SUBMITTED)
-    _transition(application, outcome)
-    application.receipt_number = _next_receipt_number(call)
-    application.submitted_at = submitted_at
-    application.save()
+    change_state(
+        application,
+        ApplicationStatus.SUBMITTED,
+        by=None,
+        action="application_imported",
+        after={"receipt_number": application.receipt_number},
+    )
+    change_state(application, outcome, by=None, action="application_imported_outcome")
     return application
+
+
+@transaction.atomic
+def application_disclose_decision(*, application_id: int, at: dt.datetime) -> None:
+    """The organisation has been told the decision (its notice was e-mailed at ``at``): from now
+    on it sees it (rules.can_see_decision). Called by grants when the notice mail is sent; a second
+    call changes nothing, so a repeated delivery is harmless."""
+    application = Application.objects.select_for_update(of=("self",)).get(pk=application_id)
+    if application.decision_disclosed_at is not None:
+        return
+    application.decision_disclosed_at = at
+    application.save(update_fields=["decision_disclosed_at", "updated_at"])
+    record(
+        application,
+        by=None,
+        action="application_decision_disclosed",
+        before={"decision_disclosed_at": None},
+        after={"decision_disclosed_at": at.isoformat()},
+    )
 
 
 # --- receipts (受付票) -------------------------------------------------------------------------
 
 
 def receipt_render(*, application_id: int) -> Receipt:
-    """Render the receipt PDF once; a later call finds it made and does nothing."""
-    from django.core.files.base import ContentFile
-
-    from .documents import receipt_pdf
-
+    """Render the receipt PDF once and keep it (the receipt page and every receipt mail use it); a
+    later call finds it made and does nothing. The row lock makes two mails render it once."""
     with transaction.atomic():
         receipt = (
             Receipt.objects.select_for_update(of=("self",))
@@ -469,31 +511,3 @@ def receipt_render(*, application_id: int) -> Receipt:
         receipt.generated_at = timezone.now()
         receipt.save(update_fields=["pdf", "generated_at"])
         return receipt
-
-
-def receipt_send(*, application_id: int) -> Receipt:
-    """E-mail the receipt once. The row stays locked while sending, so two workers cannot both send."""
-    from .documents import receipt_email
-
-    with transaction.atomic():
-        receipt = (
-            Receipt.objects.select_for_update(of=("self",))
-            .select_related("application")
-            .get(application_id=application_id)
-        )
-        if receipt.emailed_at is not None:
-            return receipt
-        receipt.attempts += 1
-        receipt_email(receipt).send()
-        receipt.emailed_at = timezone.now()
-        receipt.last_error = ""
-        receipt.save(update_fields=["emailed_at", "attempts", "last_error"])
-        return receipt
-
-
-@transaction.atomic
-def receipt_record_failure(*, application_id: int, error: str) -> None:
-    """Keep the failed attempt visible to staff (the attempt's own transaction was rolled back)."""
-    Receipt.objects.filter(application_id=application_id).update(
-        last_error=error[:2000], attempts=models.F("attempts") + 1
-    )

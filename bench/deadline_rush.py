@@ -103,9 +103,9 @@ def build():
 
 def run(user, ids):
     if not RENDER_RECEIPTS:
-        from applications import tasks
+        from kodoku_portal import outbox
 
-        tasks.issue_receipt.delay = lambda **kwargs: None  # measure the submission alone
+        outbox.dispatch = lambda message_id: None  # measure the submission alone: receipt mails stay queued
     chunks = [ids[i::THREADS] for i in range(THREADS)]
     latencies, errors = [], []
     lock = threading.Lock()

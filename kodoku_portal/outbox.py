@@ -84,7 +84,11 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from .celery import app as celery_app
 from .models import OutboxMessage, OutboxStatus
+from .refusals import Refused
+
+DELIVER_TASK = "kodoku_portal.tasks.deliver_message"
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -237,10 +241,10 @@ def _subject(mail: Mail) -> tuple[str, int]:
 def dispatch(message_id: int) -> None:
     """Hand the message to a worker (``deliver_message.delay``). Never raises: when the broker
     cannot be reached the error is logged and the sweeper dispatches the message later."""
-    from .tasks import deliver_message
-
     try:
-        deliver_message.delay(message_id=message_id)
+        # Looked up by name in the Celery app's registry (filled by autodiscovery), so this module
+        # and the tasks module that wraps it do not import each other.
+        celery_app.tasks[DELIVER_TASK].delay(message_id=message_id)
     except Exception:
         logger.exception("outbox message %s could not be dispatched; the sweeper will dispatch it", message_id)
 
@@ -360,8 +364,6 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
 def retry(message_id: int) -> None:
     """Staff: put a failed message back in the queue; it is dispatched when the transaction
     commits. Raises ``Refused(code="transition")`` unless the message is failed."""
-    from .workflow import Refused
-
     now = timezone.now()
     with transaction.atomic():
         updated = OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.FAILED).update(

@@ -1,5 +1,6 @@
 """The applicant's dashboard, starting an application, the draft form with autosave, attachments."""
 
+import rules
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -13,14 +14,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from calls.models import Call, CallState
+from calls.models import AreaRule, Call, CallState
 from kodoku_portal.jp import format_datetime, format_yen, join_list
+from kodoku_portal.views_support import refusals_to_messages
 
 from .. import selectors, services
+from ..checks import amount_over_cap
 from ..filetypes import ALLOWED_KINDS, safe_download_name, validate_attachment
 from ..forms import ApplicationForm, AttachmentForm, BudgetFormSet
 from ..models import ApplicationStatus, BudgetCategory
-from ..services import ApplicationRefused
 
 
 @role_required(Role.APPLICANT)
@@ -41,6 +43,7 @@ def dashboard(request):
 
 @require_POST
 @role_required(Role.APPLICANT)
+@refusals_to_messages("calls:call_detail")
 def application_start(request, slug):
     call = get_object_or_404(Call.objects.filter(published=True), slug=slug)
     organisations = list(selectors.organisations_of(request.user))
@@ -49,11 +52,7 @@ def application_start(request, slug):
         return redirect(reverse("applications:organisation_create") + f"?next={call.get_absolute_url()}")
     chosen = request.POST.get("organisation")
     organisation = next((o for o in organisations if str(o.pk) == chosen), organisations[0])
-    try:
-        application = services.application_start(call=call, organisation=organisation, user=request.user)
-    except ApplicationRefused as refused:
-        messages.error(request, refused.messages[0])
-        return redirect(call.get_absolute_url())
+    application = services.application_start(call=call, organisation=organisation, user=request.user)
     return redirect("applications:detail", pk=application.pk)
 
 
@@ -70,10 +69,6 @@ def _budget_formset(application, data=None):
     return BudgetFormSet(data, initial=None if data is not None else initial, prefix="budget")
 
 
-def _editable(application, now) -> bool:
-    return application.status == ApplicationStatus.DRAFT and application.call.state_at(now) == CallState.OPEN
-
-
 def _page_context(application, **extra) -> dict:
     now = timezone.now()
     return {
@@ -81,6 +76,7 @@ def _page_context(application, **extra) -> dict:
         "call": application.call,
         "state": application.call.state_at(now),
         "CallState": CallState,
+        "AreaRule": AreaRule,
         "Status": ApplicationStatus,
         "refused_saves": getattr(application, "open_refused_saves", []),
         **extra,
@@ -93,6 +89,7 @@ def _form_context(application, form, budget) -> dict:
         form=form,
         budget=budget,
         attachment_form=AttachmentForm(),
+        over_cap=amount_over_cap(application.call, application.requested_amount) > 0,
         max_attachment_mb=settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
     )
 
@@ -100,7 +97,7 @@ def _form_context(application, form, budget) -> dict:
 @role_required(Role.APPLICANT)
 def application_detail(request, pk):
     application = selectors.application_for_member(request.user, pk)
-    if not _editable(application, timezone.now()):
+    if not rules.test_rule("can_edit_draft", request.user, application):
         return render(request, "applications/application_readonly.html", _page_context(application))
     form = ApplicationForm(instance=application, initial={"version": application.version}, call=application.call)
     return render(
@@ -146,8 +143,7 @@ def application_save(request, pk):
     )
     if outcome.saved:
         application.refresh_from_db(fields=["requested_amount", "version"])
-        cap = application.call.cap_amount
-        over = cap is not None and application.requested_amount > cap
+        over = amount_over_cap(application.call, application.requested_amount) > 0
         payload = {
             "saved": True,
             "version": outcome.version,
@@ -203,7 +199,7 @@ def refused_save(request, pk, refused_pk):
             "rows": rows,
             "saved_lines": list(application.budget_lines.all()),
             "typed_lines": _typed_budget_lines(refused.data),
-            "editable": _editable(application, timezone.now()),
+            "editable": rules.test_rule("can_edit_draft", request.user, application),
         },
     )
 
@@ -238,31 +234,34 @@ def _display(field, value) -> str:
     return str(values[-1]) if values else ""
 
 
+def _attachments_section(request, pk, **_ids) -> str:
+    return reverse("applications:detail", args=[pk]) + "#attachments"
+
+
 @require_POST
 @role_required(Role.APPLICANT)
+@refusals_to_messages(_attachments_section)
 def attachment_upload(request, pk):
     application = selectors.application_for_member(request.user, pk)
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose the document type and a file."))
-        return redirect(reverse("applications:detail", args=[pk]) + "#attachments")
+        return redirect(_attachments_section(request, pk))
     upload = form.cleaned_data["file"]
     try:
         file_type = validate_attachment(upload, max_bytes=settings.ATTACHMENT_MAX_BYTES)
-        services.attachment_add(
-            application=application,
-            kind=form.cleaned_data["kind"],
-            upload=upload,
-            file_type=file_type,
-            user=request.user,
-        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    except ApplicationRefused as refused:
-        messages.error(request, refused.messages[0])
-    else:
-        messages.success(request, _("%(name)s was attached.") % {"name": upload.name})
-    return redirect(reverse("applications:detail", args=[pk]) + "#attachments")
+        return redirect(_attachments_section(request, pk))
+    services.attachment_add(
+        application=application,
+        kind=form.cleaned_data["kind"],
+        upload=upload,
+        file_type=file_type,
+        user=request.user,
+    )
+    messages.success(request, _("%(name)s was attached.") % {"name": upload.name})
+    return redirect(_attachments_section(request, pk))
 
 
 @role_required(Role.APPLICANT)
@@ -283,12 +282,9 @@ def attachment_download(request, pk, attachment_pk):
 
 @require_POST
 @role_required(Role.APPLICANT)
+@refusals_to_messages(_attachments_section)
 def attachment_delete(request, pk, attachment_pk):
     attachment = selectors.attachment_for_member(request.user, pk, attachment_pk)
-    try:
-        services.attachment_remove(attachment=attachment)
-    except ApplicationRefused as refused:
-        messages.error(request, refused.messages[0])
-    else:
-        messages.success(request, _("%(name)s was removed.") % {"name": attachment.original_name})
-    return redirect(reverse("applications:detail", args=[pk]) + "#attachments")
+    services.attachment_remove(attachment=attachment)
+    messages.success(request, _("%(name)s was removed.") % {"name": attachment.original_name})
+    return redirect(_attachments_section(request, pk))

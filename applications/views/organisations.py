@@ -1,5 +1,6 @@
 """Organisation profile, members and invitations."""
 
+import rules
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -8,11 +9,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from kodoku_portal.views_support import refusals_to_messages
+from kodoku_portal.workflow import Refused
 
 from .. import selectors, services
 from ..forms import InvitationForm, OrganisationForm
 from ..models import MemberRole
-from ..services import ApplicationRefused
 
 
 @role_required(Role.APPLICANT)
@@ -33,7 +35,6 @@ def organisation_create(request):
 @role_required(Role.APPLICANT)
 def organisation_detail(request, pk):
     organisation = selectors.organisation_for_member(request.user, pk)
-    membership = selectors.membership_in(request.user, organisation)
     form = OrganisationForm(request.POST or None, instance=organisation)
     if request.method == "POST" and form.is_valid():
         services.organisation_update(organisation=organisation, **form.cleaned_data)
@@ -45,7 +46,7 @@ def organisation_detail(request, pk):
         {
             "organisation": organisation,
             "form": form,
-            "is_owner": membership.role == MemberRole.OWNER,
+            "is_owner": rules.test_rule("can_manage_organisation", request.user, organisation),
             "members": organisation.memberships.select_related("user").order_by("created_at"),
             "invitations": organisation.invitations.filter(accepted_at__isnull=True),
             "invitation_form": InvitationForm(auto_id="invite_%s"),
@@ -55,23 +56,20 @@ def organisation_detail(request, pk):
 
 @require_POST
 @role_required(Role.APPLICANT)
+@refusals_to_messages("applications:organisation")
 def organisation_invite(request, pk):
     organisation = selectors.organisation_for_owner(request.user, pk)
     form = InvitationForm(request.POST)
     if form.is_valid():
-        try:
-            services.invitation_create(
-                organisation=organisation,
-                email=form.cleaned_data["email"],
-                role=MemberRole(form.cleaned_data["role"]),
-                invited_by=request.user,
-            )
-        except ApplicationRefused as refused:
-            messages.error(request, refused.messages[0])
-        else:
-            messages.success(
-                request, _("An invitation has been sent to %(email)s.") % {"email": form.cleaned_data["email"]}
-            )
+        services.invitation_create(
+            organisation=organisation,
+            email=form.cleaned_data["email"],
+            role=MemberRole(form.cleaned_data["role"]),
+            invited_by=request.user,
+        )
+        messages.success(
+            request, _("An invitation has been sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+        )
     else:
         messages.error(request, _("Enter a valid e-mail address."))
     return redirect("applications:organisation", pk=organisation.pk)
@@ -82,8 +80,8 @@ def invitation_accept(request, token):
     if request.method == "POST":
         try:
             membership = services.invitation_accept(token=token, user=request.user)
-        except ApplicationRefused as refused:
-            messages.error(request, refused.messages[0])
+        except Refused as refused:  # the page is shown again with the reason (status 400), not redirected
+            messages.error(request, refused.message)
             return render(request, "applications/invitation.html", {"token": token, "refused": True}, status=400)
         messages.success(
             request, _("You are now a member of %(organisation)s.") % {"organisation": membership.organisation}

@@ -1,5 +1,6 @@
 """Preview, submission, withdrawal and the receipt (受付票)."""
 
+import rules
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -10,11 +11,11 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from calls.models import CallState
+from kodoku_portal.views_support import refusals_to_messages
 
 from .. import selectors, services
 from ..checks import application_problems
 from ..models import ApplicationStatus
-from ..services import ApplicationRefused
 
 
 @role_required(Role.APPLICANT)
@@ -29,6 +30,7 @@ def preview(request, pk):
             "call": application.call,
             "state": application.call.state_at(now),
             "problems": application_problems(application),
+            "can_submit": rules.test_rule("can_submit", request.user, application),
             "CallState": CallState,
             "Status": ApplicationStatus,
         },
@@ -37,14 +39,10 @@ def preview(request, pk):
 
 @require_POST
 @role_required(Role.APPLICANT)
+@refusals_to_messages("applications:preview")
 def submit(request, pk):
     application = selectors.application_for_member(request.user, pk)
-    try:
-        application = services.application_submit(application_id=application.pk, user=request.user)
-    except ApplicationRefused as refused:
-        for message in refused.messages:
-            messages.error(request, message)
-        return redirect("applications:preview", pk=pk)
+    application = services.application_submit(application_id=application.pk, user=request.user)
     messages.success(
         request,
         _("Your application was received. Receipt number: %(number)s.") % {"number": application.receipt_number},
@@ -54,14 +52,11 @@ def submit(request, pk):
 
 @require_POST
 @role_required(Role.APPLICANT)
+@refusals_to_messages("applications:detail")
 def withdraw(request, pk):
     application = selectors.application_for_member(request.user, pk)
-    try:
-        services.application_withdraw(application_id=application.pk, user=request.user)
-    except ApplicationRefused as refused:
-        messages.error(request, refused.messages[0])
-    else:
-        messages.success(request, _("Your application has been withdrawn."))
+    services.application_withdraw(application_id=application.pk, user=request.user)
+    messages.success(request, _("Your application has been withdrawn."))
     return redirect("applications:detail", pk=pk)
 
 

@@ -5,6 +5,7 @@ import pytest
 from applications import services
 from applications.checks import application_problems
 from calls.models import AreaRule
+from kodoku_portal.workflow import Refused
 from tests.factories import ApplicationFactory
 
 from .conftest import save_complete
@@ -29,7 +30,7 @@ def test_one_prefecture_without_a_reason_cannot_be_submitted(wide_call, organisa
     )
     assert application.below_area_rule
     assert area_problems(application)
-    with pytest.raises(services.ApplicationRefused):
+    with pytest.raises(Refused):
         services.application_submit(application_id=application.pk, user=member)
 
 
@@ -80,6 +81,6 @@ def test_the_ineligible_legal_form_cannot_start(open_call, member):
 
     company = ApplicantType.objects.create(code="for-profit", name="株式会社", is_non_profit=False)
     organisation = complete_organisation(applicant_type=company, corporate_number=corporate_number("700110005999"))
-    with pytest.raises(services.ApplicationRefused) as refused:
+    with pytest.raises(Refused) as refused:
         services.application_start(call=open_call, organisation=organisation, user=member)
     assert refused.value.code == "ineligible"

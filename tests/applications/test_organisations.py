@@ -8,8 +8,12 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Role
+from applications import services
 from applications.models import Invitation, MemberRole, Membership, Organisation
 from calls.models import ApplicantType
+from kodoku_portal import outbox
+from kodoku_portal.models import OutboxMessage, OutboxStatus
+from kodoku_portal.workflow import Refused
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +162,42 @@ def test_no_open_redirect_after_registering(client, types):
     response = client.post("/organisations/new/?next=https://evil.example/phish", profile(types))
     assert response.status_code == 302
     assert not response["Location"].startswith("https://evil.example")
+
+
+def test_an_invitation_is_one_outbox_message_sent_once(organisation, member, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = services.invitation_create(
+            organisation=organisation, email=" New@Example.jp ", role=MemberRole.EDITOR, invited_by=member
+        )
+    [message] = OutboxMessage.objects.filter(kind="invitation")
+    assert (message.subject_type, message.subject_id) == ("applications.Invitation", invitation.pk)
+    assert message.to_email == "new@example.jp"
+    assert message.status == OutboxStatus.SENT
+    assert outbox.deliver(message.pk) == OutboxStatus.SENT  # a duplicate delivery sends nothing more
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["new@example.jp"]
+    assert invitation.token in mail.outbox[0].body
+
+
+def test_an_invitation_accepted_before_its_mail_went_out_is_not_sent(
+    organisation, member, django_capture_on_commit_callbacks
+):
+    invitation = services.invitation_create(
+        organisation=organisation, email="quick@example.jp", role=MemberRole.EDITOR, invited_by=member
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(accepted_at=timezone.now())
+    message = OutboxMessage.objects.get(kind="invitation")
+    assert outbox.deliver(message.pk) == OutboxStatus.CANCELLED
+    assert mail.outbox == []
+
+
+def test_only_an_owner_may_invite_even_through_the_service(organisation, member):
+    editor = UserFactory(role=Role.APPLICANT)
+    Membership.objects.create(organisation=organisation, user=editor, role=MemberRole.EDITOR)
+    with pytest.raises(Refused) as refused:
+        services.invitation_create(
+            organisation=organisation, email="x@example.jp", role=MemberRole.OWNER, invited_by=editor
+        )
+    assert refused.value.code == "not_owner"
+    assert not Invitation.objects.exists()
+    assert not OutboxMessage.objects.exists()

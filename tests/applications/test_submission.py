@@ -7,10 +7,13 @@ import threading
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 
-from applications import services
+from applications import mails, services
 from applications.models import Application, ApplicationStatus, Receipt
-from applications.services import ApplicationRefused
+from kodoku_portal import outbox
+from kodoku_portal.models import OutboxMessage, OutboxStatus
+from kodoku_portal.workflow import Refused
 from tests.factories import ApplicationFactory
 
 from .conftest import DEADLINE, INSIDE, save_complete
@@ -33,7 +36,7 @@ def test_submission_at_the_last_microsecond_is_accepted(seed_draft, member):
 
 
 def test_submission_at_noon_is_refused_and_the_draft_kept(seed_draft, member):
-    with pytest.raises(ApplicationRefused) as refused:
+    with pytest.raises(Refused) as refused:
         services.application_submit(application_id=seed_draft.pk, user=member, now=DEADLINE)
     assert refused.value.code == "closed"
     assert "2025年5月30日（金）12:00" in refused.value.messages[0]
@@ -76,7 +79,7 @@ def test_one_yen_over_the_cap_is_refused_with_the_amounts(seed_window_call, orga
     application = save_complete(
         ApplicationFactory(call=seed_window_call, organisation=organisation), member, amount=2_000_001, now=INSIDE
     )
-    with pytest.raises(ApplicationRefused) as refused:
+    with pytest.raises(Refused) as refused:
         services.application_submit(application_id=application.pk, user=member, now=INSIDE)
     assert any("2,000,001円" in m and "2,000,000円" in m and "1円" in m for m in refused.value.messages)
     application.refresh_from_db()
@@ -84,7 +87,7 @@ def test_one_yen_over_the_cap_is_refused_with_the_amounts(seed_window_call, orga
 
 
 def test_an_incomplete_draft_is_refused_with_everything_missing(draft, member):
-    with pytest.raises(ApplicationRefused) as refused:
+    with pytest.raises(Refused) as refused:
         services.application_submit(application_id=draft.pk, user=member)
     assert refused.value.code == "incomplete"
     assert len(refused.value.messages) >= 8
@@ -92,16 +95,25 @@ def test_an_incomplete_draft_is_refused_with_everything_missing(draft, member):
     assert draft.status == ApplicationStatus.DRAFT and draft.receipt_number is None
 
 
+def receipt_messages(application) -> list[OutboxMessage]:
+    return list(
+        OutboxMessage.objects.filter(
+            kind="receipt", subject_type="applications.Application", subject_id=application.pk
+        ).order_by("to_email")
+    )
+
+
 def test_double_submission_gives_one_receipt(complete_draft, member, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         first = services.application_submit(application_id=complete_draft.pk, user=member)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         second = services.application_submit(application_id=complete_draft.pk, user=member)
-    assert callbacks == []  # the second click schedules no second receipt
+    assert callbacks == []  # the second click queues no second receipt
     assert first.receipt_number == second.receipt_number
     assert first.submitted_at == second.submitted_at
     assert Receipt.objects.filter(application=complete_draft).count() == 1
-    assert len(mail.outbox) == 1
+    assert len(receipt_messages(complete_draft)) == 2  # one per address
+    assert sorted(address for m in mail.outbox for address in m.to) == sorted(["office@example.jp", member.email])
 
 
 def test_receipt_numbers_follow_each_other_per_call(open_call, npo_type, member):
@@ -146,24 +158,27 @@ def test_two_simultaneous_submissions_give_one_receipt(complete_draft, member):
     assert Receipt.objects.filter(application=complete_draft).count() == 1
 
 
-def test_receipt_pdf_is_made_and_emailed_once_even_if_the_task_runs_again(
-    complete_draft, member, tmp_path, django_capture_on_commit_callbacks
+def test_receipt_pdf_is_made_once_and_each_address_mailed_once_even_if_delivered_again(
+    complete_draft, member, django_capture_on_commit_callbacks
 ):
-    from applications.tasks import issue_receipt
-
     with django_capture_on_commit_callbacks(execute=True):
         services.application_submit(application_id=complete_draft.pk, user=member)
     receipt = Receipt.objects.get(application=complete_draft)
-    assert receipt.pdf and receipt.generated_at and receipt.emailed_at
+    assert receipt.pdf and receipt.generated_at
     first_pdf = receipt.pdf.name
-    issue_receipt.delay(application_id=complete_draft.pk)  # a retry or a duplicate delivery
+    messages = receipt_messages(complete_draft)
+    assert [m.to_email for m in messages] == sorted([member.email, "office@example.jp"])
+    assert {m.status for m in messages} == {OutboxStatus.SENT}
+    for message in messages:  # a duplicate delivery of the task
+        assert outbox.deliver(message.pk) == OutboxStatus.SENT
     receipt.refresh_from_db()
     assert receipt.pdf.name == first_pdf
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert set(message.to) == {member.email, "office@example.jp"}
-    assert message.attachments[0][0].endswith(".pdf")
-    assert message.attachments[0][1].startswith(b"%PDF-")
+    assert len(mail.outbox) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([member.email, "office@example.jp"])
+    for sent in mail.outbox:
+        assert len(sent.to) == 1
+        assert sent.attachments[0][0].endswith(".pdf")
+        assert sent.attachments[0][1].startswith(b"%PDF-")
 
 
 def test_receipt_pdf_has_the_japanese_text_and_an_embedded_japanese_font(
@@ -190,29 +205,43 @@ def test_receipt_pdf_has_the_japanese_text_and_an_embedded_japanese_font(
     assert all(" yes " in row for row in rows), fonts  # every font embedded
 
 
-def test_a_failed_receipt_mail_is_retried_and_recorded(
-    complete_draft, member, monkeypatch, django_capture_on_commit_callbacks
+def test_a_failed_receipt_mail_is_recorded_and_sent_by_the_sweep_later(
+    complete_draft, member, django_capture_on_commit_callbacks
 ):
-    from applications import documents
-
+    """A broken builder (the mail server down, a PDF that would not render) leaves the message
+    failed with its error; the outbox's sweep sends it once its back-off has passed."""
     calls = {"n": 0}
-    real = documents.receipt_email
 
-    def flaky(receipt):
+    def broken_then_mended(message):
         calls["n"] += 1
         if calls["n"] == 1:
             raise ConnectionError("mail server down")
-        return real(receipt)
+        return mails.build_receipt_mail(message)
 
-    monkeypatch.setattr(documents, "receipt_email", flaky)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.application_submit(application_id=complete_draft.pk, user=member)
-    receipt = Receipt.objects.get(application=complete_draft)
-    assert receipt.emailed_at is not None
-    assert receipt.attempts == 2  # one failed (recorded), one sent
-    assert receipt.last_error == ""
-    assert calls["n"] == 2
-    assert len(mail.outbox) == 1
+    outbox.register("receipt", broken_then_mended)
+    try:
+        complete_draft.organisation.email = member.email  # one address: one message
+        complete_draft.organisation.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.application_submit(application_id=complete_draft.pk, user=member)
+        [message] = receipt_messages(complete_draft)
+        assert message.status == OutboxStatus.FAILED
+        assert message.attempts == 1
+        assert "mail server down" in message.last_error
+        assert mail.outbox == []
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert outbox.sweep(now=timezone.now()) == 0  # not due yet: the back-off
+        with django_capture_on_commit_callbacks(execute=True):
+            assert outbox.sweep(now=message.next_attempt_at + dt.timedelta(seconds=1)) == 1
+        message.refresh_from_db()
+        assert message.status == OutboxStatus.SENT
+        assert message.attempts == 2
+        assert calls["n"] == 2
+        assert len(mail.outbox) == 1
+        assert mail.outbox[0].to == [member.email]
+    finally:
+        outbox.register("receipt", mails.build_receipt_mail)
 
 
 def test_withdrawal_before_the_deadline(seed_draft, member):
@@ -224,7 +253,7 @@ def test_withdrawal_before_the_deadline(seed_draft, member):
 
 def test_no_withdrawal_after_the_deadline(seed_draft, member):
     services.application_submit(application_id=seed_draft.pk, user=member, now=INSIDE)
-    with pytest.raises(ApplicationRefused):
+    with pytest.raises(Refused):
         services.application_withdraw(application_id=seed_draft.pk, user=member, now=DEADLINE)
     assert Application.objects.get(pk=seed_draft.pk).status == ApplicationStatus.SUBMITTED
 
