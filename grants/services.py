@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from applications import services as application_services
 from applications.models import (
-    APPLICATION_TRANSITIONS,
     DECIDED_STATUSES,
     Application,
     ApplicationStatus,
@@ -99,7 +98,7 @@ def decision_record(
     note: str = "",
 ) -> Application:
     """採択 / 不採択 / 補欠 (or back to undecided): the application's status, through the workflow
-    (its transition table), and the award amount. Refused once a notice exists. Each refusal
+    (``Application.TRANSITIONS``), and the award amount. Refused once a notice exists. Each refusal
     names the application by its receipt number (the decisions page lists many)."""
     call = Call.objects.select_for_update().get(pk=application.call_id)  # one budget check at a time
     application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
@@ -130,7 +129,6 @@ def decision_record(
                 outcome,
                 by=decided_by,
                 action="decision",
-                transitions=APPLICATION_TRANSITIONS,
                 before=before,
                 after=after,
             )
@@ -314,10 +312,8 @@ def notice_mail_sent(*, notice_id: int, at: dt.datetime) -> None:
     organisation may now see the decision. Safe to call again."""
     Notice.objects.filter(pk=notice_id, emailed_at__isnull=True).update(emailed_at=at)
     application_id = Notice.objects.filter(pk=notice_id).values_list("application_id", flat=True).first()
-    # TODO(issue 9 merge): the applications branch adds this service; drop the guard once it is in main.
-    disclose = getattr(application_services, "application_disclose_decision", None)
-    if application_id is not None and disclose is not None:
-        disclose(application_id=application_id, at=at)
+    if application_id is not None:
+        application_services.application_disclose_decision(application_id=application_id, at=at)
 
 
 # --- award tracking ---------------------------------------------------------------------------

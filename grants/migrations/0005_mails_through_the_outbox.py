@@ -117,7 +117,8 @@ def notices_to_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_user_language_user_wants_deadline_reminders_and_more"),
-        ("applications", "0003_call_models_in_calls"),
+        # After the applications layer has read what it needs of the notices (decision disclosure).
+        ("applications", "0005_receipt_mails_in_the_outbox"),
         ("reviews", "0002_call_models_in_calls"),
         ("grants", "0004_call_models_moved_to_calls"),
         ("kodoku_portal", "0002_audit_context_and_outbox"),

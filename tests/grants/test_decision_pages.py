@@ -187,7 +187,8 @@ def test_staff_see_progress_awards_and_the_audit_trail(client, decided, staff):
     }
     assert 'data-testid="award-row"' in client.get("/staff/awards/").content.decode()
     page = client.get(f"/staff/calls/{slug}/audit/").content.decode()
-    assert staff.email in page and page.count('data-testid="audit-row"') == 2  # the decision, the notices
+    # The decision, the notices made, and the decision disclosed to the organisation once e-mailed.
+    assert staff.email in page and page.count('data-testid="audit-row"') == 3
 
 
 def test_the_public_list_appears_only_when_published(client, decided, staff):
