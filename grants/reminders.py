@@ -248,15 +248,16 @@ def due_reminders(now: dt.datetime) -> list[DueReminder]:
 
 
 def record_due_reminders(now: dt.datetime) -> list[int]:
-    """Record every due reminder in the outbox (one short transaction each) and return the ids of
-    the messages. A message is dispatched when the run that created it commits; one recorded
-    already (by another run at the same moment) is left to that run."""
+    """Record every due reminder in the outbox and return the ids of the messages. One transaction
+    for the run: its messages are dispatched once all are recorded (sending does not slow the
+    recording down), and a run at the same moment waits on the unique key for this one to commit,
+    then finds them recorded. One recorded already by another run is left to that run."""
     ids = []
-    for item in due_reminders(now):
-        with transaction.atomic():
+    with transaction.atomic():
+        for item in due_reminders(now):
             message = enqueue(item.mail())
-        if message is not None:
-            ids.append(message.pk)
+            if message is not None:
+                ids.append(message.pk)
     return ids
 
 
