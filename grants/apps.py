@@ -5,3 +5,33 @@ from django.utils.translation import gettext_lazy as _
 class GrantsConfig(AppConfig):
     name = "grants"
     verbose_name = _("Decisions and awards")
+
+    def ready(self) -> None:
+        from kodoku_portal import audit, outbox
+
+        from . import mails, reminders
+        from . import rules as _rules  # noqa: F401 - registers the named permissions
+        from .models import ReminderKind
+        from .services import NOTICE_MAIL
+
+        outbox.register(NOTICE_MAIL, mails.build_notice_mail)
+        for kind in ReminderKind:
+            outbox.register(kind.value, reminders.build_reminder_mail)
+        for action, sentence in AUDIT_SENTENCES.items():
+            audit.register_action(action, sentence)
+
+
+# How the audit page says what each action of this layer did. "decision" keeps the core's sentence
+# ("… changed PRACTICE-0004 from Submitted to Adopted (¥1,200,000)"), which leaves out the amount
+# when there is none (不採択, 補欠); one sentence of ours would print empty brackets there.
+AUDIT_SENTENCES = {
+    "notices_prepared": _("%(actor)s made the notices of %(object)s and queued them for sending"),
+    "award_granted": _("%(actor)s recorded the grant decision for %(object)s (%(amount)s)"),
+    "report_progress": _("%(actor)s submitted a progress report for %(object)s"),
+    "report_final": _("%(actor)s submitted the final report for %(object)s"),
+    "report_returned": _("%(actor)s returned the final report of %(object)s to be filed again"),
+    "award_confirmed": _("%(actor)s confirmed the amount of %(object)s (%(amount)s)"),
+    "award_paid": _("%(actor)s recorded the payment for %(object)s"),
+    "adoptions_published": _("%(actor)s published the list of adopted projects of %(object)s"),
+    "adoptions_withdrawn": _("%(actor)s withdrew the public list of adopted projects of %(object)s"),
+}

@@ -2,12 +2,13 @@
 
 ``notice_pdf(notice) -> bytes``
     The A4 official letter (公用文), always in Japanese, from templates/pdf/notice.html.
-``notice_email(notice) -> EmailMessage``
-    The e-mail to the organisation and the person who submitted, with the PDF attached as
-    ``<document number>.pdf`` (the stored PDF when it has been rendered, so the mail carries the
-    very file kept on record).
+``notice_email(notice, to=None) -> EmailMessage``
+    The e-mail to ``to`` (default: the organisation and the person who submitted), with the PDF
+    attached as ``<document number>.pdf`` (the stored PDF when it has been rendered, so the mail
+    carries the very file kept on record).
 
-Called by grants.services.notice_render / notice_send and by ``manage.py render_notice``.
+Called by grants.services.notice_render, the outbox builder (grants/mails.py) and by
+``manage.py render_notice``.
 """
 
 from django.core.mail import EmailMessage
@@ -65,14 +66,17 @@ def _stored_pdf(notice: Notice) -> bytes | None:
         notice.pdf.close()
 
 
-def notice_email(notice: Notice) -> EmailMessage:
+def notice_email(
+    notice: Notice, *, to: list[str] | None = None, message_class: type[EmailMessage] = EmailMessage
+) -> EmailMessage:
     notice = _load(notice)
     context = _context(notice)
     with translation.override("ja"):
         subject = render_to_string("grants/email/notice_subject.txt", context)
         body = render_to_string("grants/email/notice_body.txt", context)
     subject = " ".join(line.strip() for line in subject.splitlines() if line.strip())  # one header line
-    message = EmailMessage(subject=subject, body=body, to=application_mail_recipients(notice.application))
+    recipients = to if to is not None else application_mail_recipients(notice.application)
+    message = message_class(subject=subject, body=body, to=recipients)
     pdf = _stored_pdf(notice)
     if pdf is None:
         pdf = _render_pdf(notice)

@@ -71,3 +71,49 @@ class ReportForm(forms.Form):
             for value, _label in BudgetCategory.choices
             if self.cleaned_data.get(f"cost_{value}")
         ]
+
+
+class ReturnReportForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the report is returned"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+# What the audit page calls each kind of entry; an action not listed is shown by its code.
+AUDIT_ACTION_LABELS = {
+    "decision": _("Decision (採否)"),
+    "notices_prepared": _("Notices made"),
+    "award_granted": _("Grant decided (交付決定)"),
+    "report_progress": _("Progress report"),
+    "report_final": _("Final report (実績報告)"),
+    "report_returned": _("Report returned"),
+    "award_confirmed": _("Amount confirmed (額の確定)"),
+    "award_paid": _("Paid"),
+    "adoptions_published": _("Adoption list published"),
+    "adoptions_withdrawn": _("Adoption list withdrawn"),
+}
+
+
+class AuditFilterForm(forms.Form):
+    """Filters of a call's audit trail: by the person who acted and by the kind of action, each
+    offered from what the trail holds."""
+
+    actor = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
+    action = forms.ChoiceField(label=_("Kind"), required=False)
+
+    def __init__(self, *args, entries, **kwargs):
+        super().__init__(*args, **kwargs)
+        actors = entries.order_by().filter(actor__isnull=False).values_list("actor_id", "actor__email").distinct()
+        actions = entries.order_by().values_list("action", flat=True).distinct()
+        self.fields["actor"].choices = [("", _("Everyone")), *sorted(actors, key=lambda pair: pair[1])]
+        self.fields["action"].choices = [
+            ("", _("Every kind")),
+            *sorted(((code, AUDIT_ACTION_LABELS.get(code, code)) for code in set(actions)), key=lambda c: str(c[1])),
+        ]
+
+    def filter(self, entries):
+        if self.cleaned_data.get("actor"):
+            entries = entries.filter(actor_id=self.cleaned_data["actor"])
+        if self.cleaned_data.get("action"):
+            entries = entries.filter(action=self.cleaned_data["action"])
+        return entries

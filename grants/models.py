@@ -1,4 +1,4 @@
-"""The top of the house: reminders, decisions, notices, awards and reports.
+"""The top of the house: decisions, notices, awards and reports (reminders are outbox messages).
 
 Programmes, calls and themes live in ``calls``; applications in ``applications``.
 """
@@ -7,49 +7,16 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from applications.models import BudgetCategory
 from calls.models import Call
 
 
 class ReminderKind(models.TextChoices):
-    DEADLINE = "deadline", _("Call deadline (unsubmitted draft)")
-    REVIEW = "review", _("Review due")
-    REPORT = "report", _("Report due")
+    """The outbox kinds of the reminders (kodoku_portal.models.OutboxMessage.kind)."""
 
-
-class ReminderStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting to be sent")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed; will be retried")
-    CANCELLED = "cancelled", _("Not sent: no longer needed")
-
-
-class Reminder(models.Model):
-    """One reminder to one person: recorded under a unique key before it is sent, so the schedule
-    running twice, two workers, or a worker stopped mid-run never send it twice."""
-
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders")
-    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
-    subject_key = models.CharField(_("about"), max_length=60, help_text="application:12, assignment:34")
-    slot = models.CharField(_("reminder"), max_length=60, help_text="24h before 2025-05-30T12:00+09:00")
-    status = models.CharField(
-        _("status"), max_length=20, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-
-    class Meta:
-        ordering = ("-created_at", "-id")
-        verbose_name = _("reminder")
-        verbose_name_plural = _("reminders")
-        constraints = [
-            models.UniqueConstraint(fields=("recipient", "kind", "subject_key", "slot"), name="reminder_exactly_once")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.subject_key} {self.slot} → {self.recipient_id}"
+    DEADLINE = "reminder_deadline", _("Call deadline (unsubmitted draft)")
+    REVIEW = "reminder_review", _("Review due")
+    REPORT = "reminder_report", _("Report due")
 
 
 # --- decisions, notices, awards ----------------------------------------------------------------
@@ -94,7 +61,9 @@ class NoticeBatch(models.Model):
 
 
 class Notice(models.Model):
-    """通知書: one per decided application; rendered once and e-mailed once by Celery tasks."""
+    """通知書: one per decided application. Its mails are outbox messages (kind "notice", one per
+    address); the PDF is rendered once, when the first of them is sent, and kept here.
+    ``emailed_at`` is when the first of its mails was sent (set by the outbox's "sent")."""
 
     application = models.OneToOneField("applications.Application", on_delete=models.PROTECT, related_name="notice")
     batch = models.ForeignKey(NoticeBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
@@ -105,8 +74,6 @@ class Notice(models.Model):
     pdf = models.FileField(upload_to="notices/", max_length=200, blank=True)
     generated_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,6 +115,8 @@ AWARD_TRANSITIONS: dict[str, frozenset[str]] = {
 class Award(models.Model):
     """The life of an adopted project: 交付決定 → 実績報告 → 額の確定 → 支払."""
 
+    TRANSITIONS = AWARD_TRANSITIONS
+
     application = models.OneToOneField("applications.Application", on_delete=models.PROTECT, related_name="award")
     status = models.CharField(_("status"), max_length=20, choices=AwardStatus.choices, default=AwardStatus.ADOPTED)
     granted_on = models.DateField(_("grant decided on"), null=True, blank=True)
@@ -163,7 +132,17 @@ class Award(models.Model):
         verbose_name_plural = _("awards")
 
     def __str__(self) -> str:
-        return f"{self.application} ({self.get_status_display()})"
+        # What the audit trail and the staff read: the application's receipt number.
+        return self.application.receipt_number or f"#{self.application_id}"
+
+    def reports_open(self) -> list["ReportKind"]:
+        """The kinds of report the organisation may file now: while the grant is decided
+        (交付決定), each kind once. The one rule behind the report form, the report service and
+        the report reminders (prefetch ``reports`` when asking for many awards)."""
+        if self.status != AwardStatus.GRANTED:
+            return []
+        filed = {report.kind for report in self.reports.all() if report.returned_at is None}
+        return [kind for kind in ReportKind if kind not in filed]
 
 
 class ReportKind(models.TextChoices):
@@ -180,12 +159,18 @@ class Report(models.Model):
     issues = models.TextField(_("issues"), blank=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(_("submitted at"))
+    # Set when staff return the report to be filed again; a returned report stays on record.
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
 
     class Meta:
         ordering = ("award", "submitted_at")
         verbose_name = _("report")
         verbose_name_plural = _("reports")
-        constraints = [models.UniqueConstraint(fields=("award", "kind"), name="report_once_per_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("award", "kind"), condition=models.Q(returned_at__isnull=True), name="report_once_per_kind"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.award} {self.kind}"
@@ -207,6 +192,4 @@ class ReportCost(models.Model):
 
     @property
     def category_label(self) -> str:
-        from applications.models import BudgetCategory  # the later layer, read lazily
-
         return BudgetCategory(self.category).label if self.category in BudgetCategory.values else self.category

@@ -11,50 +11,93 @@ Kinds and when they are due (all times aware; shown in JST):
   3 days before the end of its due date (JST), to every member. Not optional: reports are an
   obligation of the grant.
 
-Exactly once: ``record_due_reminders`` writes one Reminder row per (recipient, kind, subject,
-slot) under a unique constraint before anything is sent; only the run that created the row
-schedules the mail. ``send_reminder`` locks the row while sending and marks it sent, so two
-workers never both send it. A row left unsent (failed send, worker stopped) is picked up by the
-next run. The one case that can still repeat a mail is a worker killed after the mail server
-accepted it and before the row was marked sent; the portal cannot tell that case apart from a
-send that never happened, and then prefers sending twice to not sending at all.
+Exactly once: each reminder is an outbox message (kodoku_portal/outbox.py) of kind
+"reminder_deadline", "reminder_review" or "reminder_report", about the application, the
+assignment or the award, to one address, in one slot ("24h before 2025-05-30T12:00:00+09:00";
+a report's slot starts with the report's kind). The outbox's unique key on those columns makes
+recording it idempotent: the schedule running twice, or two processes at once, record it once, and
+only the run that created the row dispatches it. Sending, retrying with back-off, the lease that
+keeps two workers from sending it twice, and staff retries are the outbox's.
+
+At send time the builder (``build_reminder_mail``) looks again: a reminder no longer needed (the
+draft was submitted, the review done, the report filed, its deadline passed, the person opted out)
+is cancelled, not sent; the mail is worded in the recipient's language as it is then.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from accounts.models import User
 from applications.checks import application_problems
 from applications.models import Application, ApplicationStatus
 from calls.models import Call
 from kodoku_portal.jp import JST
 from kodoku_portal.links import absolute_url
+from kodoku_portal.models import OutboxMessage
+from kodoku_portal.outbox import Mail, enqueue
 from reviews.models import Assignment, AssignmentStatus, ReviewStatus
 
-from .models import Reminder, ReminderKind, ReminderStatus
+from .models import Award, AwardStatus, ReminderKind, ReportKind
 
 REVIEW_OFFSETS_HOURS = (72, 24)
 REPORT_OFFSETS_HOURS = (14 * 24, 3 * 24)
-# A reminder that is still unsent this long after its last attempt is tried again.
-RETRY_AFTER = dt.timedelta(minutes=10)
+# The subject of each kind of reminder, as the outbox names it (a model label).
+SUBJECT_TYPES = {
+    ReminderKind.DEADLINE: "applications.Application",
+    ReminderKind.REVIEW: "reviews.Assignment",
+    ReminderKind.REPORT: "grants.Award",
+}
+# The mail templates of each kind: grants/email/reminder_<name>[_subject].txt / .html
+TEMPLATE_NAMES = {ReminderKind.DEADLINE: "deadline", ReminderKind.REVIEW: "review", ReminderKind.REPORT: "report"}
 
 
 @dataclass(frozen=True)
 class DueReminder:
+    """A reminder due to one person: the outbox's unique key (kind, subject, address, slot) and
+    what the mail needs to know (the deadline; for a report, which report)."""
+
     recipient_id: int
     recipient_email: str
     kind: str
-    subject_key: str
+    subject_id: int
     slot: str
+    deadline: dt.datetime = field(compare=False)
+    call_id: int | None = field(compare=False, default=None)
+    language: str = field(compare=False, default="ja")
+    report_kind: str = field(compare=False, default="")
     label: str = field(compare=False, default="")
 
+    @property
+    def subject_type(self) -> str:
+        return SUBJECT_TYPES[self.kind]
 
-def _most_urgent_passed(deadline: dt.datetime, offsets, now: dt.datetime) -> int | None:
+    @property
+    def key(self) -> tuple[str, str, int, str, str]:
+        return (self.kind, self.subject_type, self.subject_id, self.recipient_email.strip().lower(), self.slot)
+
+    def mail(self) -> Mail:
+        context = {"deadline": self.deadline.isoformat()}
+        if self.report_kind:
+            context["report_kind"] = self.report_kind
+        return Mail(
+            kind=self.kind,
+            subject=(self.subject_type, self.subject_id),
+            to_email=self.recipient_email,
+            recipient=User(pk=self.recipient_id),
+            language=self.language or "ja",
+            slot=self.slot,
+            context=context,
+            call_id=self.call_id,
+        )
+
+
+def _most_urgent_passed(deadline: dt.datetime, offsets: list[int] | tuple[int, ...], now: dt.datetime) -> int | None:
     """The smallest offset (hours) whose moment (deadline − offset) has come, before the deadline."""
     if now >= deadline:
         return None
@@ -63,6 +106,8 @@ def _most_urgent_passed(deadline: dt.datetime, offsets, now: dt.datetime) -> int
 
 
 def _slot(hours: int, deadline: dt.datetime) -> str:
+    """Which reminder of a deadline: the offset and the deadline itself, so that a deadline moved
+    later is reminded of again."""
     return f"{hours}h before {deadline.astimezone(JST).isoformat()}"
 
 
@@ -81,16 +126,19 @@ def due_deadline_reminders(now: dt.datetime) -> list[DueReminder]:
         for application in drafts:
             for membership in application.organisation.memberships.all():
                 user = membership.user
-                if not (user.is_active and user.wants_deadline_reminders):
+                if not wants_reminder(user, ReminderKind.DEADLINE):
                     continue
                 due.append(
                     DueReminder(
                         user.pk,
                         user.email,
                         ReminderKind.DEADLINE,
-                        f"application:{application.pk}",
+                        application.pk,
                         _slot(hours, call.closes_at),
-                        f"{application.organisation.name} / {call}",
+                        deadline=call.closes_at,
+                        call_id=call.pk,
+                        language=user.language,
+                        label=f"{application.organisation.name} / {call}",
                     )
                 )
     return due
@@ -115,9 +163,12 @@ def due_review_reminders(now: dt.datetime) -> list[DueReminder]:
                 assignment.reviewer_id,
                 assignment.reviewer.email,
                 ReminderKind.REVIEW,
-                f"assignment:{assignment.pk}",
+                assignment.pk,
                 _slot(hours, assignment.due_at),
-                str(assignment.application),
+                deadline=assignment.due_at,
+                call_id=assignment.application.call_id,
+                language=assignment.reviewer.language,
+                label=str(assignment.application),
             )
         )
     return due
@@ -128,9 +179,11 @@ def report_deadline(due: dt.date) -> dt.datetime:
     return dt.datetime.combine(due + dt.timedelta(days=1), dt.time(0, 0), tzinfo=JST)
 
 
-def due_report_reminders(now: dt.datetime) -> list[DueReminder]:
-    from .models import Award, AwardStatus, ReportKind
+def _report_due_on(award: Award, kind: str) -> dt.date | None:
+    return award.final_report_due if kind == ReportKind.FINAL else award.progress_report_due
 
+
+def due_report_reminders(now: dt.datetime) -> list[DueReminder]:
     today = now.astimezone(JST).date()
     horizon = today + dt.timedelta(hours=max(REPORT_OFFSETS_HOURS) + 24)
     awards = (
@@ -144,80 +197,79 @@ def due_report_reminders(now: dt.datetime) -> list[DueReminder]:
     )
     due = []
     for award in awards:
-        filed = {report.kind for report in award.reports.all()}
-        for kind, day in ((ReportKind.PROGRESS, award.progress_report_due), (ReportKind.FINAL, award.final_report_due)):
-            if day is None or kind in filed:
+        for kind in award.reports_open():
+            day = _report_due_on(award, kind)
+            if day is None:
                 continue
             deadline = report_deadline(day)
             hours = _most_urgent_passed(deadline, REPORT_OFFSETS_HOURS, now)
             if hours is None:
                 continue
             for membership in award.application.organisation.memberships.all():
-                if membership.user.is_active:
+                if wants_reminder(membership.user, ReminderKind.REPORT):
                     due.append(
                         DueReminder(
                             membership.user_id,
                             membership.user.email,
                             ReminderKind.REPORT,
-                            f"award:{award.pk}:{kind}",
-                            _slot(hours, deadline),
-                            str(award.application),
+                            award.pk,
+                            f"{kind} {_slot(hours, deadline)}",
+                            deadline=deadline,
+                            call_id=award.application.call_id,
+                            language=membership.user.language,
+                            report_kind=kind,
+                            label=str(award.application),
                         )
                     )
     return due
+
+
+def wants_reminder(user: User, kind: str) -> bool:
+    """Deadline and review reminders can be switched off; report reminders cannot (reports are an
+    obligation of the grant). Nobody inactive is reminded."""
+    if not user.is_active:
+        return False
+    if kind == ReminderKind.DEADLINE:
+        return user.wants_deadline_reminders
+    if kind == ReminderKind.REVIEW:
+        return user.wants_review_reminders
+    return True
 
 
 def due_reminders(now: dt.datetime) -> list[DueReminder]:
     """Everyone who needs a reminder at ``now`` and has not been recorded as reminded."""
     candidates = due_deadline_reminders(now) + due_review_reminders(now) + due_report_reminders(now)
     recorded = set(
-        Reminder.objects.filter(
-            Q(kind__in=[c.kind for c in candidates]), Q(slot__in=[c.slot for c in candidates])
-        ).values_list("recipient_id", "kind", "subject_key", "slot")
+        OutboxMessage.objects.filter(
+            kind__in={c.kind for c in candidates}, slot__in={c.slot for c in candidates}
+        ).values_list("kind", "subject_type", "subject_id", "to_email", "slot")
     )
-    return [c for c in candidates if (c.recipient_id, c.kind, c.subject_key, c.slot) not in recorded]
+    return [c for c in candidates if c.key not in recorded]
 
 
 def record_due_reminders(now: dt.datetime) -> list[int]:
-    """Record every due reminder (unique key first) and return the ids this run must send:
-    the ones it created, and older ones that are still unsent after RETRY_AFTER."""
-    to_send = []
-    for item in due_reminders(now):
-        try:
-            with transaction.atomic():
-                reminder = Reminder.objects.create(
-                    recipient_id=item.recipient_id, kind=item.kind, subject_key=item.subject_key, slot=item.slot
-                )
-        except IntegrityError:
-            continue  # another run recorded it first: that run sends it
-        to_send.append(reminder.pk)
-    cutoff = timezone.now() - RETRY_AFTER  # real time: how long the row has waited, whatever ``now`` is
-    stale = Reminder.objects.filter(status__in=[ReminderStatus.PENDING, ReminderStatus.FAILED]).filter(
-        Q(last_attempt_at__isnull=True, created_at__lte=cutoff) | Q(last_attempt_at__lte=cutoff)
-    )
-    for reminder_id, slot in stale.exclude(pk__in=to_send).values_list("pk", "slot"):
-        if slot_deadline(slot) > now:
-            to_send.append(reminder_id)
-        else:  # its deadline has passed: a late reminder would only confuse
-            Reminder.objects.filter(pk=reminder_id).update(status=ReminderStatus.CANCELLED)
-    return to_send
+    """Record every due reminder in the outbox and return the ids of the messages. One transaction
+    for the run: its messages are dispatched once all are recorded (sending does not slow the
+    recording down), and a run at the same moment waits on the unique key for this one to commit,
+    then finds them recorded. One recorded already by another run is left to that run."""
+    ids = []
+    with transaction.atomic():
+        for item in due_reminders(now):
+            message = enqueue(item.mail())
+            if message is not None:
+                ids.append(message.pk)
+    return ids
 
 
-def slot_deadline(slot: str) -> dt.datetime:
-    """The deadline a slot reminds of ("24h before 2025-05-30T12:00:00+09:00")."""
-    return dt.datetime.fromisoformat(slot.split(" before ", 1)[1])
+# --- building the mail (at send time, in the worker) ----------------------------------------------
 
 
-# --- sending -----------------------------------------------------------------------------------
-
-
-def _context(reminder: Reminder) -> dict | None:
-    """What the mail says, or None when the reminder is no longer needed (submitted, done)."""
-    _model, pk, *rest = reminder.subject_key.split(":")
-    if reminder.kind == ReminderKind.DEADLINE:
+def _context(kind: str, subject_id: int, report_kind: str) -> dict | None:
+    """What the mail says, or None when the reminder is no longer needed (submitted, done, filed)."""
+    if kind == ReminderKind.DEADLINE:
         application = (
             Application.objects.select_related("call", "organisation__applicant_type", "theme")
-            .filter(pk=pk, status=ApplicationStatus.DRAFT)
+            .filter(pk=subject_id, status=ApplicationStatus.DRAFT)
             .first()
         )
         if application is None:
@@ -228,10 +280,10 @@ def _context(reminder: Reminder) -> dict | None:
             "problems": application_problems(application),
             "url": absolute_url("applications:detail", application.pk),
         }
-    if reminder.kind == ReminderKind.REVIEW:
+    if kind == ReminderKind.REVIEW:
         assignment = (
             Assignment.objects.select_related("application__call")
-            .filter(pk=pk)
+            .filter(pk=subject_id)
             .exclude(status=AssignmentStatus.CONFLICT)
             .exclude(review__status=ReviewStatus.SUBMITTED)
             .first()
@@ -239,72 +291,52 @@ def _context(reminder: Reminder) -> dict | None:
         if assignment is None:
             return None
         return {"assignment": assignment, "url": absolute_url("reviews:assignment", assignment.pk)}
-    if reminder.kind == ReminderKind.REPORT:
-        from .models import Award, AwardStatus, ReportKind
-
-        kind = ReportKind(rest[0])
+    if kind == ReminderKind.REPORT:
         award = (
             Award.objects.select_related("application__call", "application__organisation")
-            .filter(pk=pk, status=AwardStatus.GRANTED)
-            .exclude(reports__kind=kind)
+            .prefetch_related("reports")
+            .filter(pk=subject_id)
             .first()
         )
-        if award is None:
+        if award is None or report_kind not in award.reports_open():
             return None
-        due = award.final_report_due if kind == ReportKind.FINAL else award.progress_report_due
+        report = ReportKind(report_kind)
         return {
             "award": award,
-            "report_kind": kind,
-            "due": due,
+            "report_kind": report,
+            "due": _report_due_on(award, report),
             "url": absolute_url("grants:applicant_award", award.application_id),
         }
     return None
 
 
-def build_message(reminder: Reminder, context: dict) -> EmailMultiAlternatives:
-    user = reminder.recipient
+def build_message(kind: str, user: User, context: dict) -> EmailMultiAlternatives:
+    """The reminder mail, in the active language."""
     context = {**context, "user": user, "settings_url": absolute_url("accounts_reminders")}
-    with translation.override(user.language or "ja"):
-        base = f"grants/email/reminder_{reminder.kind}"
-        subject = render_to_string(f"{base}_subject.txt", context).strip()
-        text = render_to_string(f"{base}.txt", context)
-        html = render_to_string(f"{base}.html", context)
+    base = f"grants/email/reminder_{TEMPLATE_NAMES[kind]}"
+    subject = render_to_string(f"{base}_subject.txt", context).strip()
+    text = render_to_string(f"{base}.txt", context)
+    html = render_to_string(f"{base}.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
     message.attach_alternative(html, "text/html")
     return message
 
 
-def send_reminder(*, reminder_id: int) -> str:
-    """Send one recorded reminder once; returns its status afterwards."""
-    with transaction.atomic():
-        reminder = Reminder.objects.select_for_update(of=("self",)).select_related("recipient").get(pk=reminder_id)
-        if reminder.status in (ReminderStatus.SENT, ReminderStatus.CANCELLED):
-            return reminder.status
-        # The problems listed in the mail are worded in the recipient's language too.
-        with translation.override(reminder.recipient.language or "ja"):
-            context = _context(reminder)
-            message = build_message(reminder, context) if context is not None else None
-        if message is None:
-            reminder.status = ReminderStatus.CANCELLED
-            reminder.save(update_fields=["status"])
-            return reminder.status
-        message.send()
-        reminder.status = ReminderStatus.SENT
-        reminder.sent_at = timezone.now()
-        reminder.attempts += 1
-        reminder.last_attempt_at = reminder.sent_at
-        reminder.last_error = ""
-        reminder.save()
-        return reminder.status
-
-
-@transaction.atomic
-def record_failure(*, reminder_id: int, error: str) -> None:
-    from django.db.models import F
-
-    Reminder.objects.filter(pk=reminder_id).exclude(status=ReminderStatus.SENT).update(
-        status=ReminderStatus.FAILED,
-        attempts=F("attempts") + 1,
-        last_error=error[:2000],
-        last_attempt_at=timezone.now(),
-    )
+def build_reminder_mail(message: OutboxMessage) -> EmailMultiAlternatives | None:
+    """The outbox builder of the three reminder kinds: the mail, or None (cancelled) when it is no
+    longer needed, its deadline has passed or the recipient has switched it off."""
+    user = message.recipient
+    context = message.context or {}
+    if user is None or not wants_reminder(user, message.kind):
+        return None
+    deadline = dt.datetime.fromisoformat(context["deadline"])
+    if timezone.now() >= deadline:
+        return None  # a late reminder would only confuse
+    # Everything in the mail, the problems listed included, in the recipient's language as it is now.
+    with translation.override(user.language or "ja"):
+        mail_context = _context(message.kind, message.subject_id, context.get("report_kind", ""))
+        if mail_context is None:
+            return None
+        email = build_message(message.kind, user, mail_context)
+    email.to = [message.to_email]
+    return email

@@ -1,9 +1,21 @@
 """Reads that the staff and decision pages share, with their joins."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from applications.models import Application, ApplicationStatus
 from calls.models import Call
+from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
+from kodoku_portal.prefectures import prefecture_name
+from reviews.selectors import RankingRow
+
+from .models import Award, Notice, ReminderKind
+from .services import NOTICE_MAIL, Candidate, committed_amount
+
+AUDIT_PAGE_LIMIT = 500
+# Outbox messages that are, or will be, sent (a cancelled one is not counted).
+LIVE_STATUSES = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT, OutboxStatus.FAILED)
 
 
 def calls_with_application_counts() -> QuerySet[Call]:
@@ -36,8 +48,6 @@ def _bars(rows: list[tuple[str, int]]) -> list[dict]:
 
 def call_dashboard_charts(call: Call) -> dict[str, list[dict]]:
     """Counts of a call's applications by status, theme and prefecture (three grouped queries)."""
-    from kodoku_portal.prefectures import prefecture_name
-
     applications = Application.objects.filter(call=call)
     by_status = dict(applications.values_list("status").annotate(n=Count("id")).order_by())
     by_theme = dict(
@@ -69,8 +79,6 @@ def decidable_applications(call: Call) -> QuerySet[Application]:
 
 
 def budget_summary(call: Call) -> dict:
-    from .services import committed_amount
-
     committed = committed_amount(call)
     budget = call.budget_total
     return {
@@ -85,10 +93,8 @@ def budget_left(call: Call) -> int | None:
     return budget_summary(call)["left"]
 
 
-def proposal_candidates(rows, *, calibrate: bool):
+def proposal_candidates(rows: list[RankingRow], *, calibrate: bool) -> list[Candidate]:
     """Undecided or reserve applications with a score, as candidates of the adoption proposal."""
-    from .services import Candidate
-
     eligible = {ApplicationStatus.SUBMITTED, ApplicationStatus.RESERVE}
     return [
         Candidate(
@@ -103,50 +109,109 @@ def proposal_candidates(rows, *, calibrate: bool):
     ]
 
 
-def notices_of(call: Call):
-    from .models import Notice
+def _notice_messages() -> QuerySet[OutboxMessage]:
+    return OutboxMessage.objects.filter(kind=NOTICE_MAIL, subject_type=Notice._meta.label)
 
+
+def _count_of(messages: QuerySet[OutboxMessage]) -> Coalesce:
+    """How many of ``messages`` are about the notice of the outer query (a correlated subquery)."""
+    counted = (
+        messages.filter(subject_id=OuterRef("pk")).order_by().values("subject_id").annotate(n=Count("id")).values("n")
+    )
+    return Coalesce(Subquery(counted[:1], output_field=IntegerField()), Value(0))
+
+
+def notices_of(call: Call) -> QuerySet[Notice]:
+    """The call's notices with how their mails stand (``n_unsent``: mails not sent yet,
+    ``n_failed``, ``last_error`` of the newest failed one)."""
+    messages = _notice_messages()
+    failed = messages.filter(status=OutboxStatus.FAILED)
     return (
         Notice.objects.filter(application__call=call)
         .select_related("application__organisation")
+        .annotate(
+            n_unsent=_count_of(
+                messages.filter(status__in=(OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED))
+            ),
+            n_failed=_count_of(failed),
+            last_error=Subquery(
+                failed.filter(subject_id=OuterRef("pk")).order_by("-created_at", "-id").values("last_error")[:1]
+            ),
+        )
         .order_by("document_number")
     )
 
 
 def notice_progress(call: Call) -> dict:
-    from .models import Notice
-
-    notices = Notice.objects.filter(application__call=call)
-    counts = notices.aggregate(
-        total=Count("id"),
-        sent=Count("id", filter=Q(emailed_at__isnull=False)),
-        failed=Count("id", filter=Q(emailed_at__isnull=True, attempts__gt=0)),
+    """The notice mails of the call in the outbox: how many, sent, failed (for the progress bar).
+    All the call's notices count: sending again puts the unsent ones in a new batch, and the bar
+    shows the whole call's progress, the mails sent by earlier batches included."""
+    counts = (
+        _notice_messages()
+        .filter(call_id=call.pk, status__in=LIVE_STATUSES)
+        .aggregate(
+            total=Count("id"),
+            sent=Count("id", filter=Q(status=OutboxStatus.SENT)),
+            failed=Count("id", filter=Q(status=OutboxStatus.FAILED)),
+        )
     )
     counts["percent"] = round(100 * counts["sent"] / counts["total"]) if counts["total"] else 0
     return counts
 
 
-def awards_for_board():
-    from .models import Award
-
+def awards_for_board() -> QuerySet[Award]:
     return Award.objects.select_related(
         "application__organisation", "application__call", "application__decision"
     ).order_by("application__call", "application__receipt_number")
 
 
-def audit_entries(call: Call):
-    from kodoku_portal.models import AuditEntry
-
-    from .models import Award
-
+def audit_entries(call: Call) -> QuerySet[AuditEntry]:
+    """The call's audit trail, newest first: every entry that carries the call (decisions, notices,
+    awards, assignments, reviews …), and older entries written before entries carried a call,
+    found by their object as before."""
     application_ids = [str(pk) for pk in Application.objects.filter(call=call).values_list("pk", flat=True)]
     award_ids = [str(pk) for pk in Award.objects.filter(application__call=call).values_list("pk", flat=True)]
-    return AuditEntry.objects.filter(
+    older = (
         Q(object_type="applications.Application", object_id__in=application_ids)
         | Q(object_type="grants.Award", object_id__in=award_ids)
         # Entries written before the call models moved to ``calls`` name them ``grants.Call``.
         | Q(object_type__in=("calls.Call", "grants.Call"), object_id=str(call.pk))
-    ).select_related("actor")[:500]
+    )
+    return (
+        AuditEntry.objects.filter(Q(call_id=call.pk) | (Q(call_id__isnull=True) & older))
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def reminder_messages(status: str = "") -> QuerySet[OutboxMessage]:
+    """The outbox messages of the reminder kinds, newest first (the staff reminder log)."""
+    messages = OutboxMessage.objects.filter(kind__in=ReminderKind.values).select_related("recipient")
+    if status in OutboxStatus.values:
+        messages = messages.filter(status=status)
+    return messages.order_by("-created_at", "-id")
+
+
+def outbox_messages(*, status: str = "", kind: str = "") -> QuerySet[OutboxMessage]:
+    """Every outbox message, newest first, filtered by status and kind when given."""
+    messages = OutboxMessage.objects.select_related("recipient")
+    if status in OutboxStatus.values:
+        messages = messages.filter(status=status)
+    if kind:
+        messages = messages.filter(kind=kind)
+    return messages.order_by("-created_at", "-id")
+
+
+def outbox_kinds() -> list[tuple[str, str]]:
+    """The kinds of message in the outbox, with what the staff pages call them."""
+    kinds = OutboxMessage.objects.order_by("kind").values_list("kind", flat=True).distinct()
+    return [(kind, mail_kind_label(kind)) for kind in kinds]
+
+
+def mail_kind_label(kind: str) -> str:
+    """What staff call a kind of mail; a kind of another layer without a label here is its code."""
+    labels = {**dict(ReminderKind.choices), NOTICE_MAIL: _("Notice (通知書)")}
+    return str(labels.get(kind, kind))
 
 
 def adopted_for_public(call: Call) -> QuerySet[Application]:

@@ -1,28 +1,38 @@
 """Every state change after the review: decisions, notices, award tracking, publication.
 
-Each function is one transaction, the only writer of what it changes, and writes the audit trail.
+Each function is one transaction and the only writer of what it changes. State changes go through
+``kodoku_portal.workflow.change_state`` (the transition table, the audit entry, the mails); other
+audited changes through ``record``. Refusals are ``kodoku_portal.workflow.Refused``. Mails are
+outbox messages, recorded in the transaction of the change (grants/mails.py builds them).
 """
 
 import datetime as dt
 from dataclasses import dataclass
 
+import rules
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from applications import services as application_services
 from applications.models import (
     DECIDED_STATUSES,
     Application,
     ApplicationStatus,
-    can_transition,
 )
+from applications.selectors import application_mail_recipients
 from calls.models import Call
-from kodoku_portal.audit import audit
 from kodoku_portal.jp import JST, format_yen
+from kodoku_portal.models import OutboxStatus
+from kodoku_portal.outbox import Mail, enqueue, retry
+from kodoku_portal.prefectures import region_of
+from kodoku_portal.workflow import Refused, change_state, record
 
+from .documents import notice_pdf
 from .models import (
-    AWARD_TRANSITIONS,
     Award,
     AwardStatus,
     Decision,
@@ -35,12 +45,7 @@ from .models import (
     ReportKind,
 )
 
-
-class GrantRefused(Exception):
-    def __init__(self, message: str, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+NOTICE_MAIL = "notice"  # the outbox kind of a notice's mail (one per address)
 
 
 def committed_amount(call: Call, *, excluding: Application | None = None) -> int:
@@ -53,60 +58,88 @@ def committed_amount(call: Call, *, excluding: Application | None = None) -> int
     return adopted.aggregate(total=Sum("award_amount"))["total"] or 0
 
 
+def _check_award_amount(call: Call, application: Application, award_amount: int | None) -> None:
+    """An award is at most the request, which is at most the cap, within the call's budget."""
+    if award_amount is None or award_amount <= 0:
+        raise Refused(_("Give the award amount."), code="amount")
+    if award_amount > application.requested_amount:
+        raise Refused(
+            _("The award (%(award)s) cannot exceed the requested amount (%(request)s).")
+            % {"award": format_yen(award_amount), "request": format_yen(application.requested_amount)},
+            code="amount",
+        )
+    if call.cap_amount is not None and award_amount > call.cap_amount:
+        raise Refused(
+            _("The award (%(award)s) cannot exceed the cap (%(cap)s).")
+            % {"award": format_yen(award_amount), "cap": format_yen(call.cap_amount)},
+            code="amount",
+        )
+    if call.budget_total is not None:
+        committed = committed_amount(call, excluding=application)
+        if committed + award_amount > call.budget_total:
+            raise Refused(
+                _("This award would exceed the budget: %(committed)s already committed, %(left)s left of %(budget)s.")
+                % {
+                    "committed": format_yen(committed),
+                    "left": format_yen(call.budget_total - committed),
+                    "budget": format_yen(call.budget_total),
+                },
+                code="budget",
+            )
+
+
 @transaction.atomic
 def decision_record(
-    *, application: Application, outcome: ApplicationStatus, award_amount: int | None, decided_by, note: str = ""
+    *,
+    application: Application,
+    outcome: ApplicationStatus,
+    award_amount: int | None,
+    decided_by: User,
+    note: str = "",
 ) -> Application:
-    """採択 / 不採択 / 補欠 (or back to undecided). An award is at most the request, which is at most
-    the cap, and the call's committed total stays within its budget. Refused once a notice exists."""
+    """採択 / 不採択 / 補欠 (or back to undecided): the application's status, through the workflow
+    (``Application.TRANSITIONS``), and the award amount. Refused once a notice exists. Each refusal
+    names the application by its receipt number (the decisions page lists many)."""
     call = Call.objects.select_for_update().get(pk=application.call_id)  # one budget check at a time
     application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
-    if Notice.objects.filter(application=application).exists():
-        raise GrantRefused(_("The notice has been issued; the decision can no longer be changed."), code="noticed")
-    if outcome not in DECIDED_STATUSES and outcome != ApplicationStatus.SUBMITTED:
-        raise GrantRefused(_("Not a decision."), code="invalid")
-    if application.status != outcome and not can_transition(application.status, outcome):
-        raise GrantRefused(
-            _("An application that is %(current)s cannot become %(target)s.")
-            % {"current": application.get_status_display(), "target": outcome.label},
-            code="transition",
-        )
-    if outcome == ApplicationStatus.ADOPTED:
-        if award_amount is None or award_amount <= 0:
-            raise GrantRefused(_("Give the award amount."), code="amount")
-        if award_amount > application.requested_amount:
-            raise GrantRefused(
-                _("The award (%(award)s) cannot exceed the requested amount (%(request)s).")
-                % {"award": format_yen(award_amount), "request": format_yen(application.requested_amount)},
-                code="amount",
+    try:
+        if Notice.objects.filter(application=application).exists():
+            raise Refused(_("The notice has been issued; the decision can no longer be changed."), code="noticed")
+        if outcome not in DECIDED_STATUSES and outcome != ApplicationStatus.SUBMITTED:
+            raise Refused(_("Not a decision."), code="invalid")
+        if outcome == ApplicationStatus.ADOPTED:
+            _check_award_amount(call, application, award_amount)
+        else:
+            award_amount = None
+        decision = Decision.objects.filter(application=application).first()
+        before = {"award_amount": decision.award_amount if decision else None}
+        after = {"award_amount": award_amount}
+        if application.status == outcome:
+            # The same outcome again (e.g. another amount): audited, but not a state change.
+            record(
+                application,
+                by=decided_by,
+                action="decision",
+                before={"status": application.status, **before},
+                after={"status": ApplicationStatus(outcome).value, **after},
             )
-        if call.cap_amount is not None and award_amount > call.cap_amount:
-            raise GrantRefused(
-                _("The award (%(award)s) cannot exceed the cap (%(cap)s).")
-                % {"award": format_yen(award_amount), "cap": format_yen(call.cap_amount)},
-                code="amount",
+        else:
+            change_state(
+                application,
+                outcome,
+                by=decided_by,
+                action="decision",
+                before=before,
+                after=after,
             )
-        if call.budget_total is not None:
-            committed = committed_amount(call, excluding=application)
-            if committed + award_amount > call.budget_total:
-                raise GrantRefused(
-                    _(
-                        "This award would exceed the budget: %(committed)s already committed, "
-                        "%(left)s left of %(budget)s."
-                    )
-                    % {
-                        "committed": format_yen(committed),
-                        "left": format_yen(call.budget_total - committed),
-                        "budget": format_yen(call.budget_total),
-                    },
-                    code="budget",
-                )
-    else:
-        award_amount = None
-    decision = Decision.objects.filter(application=application).first()
-    before = {"status": application.status, "award_amount": decision.award_amount if decision else None}
-    application.status = outcome
-    application.save(update_fields=["status", "updated_at"])
+    except Refused as refused:
+        raise Refused(
+            *(
+                _("%(number)s: %(message)s") % {"number": application.receipt_number, "message": message}
+                for message in refused.messages
+            ),
+            code=refused.code,
+        ) from refused
     if outcome == ApplicationStatus.SUBMITTED:
         Decision.objects.filter(application=application).delete()
     else:
@@ -119,13 +152,6 @@ def decision_record(
                 "note": note,
             },
         )
-    audit(
-        actor=decided_by,
-        action="decision",
-        obj=application,
-        before=before,
-        after={"status": outcome.value, "award_amount": award_amount},
-    )
     return application
 
 
@@ -146,8 +172,6 @@ def propose(candidates: list[Candidate], *, budget: int | None, balance_by: str 
     any that no longer fits the budget. With ``balance_by`` "theme" or "region", the groups take
     turns (each group's best remaining application, best first), so one theme or one region
     cannot take the whole budget. The total never exceeds the budget."""
-    from kodoku_portal.prefectures import region_of
-
     ordered = sorted(candidates, key=lambda c: (-c.score, c.application_id))
     group_of = {
         "theme": lambda c: c.theme_id,
@@ -171,7 +195,7 @@ def propose(candidates: list[Candidate], *, budget: int | None, balance_by: str 
 
 
 @transaction.atomic
-def proposal_accept(*, call: Call, application_ids: list[int], decided_by) -> int:
+def proposal_accept(*, call: Call, application_ids: list[int], decided_by: User) -> int:
     """Adopt the proposed applications at their requested amounts (each checked as by hand)."""
     count = 0
     for application in Application.objects.filter(call=call, pk__in=application_ids).order_by("pk"):
@@ -202,10 +226,28 @@ def _next_document_number(day: dt.date) -> str:
     return f"府孤第{counter.last}号"
 
 
+def notice_mails(notice: Notice) -> list[Mail]:
+    """The mails of a notice: one per address the application is written to (one outbox row each)."""
+    application = notice.application
+    submitter = application.submitted_by if application.submitted_by_id else None
+    return [
+        Mail(
+            kind=NOTICE_MAIL,
+            subject=notice,
+            to_email=address,
+            recipient=submitter if submitter is not None and submitter.email.lower() == address else None,
+            language="ja",  # official letters are issued in Japanese
+            call_id=application.call_id,
+        )
+        for address in application_mail_recipients(application)
+    ]
+
+
 @transaction.atomic
-def notices_prepare(*, call: Call, created_by) -> tuple[NoticeBatch, list[int]]:
-    """Create the notices of every adopted and not-adopted application that has none, and return
-    the batch and the ids of every notice of the call not yet e-mailed (new or left over)."""
+def notices_prepare(*, call: Call, created_by: User) -> tuple[NoticeBatch, list[int]]:
+    """Create the notices of every adopted and not-adopted application that has none, record their
+    mails in the outbox (sent after commit), put back in the queue any that failed, and return the
+    batch and the ids of the call's notices not yet sent to every address (new or left over)."""
     call = Call.objects.select_for_update().get(pk=call.pk)
     batch = NoticeBatch.objects.create(call=call, created_by=created_by)
     today = timezone.now().astimezone(JST).date()
@@ -228,83 +270,89 @@ def notices_prepare(*, call: Call, created_by) -> tuple[NoticeBatch, list[int]]:
         )
         if adopted:
             Award.objects.get_or_create(application=application)
-    pending = list(Notice.objects.filter(application__call=call, emailed_at__isnull=True).values_list("pk", flat=True))
+    pending = []
+    notices = Notice.objects.filter(application__call=call).select_related(
+        "application__organisation", "application__submitted_by"
+    )
+    for notice in notices.order_by("document_number"):
+        unsent = False
+        for mail in notice_mails(notice):
+            message = enqueue(mail)  # a message recorded before is returned as it is
+            if message is None:
+                continue
+            if message.status == OutboxStatus.FAILED:
+                retry(message.pk)  # "send the notices" again retries what failed
+            unsent = unsent or message.status != OutboxStatus.SENT
+        if unsent:
+            pending.append(notice.pk)
     Notice.objects.filter(pk__in=pending).update(batch=batch)
-    audit(actor=created_by, action="notices_prepared", obj=call, before=None, after={"pending": len(pending)})
+    record(call, by=created_by, action="notices_prepared", after={"pending": len(pending)}, call_id=call.pk)
     return batch, pending
 
 
 def notice_render(*, notice_id: int) -> Notice:
-    """Render the notice PDF once."""
-    from django.core.files.base import ContentFile
-
-    from .documents import notice_pdf
-
+    """The notice with its PDF, rendered once and kept. Rendering takes a while, so it happens
+    outside any transaction or lock; if another worker stored one meanwhile, that one is kept."""
+    notice = Notice.objects.get(pk=notice_id)
+    if notice.pdf:
+        return notice
+    pdf = notice_pdf(notice)
     with transaction.atomic():
         notice = Notice.objects.select_for_update().get(pk=notice_id)
-        if notice.pdf:
-            return notice
-        notice.pdf.save(f"{notice.document_number}.pdf", ContentFile(notice_pdf(notice)), save=False)
-        notice.generated_at = timezone.now()
-        notice.save(update_fields=["pdf", "generated_at"])
-        return notice
-
-
-def notice_send(*, notice_id: int) -> Notice:
-    """E-mail the notice once; the row stays locked while sending, so two workers cannot both send."""
-    from .documents import notice_email
-
-    with transaction.atomic():
-        notice = Notice.objects.select_for_update().get(pk=notice_id)
-        if notice.emailed_at is not None:
-            return notice
-        notice_email(notice).send()
-        notice.emailed_at = timezone.now()
-        notice.attempts += 1
-        notice.last_error = ""
-        notice.save(update_fields=["emailed_at", "attempts", "last_error"])
-        return notice
+        if not notice.pdf:
+            notice.pdf.save(f"{notice.document_number}.pdf", ContentFile(pdf), save=False)
+            notice.generated_at = timezone.now()
+            notice.save(update_fields=["pdf", "generated_at"])
+    return notice
 
 
 @transaction.atomic
-def notice_record_failure(*, notice_id: int, error: str) -> None:
-    from django.db.models import F
-
-    Notice.objects.filter(pk=notice_id).update(last_error=error[:2000], attempts=F("attempts") + 1)
+def notice_mail_sent(*, notice_id: int, at: dt.datetime) -> None:
+    """A mail of the notice has been sent: the notice counts as e-mailed (the first time) and the
+    organisation may now see the decision. Safe to call again."""
+    Notice.objects.filter(pk=notice_id, emailed_at__isnull=True).update(emailed_at=at)
+    application_id = Notice.objects.filter(pk=notice_id).values_list("application_id", flat=True).first()
+    if application_id is not None:
+        application_services.application_disclose_decision(application_id=application_id, at=at)
 
 
 # --- award tracking ---------------------------------------------------------------------------
 
 
-def _award_transition(award: Award, target: AwardStatus) -> None:
-    if target not in AWARD_TRANSITIONS[award.status]:
-        raise GrantRefused(_("This step is not possible at this stage."), code="transition")
-    award.status = target
+def _check_manages_awards(user: User) -> None:
+    if not rules.test_rule("can_manage_awards", user):
+        raise Refused(_("Only programme staff record the steps of an award."), code="forbidden")
 
 
 @transaction.atomic
 def award_grant(
-    *, award: Award, granted_on: dt.date, granted_amount: int, progress_report_due, final_report_due, by
+    *,
+    award: Award,
+    granted_on: dt.date,
+    granted_amount: int,
+    progress_report_due: dt.date | None,
+    final_report_due: dt.date,
+    by: User,
 ) -> Award:
     """交付決定: the granted amount is at most the award amount."""
+    _check_manages_awards(by)
     award = Award.objects.select_for_update(of=("self",)).select_related("application__decision").get(pk=award.pk)
     decided = award.application.decision.award_amount
     if not 0 < granted_amount <= decided:
-        raise GrantRefused(
+        raise Refused(
             _("The granted amount must be between 1 yen and the award (%(award)s).") % {"award": format_yen(decided)},
             code="amount",
         )
-    before = {"status": award.status}
-    _award_transition(award, AwardStatus.GRANTED)
     award.granted_on, award.granted_amount = granted_on, granted_amount
     award.progress_report_due, award.final_report_due = progress_report_due, final_report_due
-    award.save()
-    audit(
-        actor=by,
+    change_state(
+        award,
+        AwardStatus.GRANTED,
+        by=by,
         action="award_granted",
-        obj=award,
-        before=before,
-        after={"status": award.status, "granted_amount": granted_amount, "granted_on": granted_on.isoformat()},
+        update_fields=["granted_on", "granted_amount", "progress_report_due", "final_report_due"],
+        after={"granted_amount": granted_amount, "granted_on": granted_on.isoformat()},
+        call_id=award.application.call_id,
     )
     return award
 
@@ -319,14 +367,15 @@ def report_submit(
     results: str,
     issues: str,
     costs: list[tuple[str, int]],
-    by,
+    by: User,
 ) -> Report:
-    """The organisation's progress or final report (実績報告, with actual costs by 費目)."""
-    award = Award.objects.select_for_update().get(pk=award.pk)
-    if award.status not in (AwardStatus.GRANTED,) or Report.objects.filter(award=award, kind=kind).exists():
-        raise GrantRefused(_("This report cannot be submitted now."), code="state")
+    """The organisation's progress or final report (実績報告, with actual costs by 費目). The final
+    report moves the award to "reported" (through the workflow); a progress report is recorded."""
+    award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
+    if not rules.test_rule("can_file_report", by, award) or kind not in award.reports_open():
+        raise Refused(_("This report cannot be submitted now."), code="state")
     if kind == ReportKind.FINAL and not costs:
-        raise GrantRefused(_("Give the actual costs."), code="costs")
+        raise Refused(_("Give the actual costs."), code="costs")
     report = Report.objects.create(
         award=award,
         kind=kind,
@@ -338,77 +387,109 @@ def report_submit(
         submitted_at=timezone.now(),
     )
     ReportCost.objects.bulk_create(ReportCost(report=report, category=c, amount=a) for c, a in costs)
+    call_id = award.application.call_id
     if kind == ReportKind.FINAL:
-        _award_transition(award, AwardStatus.REPORTED)
-        award.save(update_fields=["status"])
-    audit(actor=by, action=f"report_{kind}", obj=award, before=None, after={"report": report.pk})
+        change_state(
+            award, AwardStatus.REPORTED, by=by, action="report_final", after={"report": report.pk}, call_id=call_id
+        )
+    else:
+        record(award, by=by, action=f"report_{kind}", after={"report": report.pk}, call_id=call_id)
     return report
 
 
 @transaction.atomic
-def award_confirm(*, award: Award, confirmed_amount: int, confirmed_on: dt.date, by) -> Award:
+def report_return(*, award: Award, reason: str, by: User) -> Award:
+    """Staff send the final report back to be filed again (the award is "grant decided" again). The
+    returned report is kept on record, marked returned, and no longer counts as filed."""
+    _check_manages_awards(by)
+    award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
+    final = Report.objects.filter(award=award, kind=ReportKind.FINAL, returned_at__isnull=True).first()
+    change_state(
+        award,
+        AwardStatus.GRANTED,
+        by=by,
+        action="report_returned",
+        after={"report": final.pk if final else None, "reason": reason},
+        call_id=award.application.call_id,
+    )
+    if final is not None:
+        final.returned_at = timezone.now()
+        final.save(update_fields=["returned_at"])
+    return award
+
+
+@transaction.atomic
+def award_confirm(*, award: Award, confirmed_amount: int, confirmed_on: dt.date, by: User) -> Award:
     """額の確定: at most the granted amount and at most the actual costs reported."""
-    award = Award.objects.select_for_update().get(pk=award.pk)
-    final = Report.objects.filter(award=award, kind=ReportKind.FINAL).first()
+    _check_manages_awards(by)
+    award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
+    final = Report.objects.filter(award=award, kind=ReportKind.FINAL, returned_at__isnull=True).first()
     actual = final.costs.aggregate(total=Sum("amount"))["total"] or 0 if final else 0
     limit = min(award.granted_amount or 0, actual)
     if not 0 <= confirmed_amount <= limit:
-        raise GrantRefused(
+        raise Refused(
             _("The confirmed amount must be at most %(limit)s (the granted amount and the actual costs).")
             % {"limit": format_yen(limit)},
             code="amount",
         )
-    before = {"status": award.status}
-    _award_transition(award, AwardStatus.CONFIRMED)
     award.confirmed_amount, award.confirmed_on = confirmed_amount, confirmed_on
-    award.save()
-    audit(
-        actor=by,
+    change_state(
+        award,
+        AwardStatus.CONFIRMED,
+        by=by,
         action="award_confirmed",
-        obj=award,
-        before=before,
-        after={"status": award.status, "confirmed_amount": confirmed_amount},
+        update_fields=["confirmed_amount", "confirmed_on"],
+        after={"confirmed_amount": confirmed_amount},
+        call_id=award.application.call_id,
     )
     return award
 
 
 @transaction.atomic
-def award_pay(*, award: Award, paid_on: dt.date, by) -> Award:
-    award = Award.objects.select_for_update().get(pk=award.pk)
-    before = {"status": award.status}
-    _award_transition(award, AwardStatus.PAID)
+def award_pay(*, award: Award, paid_on: dt.date, by: User) -> Award:
+    """支払: the payment is recorded once the amount is confirmed."""
+    _check_manages_awards(by)
+    award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
     award.paid_on = paid_on
-    award.save()
-    audit(
-        actor=by,
+    change_state(
+        award,
+        AwardStatus.PAID,
+        by=by,
         action="award_paid",
-        obj=award,
-        before=before,
-        after={"status": award.status, "paid_on": paid_on.isoformat()},
+        update_fields=["paid_on"],
+        after={"paid_on": paid_on.isoformat()},
+        call_id=award.application.call_id,
     )
     return award
 
 
+# --- publication ------------------------------------------------------------------------------
+
+
 @transaction.atomic
-def adoptions_publish(*, call: Call, publish: bool, by) -> Call:
-    """Publish (or withdraw) the public page of the call's adopted projects."""
+def adoptions_publish(*, call: Call, publish: bool, by: User) -> Call:
+    """Publish (or withdraw) the public page of the call's adopted projects.
+
+    Not a state of the workflow: publication is a moment on the call (``adoptions_published_at``,
+    set or cleared, and the calls app owns the model), so it is an audited change (``record``)."""
     call = Call.objects.select_for_update().get(pk=call.pk)
     unnotified = Application.objects.filter(call=call, status=ApplicationStatus.ADOPTED).exclude(
         notice__emailed_at__isnull=False
     )
     if publish and unnotified.exists():
-        raise GrantRefused(
+        raise Refused(
             _("Send the notices first: the list is published only when every adopted organisation has been told."),
             code="unnotified",
         )
-    before = {"published_at": call.adoptions_published_at.isoformat() if call.adoptions_published_at else None}
+    before = {"adoptions_published_at": call.adoptions_published_at}
     call.adoptions_published_at = timezone.now() if publish else None
     call.save(update_fields=["adoptions_published_at"])
-    audit(
-        actor=by,
+    record(
+        call,
+        by=by,
         action="adoptions_published" if publish else "adoptions_withdrawn",
-        obj=call,
         before=before,
-        after={"published_at": call.adoptions_published_at.isoformat() if publish else None},
+        after={"adoptions_published_at": call.adoptions_published_at},
+        call_id=call.pk,
     )
     return call

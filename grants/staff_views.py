@@ -1,7 +1,11 @@
-"""Staff pages after the review: decisions and the adoption proposal, notices, awards."""
+"""Staff pages after the review: decisions and the adoption proposal, notices, awards, the audit
+trail. Refusals of the services (``Refused``) become messages in one place, the decorator."""
+
+import csv
+import tempfile
 
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -9,12 +13,15 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
 from calls.models import Call
+from kodoku_portal.audit import describe
+from kodoku_portal.exports import Echo, spreadsheet_safe
+from kodoku_portal.jp import JST
+from kodoku_portal.views_support import refusals_to_messages
 from reviews.selectors import ranking_rows, review_round
 
-from . import selectors, services, tasks
-from .forms import ConfirmForm, DecisionForm, GrantForm, PayForm, ProposalForm
+from . import exports, selectors, services
+from .forms import AuditFilterForm, ConfirmForm, DecisionForm, GrantForm, PayForm, ProposalForm, ReturnReportForm
 from .models import AwardStatus
-from .services import GrantRefused
 
 staff_only = role_required(*STAFF_ROLES)
 
@@ -67,6 +74,7 @@ def _initial(application):
 
 @require_POST
 @staff_only
+@refusals_to_messages("grants:decisions")
 def decide(request, slug):
     call = _call(slug)
     pk = request.POST.get("application", "")
@@ -75,33 +83,24 @@ def decide(request, slug):
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("grants:decisions", slug=slug)
-    try:
-        services.decision_record(
-            application=application,
-            outcome=ApplicationStatus(form.cleaned_data["outcome"]),
-            award_amount=form.cleaned_data["award_amount"],
-            decided_by=request.user,
-        )
-    except GrantRefused as refused:
-        messages.error(
-            request, _("%(number)s: %(message)s") % {"number": application.receipt_number, "message": refused.message}
-        )
-    else:
-        messages.success(request, _("%(number)s: the decision was recorded.") % {"number": application.receipt_number})
+    services.decision_record(
+        application=application,
+        outcome=ApplicationStatus(form.cleaned_data["outcome"]),
+        award_amount=form.cleaned_data["award_amount"],
+        decided_by=request.user,
+    )
+    messages.success(request, _("%(number)s: the decision was recorded.") % {"number": application.receipt_number})
     return redirect("grants:decisions", slug=slug)
 
 
 @require_POST
 @staff_only
+@refusals_to_messages("grants:decisions")
 def accept_proposal(request, slug):
     call = _call(slug)
     ids = [int(pk) for pk in request.POST.getlist("application") if pk.isdigit()]
-    try:
-        count = services.proposal_accept(call=call, application_ids=ids, decided_by=request.user)
-    except GrantRefused as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, _("%(n)d application(s) adopted.") % {"n": count})
+    count = services.proposal_accept(call=call, application_ids=ids, decided_by=request.user)
+    messages.success(request, _("%(n)d application(s) adopted.") % {"n": count})
     return redirect("grants:decisions", slug=slug)
 
 
@@ -111,7 +110,11 @@ def notices_page(request, slug):
     return render(
         request,
         "grants/staff/notices.html",
-        {"call": call, "notices": selectors.notices_of(call), "progress": selectors.notice_progress(call)},
+        {
+            "call": call,
+            "notices": selectors.notices_of(call),
+            "progress": selectors.notice_progress(call),
+        },
     )
 
 
@@ -119,7 +122,7 @@ def notices_page(request, slug):
 @staff_only
 def send_notices(request, slug):
     call = _call(slug)
-    _batch, pending = tasks.send_notices(call=call, created_by=request.user)
+    _batch, pending = services.notices_prepare(call=call, created_by=request.user)
     messages.success(request, _("%(n)d notice(s) are being made and sent.") % {"n": len(pending)})
     return redirect("grants:notices", slug=slug)
 
@@ -131,14 +134,11 @@ def notice_progress(request, slug):
 
 @require_POST
 @staff_only
+@refusals_to_messages("grants:decisions")
 def publish(request, slug):
     call = _call(slug)
-    try:
-        services.adoptions_publish(call=call, publish=request.POST.get("publish") == "1", by=request.user)
-    except GrantRefused as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, _("The public list of adopted projects was updated."))
+    services.adoptions_publish(call=call, publish=request.POST.get("publish") == "1", by=request.user)
+    messages.success(request, _("The public list of adopted projects was updated."))
     return redirect("grants:decisions", slug=slug)
 
 
@@ -147,31 +147,27 @@ def awards_board(request):
     return render(request, "grants/staff/awards.html", {"awards": selectors.awards_for_board(), "Status": AwardStatus})
 
 
+AWARD_STEPS = {
+    "grant": (GrantForm, services.award_grant),
+    "return": (ReturnReportForm, services.report_return),
+    "confirm": (ConfirmForm, services.award_confirm),
+    "pay": (PayForm, services.award_pay),
+}
+
+
 @staff_only
+@refusals_to_messages()  # a refused step: its message, on the award's page again
 def award_detail(request, pk):
     award = get_object_or_404(selectors.awards_for_board(), pk=pk)
-    forms = {
-        "grant": GrantForm(prefix="grant"),
-        "confirm": ConfirmForm(prefix="confirm"),
-        "pay": PayForm(prefix="pay"),
-    }
-    if request.method == "POST":
-        step = request.POST.get("step")
-        form_class = {"grant": GrantForm, "confirm": ConfirmForm, "pay": PayForm}.get(step)
-        if form_class is not None:
-            form = form_class(request.POST, prefix=step)
-            forms[step] = form
-            if form.is_valid():
-                action = {"grant": services.award_grant, "confirm": services.award_confirm, "pay": services.award_pay}[
-                    step
-                ]
-                try:
-                    action(award=award, by=request.user, **form.cleaned_data)
-                except GrantRefused as refused:
-                    messages.error(request, refused.message)
-                else:
-                    messages.success(request, _("Saved."))
-                    return redirect("grants:award", pk=pk)
+    forms = {step: form_class(prefix=step) for step, (form_class, _action) in AWARD_STEPS.items()}
+    if request.method == "POST" and request.POST.get("step") in AWARD_STEPS:
+        step = request.POST["step"]
+        form_class, action = AWARD_STEPS[step]
+        forms[step] = form = form_class(request.POST, prefix=step)
+        if form.is_valid():
+            action(award=award, by=request.user, **form.cleaned_data)
+            messages.success(request, _("Saved."))
+            return redirect("grants:award", pk=pk)
     return render(
         request,
         "grants/staff/award.html",
@@ -181,19 +177,48 @@ def award_detail(request, pk):
 
 @staff_only
 def audit_trail(request, slug):
+    """The call's audit trail in words, filtered by person and kind; ``?format=csv`` for Excel."""
     call = _call(slug)
-    return render(request, "grants/staff/audit.html", {"call": call, "entries": selectors.audit_entries(call)})
+    entries = selectors.audit_entries(call)
+    form = AuditFilterForm(request.GET or None, entries=entries)
+    if form.is_valid():
+        entries = form.filter(entries)
+    if request.GET.get("format") == "csv":
+        return _audit_csv(call, entries)
+    shown = [(entry, describe(entry)) for entry in entries[: selectors.AUDIT_PAGE_LIMIT]]
+    return render(request, "grants/staff/audit.html", {"call": call, "entries": shown, "form": form})
+
+
+def _audit_csv(call: Call, entries) -> StreamingHttpResponse:
+    """UTF-8 with a BOM (Excel reads it as UTF-8), every cell spreadsheet-safe, streamed."""
+    writer = csv.writer(Echo())
+    header = [_("When"), _("Who"), _("What happened"), _("Action"), _("Object"), _("IP address")]
+
+    def rows():
+        yield "\ufeff" + writer.writerow(header)
+        for entry in entries.iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    spreadsheet_safe(value)
+                    for value in (
+                        entry.created_at.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S"),
+                        entry.actor.email if entry.actor else "",
+                        describe(entry),
+                        entry.action,
+                        entry.object_repr or f"{entry.object_type}:{entry.object_id}",
+                        entry.ip or "",
+                    )
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{call.slug}.csv"'
+    return response
 
 
 @staff_only
 def export_adoptions(request, slug, fmt):
     """The adoption list (採択一覧) for Excel: CSV (UTF-8 with BOM) streamed, or XLSX."""
-    import tempfile
-
-    from django.http import FileResponse, Http404, StreamingHttpResponse
-
-    from . import exports
-
     call = _call(slug)
     if fmt == "csv":
         response = StreamingHttpResponse(exports.stream_csv(call), content_type="text/csv; charset=utf-8")

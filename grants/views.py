@@ -1,15 +1,21 @@
-"""The staff overview, the reminder log and the public list of adopted projects."""
+"""The staff overview, the outbox and the reminder log, and the public list of adopted projects."""
 
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
 from calls.models import Call, CallState
+from kodoku_portal import outbox
+from kodoku_portal.models import OutboxStatus
+from kodoku_portal.views_support import refusals_to_messages
 from reviews.selectors import review_progress
 
 from . import selectors
-from .models import Reminder, ReminderStatus
 
 
 @role_required(*STAFF_ROLES)
@@ -44,16 +50,62 @@ def staff_call_applications(request, slug):
 
 @role_required(*STAFF_ROLES)
 def staff_reminders(request):
-    """What was sent, to whom, when, and what failed (the newest 500 reminders)."""
+    """What was sent, to whom, when, and what failed (the newest 500 reminders of the outbox)."""
     status = request.GET.get("status", "")
-    reminders = Reminder.objects.select_related("recipient").order_by("-created_at", "-id")
-    if status in ReminderStatus.values:
-        reminders = reminders.filter(status=status)
     return render(
         request,
         "staff/reminders.html",
-        {"reminders": reminders[:500], "statuses": ReminderStatus.choices, "status": status},
+        {
+            "reminders": [
+                (message, selectors.mail_kind_label(message.kind))
+                for message in selectors.reminder_messages(status)[:500]
+            ],
+            "statuses": OutboxStatus.choices,
+            "status": status,
+            "OutboxStatus": OutboxStatus,
+        },
     )
+
+
+@role_required(*STAFF_ROLES)
+def staff_outbox(request):
+    """Every mail the portal owes or has sent: filter by status and kind, newest first, 50 a page."""
+    status, kind = request.GET.get("status", ""), request.GET.get("kind", "")
+    page = Paginator(selectors.outbox_messages(status=status, kind=kind), 50).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for message in page.object_list:
+        message.kind_label = selectors.mail_kind_label(message.kind)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "staff/outbox.html",
+        {
+            "page": page,
+            "status": status,
+            "kind": kind,
+            "statuses": OutboxStatus.choices,
+            "kinds": selectors.outbox_kinds(),
+            "query": query.urlencode(),
+            "OutboxStatus": OutboxStatus,
+        },
+    )
+
+
+def _back_to_outbox(request) -> str:
+    """Back to the outbox page the button was on (its filters and page), never elsewhere."""
+    back = request.POST.get("next", "")
+    return back if back.startswith("/staff/outbox/") else "/staff/outbox/"
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+@refusals_to_messages(lambda request, **kwargs: _back_to_outbox(request))
+def staff_outbox_retry(request, pk):
+    """Put a failed message back in the queue (sent again once this request commits)."""
+    outbox.retry(pk)
+    messages.success(request, _("The message will be sent again."))
+    return redirect(_back_to_outbox(request))
 
 
 def adopted_projects(request, slug):

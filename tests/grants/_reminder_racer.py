@@ -3,7 +3,7 @@ signal (a file appearing), then run a management command through execute_from_co
 
     python -m tests.grants._reminder_racer READY_FILE GO_FILE TRACE_FILE COMMAND [ARGS…]
 
-Every statement on the reminder table is traced (time, kind, outcome) into TRACE_FILE as JSON
+Every statement on the outbox table is traced (time, kind, outcome) into TRACE_FILE as JSON
 lines, so the test can show that the two processes really competed for the same rows. The trace
 only observes: statements run unchanged and errors are re-raised.
 """
@@ -32,7 +32,7 @@ def main() -> None:
     trace = open(trace_path, "w")  # noqa: SIM115 - open for the life of the process
 
     def observe(execute, sql, params, many, context):
-        if '"grants_reminder"' not in sql:
+        if '"kodoku_portal_outboxmessage"' not in sql:
             return execute(sql, params, many, context)
         kind = sql.split(None, 1)[0].lower()
         started = time.time()

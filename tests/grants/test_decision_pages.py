@@ -6,8 +6,9 @@ import pytest
 
 from accounts.models import Role
 from applications.models import ApplicationStatus, MemberRole, Membership
-from grants import services, tasks
+from grants import services
 from grants.models import Award, AwardStatus
+from kodoku_portal.workflow import Refused
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory, enable_totp
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def decided(staff, django_capture_on_commit_callbacks):
         application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_500_000, decided_by=staff
     )
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.send_notices(call=call, created_by=staff)
+        services.notices_prepare(call=call, created_by=staff)
     return application, member
 
 
@@ -168,6 +169,8 @@ def test_staff_pages_are_for_staff(client, decided, role):
         f"/staff/calls/{slug}/audit/",
         "/staff/awards/",
         f"/staff/awards/{award.pk}/",
+        "/staff/outbox/",
+        "/staff/reminders/",
     ):
         assert client.get(url).status_code == 403, url
 
@@ -183,7 +186,9 @@ def test_staff_see_progress_awards_and_the_audit_trail(client, decided, staff):
         "percent": 100,
     }
     assert 'data-testid="award-row"' in client.get("/staff/awards/").content.decode()
-    assert "decision" in client.get(f"/staff/calls/{slug}/audit/").content.decode()
+    page = client.get(f"/staff/calls/{slug}/audit/").content.decode()
+    # The decision, the notices made, and the decision disclosed to the organisation once e-mailed.
+    assert staff.email in page and page.count('data-testid="audit-row"') == 3
 
 
 def test_the_public_list_appears_only_when_published(client, decided, staff):
@@ -239,7 +244,7 @@ def test_decision_and_award_pages_do_not_grow_in_queries(client, staff, django_c
                 application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
             )
         with django_capture_on_commit_callbacks(execute=True):
-            tasks.send_notices(call=call, created_by=staff)
+            services.notices_prepare(call=call, created_by=staff)
 
     client.force_login(staff)
     add(1, 3)
@@ -272,7 +277,7 @@ def test_applicants_see_a_decision_only_once_notified(client, staff):
     services.decision_record(
         application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
     )
-    with pytest.raises(services.GrantRefused) as refused:  # nor is an unnotified adoption published
+    with pytest.raises(Refused) as refused:  # nor is an unnotified adoption published
         services.adoptions_publish(call=call, publish=True, by=staff)
     assert refused.value.code == "unnotified"
 
@@ -281,7 +286,7 @@ def test_imported_adoptions_without_a_decision_get_notices(client, staff, django
     from grants.demo.loader import seed_demo
 
     seed_demo()
-    ninaite = __import__("grants.models", fromlist=["Call"]).Call.objects.get(slug="r6-ninaite")
+    ninaite = __import__("calls.models", fromlist=["Call"]).Call.objects.get(slug="r6-ninaite")
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/staff/calls/{ninaite.slug}/notices/send/")
@@ -296,3 +301,50 @@ def test_bad_ids_in_staff_forms_are_not_found(client, staff):
         client.post(f"/staff/calls/{call.slug}/review/conflicts/", {"reviewer": "x", "organisation": "y"}).status_code
         == 404
     )
+
+
+def test_staff_return_a_final_report_from_the_award_page(client, decided, staff):
+    application, member = decided
+    award = Award.objects.get(application=application)
+    services.award_grant(
+        award=award,
+        granted_on=dt.date(2025, 7, 1),
+        granted_amount=1_500_000,
+        progress_report_due=None,
+        final_report_due=dt.date(2026, 3, 31),
+        by=staff,
+    )
+    services.report_submit(
+        award=award,
+        kind="final",
+        activities="カフェ",
+        participants=10,
+        results="増えた",
+        issues="",
+        costs=[("honoraria", 1_000_000)],
+        by=member,
+    )
+    client.force_login(staff)
+    assert 'name="return-reason"' in client.get(f"/staff/awards/{award.pk}/").content.decode()
+    response = client.post(f"/staff/awards/{award.pk}/", {"step": "return", "return-reason": "領収書がありません"})
+    assert response.status_code == 302
+    award.refresh_from_db()
+    assert award.status == AwardStatus.GRANTED
+    client.force_login(member)
+    page = client.get(f"/applications/{application.pk}/award/").content.decode()
+    assert 'name="kind" value="final"' in page  # the organisation can file it again
+
+
+def test_a_refused_award_step_is_a_message_on_the_award_page(client, decided, staff):
+    application, _member = decided
+    award = Award.objects.get(application=application)
+    client.force_login(staff)
+    response = client.post(
+        f"/staff/awards/{award.pk}/",
+        {"step": "pay", "pay-paid_on": "2026-05-15"},  # not before the amount is confirmed
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/staff/awards/{award.pk}/"
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    award.refresh_from_db()
+    assert award.status == AwardStatus.ADOPTED

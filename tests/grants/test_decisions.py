@@ -1,4 +1,5 @@
-"""Decisions: amount bounds, the budget, the proposal, the audit trail, notices exactly once."""
+"""Decisions: amount bounds, the budget, the proposal, the audit trail, notices exactly once
+(through the outbox), and an audit entry for every state change."""
 
 import pytest
 from django.core import mail
@@ -6,11 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Role
-from applications.models import ApplicationStatus
+from applications.models import ApplicationStatus, MemberRole, Membership
 from grants import services
 from grants.models import Award, AwardStatus, Notice, NoticeKind, ReportKind
-from grants.services import Candidate, GrantRefused
-from kodoku_portal.models import AuditEntry
+from grants.services import Candidate
+from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
+from kodoku_portal.tasks import deliver_message
+from kodoku_portal.workflow import Refused
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory, enable_totp
 
 pytestmark = pytest.mark.django_db
@@ -53,14 +56,14 @@ def test_the_award_is_at_most_the_request(call, staff, amount, ok):
     if ok:
         assert adopt(application, amount, staff).status == ApplicationStatus.ADOPTED
     else:
-        with pytest.raises(GrantRefused):
+        with pytest.raises(Refused):
             adopt(application, amount, staff)
 
 
 def test_the_award_is_at_most_the_cap(staff):
     call = CallFactory(cap_amount=2_000_000, budget_total=None)
     [application] = submitted(call, 2_500_000)  # an old request above the cap (imported)
-    with pytest.raises(GrantRefused) as refused:
+    with pytest.raises(Refused) as refused:
         adopt(application, 2_000_001, staff)
     assert refused.value.code == "amount"
     adopt(application, 2_000_000, staff)
@@ -70,7 +73,7 @@ def test_a_decision_beyond_the_budget_is_refused_with_the_figures(call, staff):
     applications = submitted(call, 2_000_000, n=3)
     adopt(applications[0], 2_000_000, staff)
     adopt(applications[1], 2_000_000, staff)
-    with pytest.raises(GrantRefused) as refused:
+    with pytest.raises(Refused) as refused:
         adopt(applications[2], 2_000_000, staff)
     assert refused.value.code == "budget"
     assert "1,000,000円" in refused.value.message  # what is left
@@ -137,8 +140,6 @@ def test_regions_take_turns():
 
 
 def test_notices_are_made_and_sent_exactly_once(call, staff, django_capture_on_commit_callbacks, settings, tmp_path):
-    from grants import tasks
-
     settings.MEDIA_ROOT = tmp_path
     adopted, rejected = submitted(call, 1_000_000, n=2)
     adopt(adopted, 1_000_000, staff)
@@ -146,61 +147,82 @@ def test_notices_are_made_and_sent_exactly_once(call, staff, django_capture_on_c
         application=rejected, outcome=ApplicationStatus.NOT_ADOPTED, award_amount=None, decided_by=staff
     )
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.send_notices(call=call, created_by=staff)
+        services.notices_prepare(call=call, created_by=staff)
     assert len(mail.outbox) == 2
     kinds = dict(Notice.objects.values_list("application_id", "kind"))
     assert kinds == {adopted.pk: NoticeKind.ADOPTED, rejected.pk: NoticeKind.NOT_ADOPTED}
     numbers = list(Notice.objects.order_by("document_number").values_list("document_number", flat=True))
     assert all(n.startswith("府孤第") and n.endswith("号") for n in numbers) and len(set(numbers)) == 2
     assert Award.objects.get().application == adopted
+    assert set(OutboxMessage.objects.values_list("kind", "status")) == {("notice", OutboxStatus.SENT)}
+    assert all(notice.emailed_at is not None for notice in Notice.objects.all())
     # The batch again, and a duplicate task delivery: nothing is sent twice.
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.send_notices(call=call, created_by=staff)
-    for notice in Notice.objects.all():
-        tasks.issue_notice.delay(notice_id=notice.pk)
-    assert len(mail.outbox) == 2
+        services.notices_prepare(call=call, created_by=staff)
+    for message in OutboxMessage.objects.all():
+        deliver_message.delay(message_id=message.pk)
+    assert len(mail.outbox) == 2 and OutboxMessage.objects.count() == 2
     # After the notice, the decision is final.
-    with pytest.raises(GrantRefused):
+    with pytest.raises(Refused):
         services.decision_record(
             application=adopted, outcome=ApplicationStatus.NOT_ADOPTED, award_amount=None, decided_by=staff
         )
 
 
-def test_a_failed_notice_is_shown_and_retried(
-    call, staff, django_capture_on_commit_callbacks, settings, tmp_path, monkeypatch
+def test_a_notice_goes_to_each_address_once_with_the_pdf_rendered_once(
+    call, staff, django_capture_on_commit_callbacks, settings, tmp_path
 ):
-    from grants import documents, selectors, tasks
+    settings.MEDIA_ROOT = tmp_path
+    submitter = UserFactory(role=Role.APPLICANT, email="Submitter@Example.jp")
+    [application] = submitted(call, 1_000_000)
+    application.submitted_by = submitter
+    application.save()
+    adopt(application, 1_000_000, staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notices_prepare(call=call, created_by=staff)
+    notice = Notice.objects.get()
+    assert sorted(message.to[0] for message in mail.outbox) == ["org1@example.jp", "submitter@example.jp"]
+    assert all(message.to == [message.to[0]] for message in mail.outbox)  # one address per mail
+    with notice.pdf.open("rb") as stored:
+        pdf = stored.read()
+    assert [message.attachments[0][1] for message in mail.outbox] == [pdf, pdf]  # the very file on record
+    assert len(list((tmp_path / "notices").iterdir())) == 1
+
+
+def test_a_failed_notice_is_shown_and_retried(call, staff, django_capture_on_commit_callbacks, settings, tmp_path):
+    from grants import selectors
 
     settings.MEDIA_ROOT = tmp_path
     [application] = submitted(call, 1_000_000)
     adopt(application, 1_000_000, staff)
-    real = documents.notice_email
-    monkeypatch.setattr(documents, "notice_email", lambda notice: (_ for _ in ()).throw(ConnectionError("SMTP down")))
+    settings.EMAIL_BACKEND = "tests.grants.mail_backends.UnreachableBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.send_notices(call=call, created_by=staff)
+        services.notices_prepare(call=call, created_by=staff)
     notice = Notice.objects.get()
-    assert notice.emailed_at is None and "SMTP down" in notice.last_error
+    message = OutboxMessage.objects.get()
+    assert notice.emailed_at is None and message.status == OutboxStatus.FAILED
+    assert "SMTP server unreachable" in message.last_error
     assert selectors.notice_progress(call) == {"total": 1, "sent": 0, "failed": 1, "percent": 0}
-    monkeypatch.setattr(documents, "notice_email", real)
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.send_notices(call=call, created_by=staff)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):  # "send the notices" again retries it
+        services.notices_prepare(call=call, created_by=staff)
     notice.refresh_from_db()
-    assert notice.emailed_at is not None
+    message.refresh_from_db()
+    assert notice.emailed_at is not None and (message.status, message.attempts) == (OutboxStatus.SENT, 2)
     assert len(mail.outbox) == 1
+    assert selectors.notice_progress(call) == {"total": 1, "sent": 1, "failed": 0, "percent": 100}
 
 
 def test_the_award_life_cycle(call, staff, settings, tmp_path, django_capture_on_commit_callbacks):
     import datetime as dt
 
-    from grants import tasks
-
     settings.MEDIA_ROOT = tmp_path
     [application] = submitted(call, 1_000_000)
     adopt(application, 800_000, staff)
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.send_notices(call=call, created_by=staff)
+        services.notices_prepare(call=call, created_by=staff)
     award = Award.objects.get()
-    with pytest.raises(GrantRefused):
+    with pytest.raises(Refused):
         services.award_grant(
             award=award,
             granted_on=dt.date(2025, 7, 1),
@@ -218,6 +240,7 @@ def test_the_award_life_cycle(call, staff, settings, tmp_path, django_capture_on
         by=staff,
     )
     member = UserFactory()
+    Membership.objects.create(organisation=application.organisation, user=member, role=MemberRole.OWNER)
     services.report_submit(
         award=award,
         kind=ReportKind.FINAL,
@@ -230,7 +253,7 @@ def test_the_award_life_cycle(call, staff, settings, tmp_path, django_capture_on
     )
     award.refresh_from_db()
     assert award.status == AwardStatus.REPORTED
-    with pytest.raises(GrantRefused):  # more than the actual costs
+    with pytest.raises(Refused):  # more than the actual costs
         services.award_confirm(award=award, confirmed_amount=760_000, confirmed_on=dt.date(2026, 4, 20), by=staff)
     services.award_confirm(award=award, confirmed_amount=750_000, confirmed_on=dt.date(2026, 4, 20), by=staff)
     services.award_pay(award=award, paid_on=dt.date(2026, 5, 15), by=staff)

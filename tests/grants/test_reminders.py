@@ -1,4 +1,8 @@
-"""Reminders: due at each offset (boundaries), exactly once, retried after a failure, opt-out."""
+"""Reminders: due at each offset (boundaries), exactly once through the outbox, retried after a
+failure, cancelled when no longer needed, opt-out.
+
+The deadlines lie in the future (2099): a reminder is built at send time against the real clock,
+and one whose deadline has passed is cancelled, not sent."""
 
 import datetime as dt
 from io import StringIO
@@ -11,14 +15,28 @@ from django.utils import timezone
 from accounts.models import Role
 from applications.models import ApplicationStatus, MemberRole, Membership
 from grants import reminders
-from grants.models import Reminder, ReminderStatus
-from grants.tasks import send_reminder
-from kodoku_portal.jp import JST
+from grants.models import ReminderKind
+from kodoku_portal import outbox
+from kodoku_portal.jp import JST, format_datetime
+from kodoku_portal.models import OutboxMessage, OutboxStatus
+from kodoku_portal.tasks import deliver_message
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory, enable_totp
 
 pytestmark = pytest.mark.django_db
 
-CLOSE = dt.datetime(2025, 5, 30, 12, 0, tzinfo=JST)
+CLOSE = dt.datetime(2099, 5, 29, 12, 0, tzinfo=JST)
+CLOSE_ISO = "2099-05-29T12:00:00+09:00"
+
+
+@pytest.fixture
+def record(django_capture_on_commit_callbacks):
+    """Record the reminders due at a moment, dispatching them as the commit would (eager)."""
+
+    def run(moment):
+        with django_capture_on_commit_callbacks(execute=True):
+            return reminders.record_due_reminders(moment)
+
+    return run
 
 
 @pytest.fixture
@@ -39,7 +57,7 @@ def test_each_offset_is_due_from_its_exact_moment(draft, hours):
     moment = CLOSE - dt.timedelta(hours=hours)
     before = slots(moment - dt.timedelta(microseconds=1))
     at = slots(moment)
-    expected = ("member@example.jp", f"{hours}h before 2025-05-30T12:00:00+09:00")
+    expected = ("member@example.jp", f"{hours}h before {CLOSE_ISO}")
     assert expected not in before
     assert at == [expected]
 
@@ -51,7 +69,7 @@ def test_nothing_is_due_before_the_first_offset_or_after_the_close(draft):
 
 def test_a_late_run_sends_only_the_most_urgent_reminder(draft):
     # The schedule did not run for days: at 2 hours before the close only the 3-hour reminder is due.
-    assert slots(CLOSE - dt.timedelta(hours=2)) == [("member@example.jp", "3h before 2025-05-30T12:00:00+09:00")]
+    assert slots(CLOSE - dt.timedelta(hours=2)) == [("member@example.jp", f"3h before {CLOSE_ISO}")]
 
 
 def test_submitted_applications_get_no_reminder(draft):
@@ -60,23 +78,30 @@ def test_submitted_applications_get_no_reminder(draft):
     assert slots(CLOSE - dt.timedelta(hours=24)) == []
 
 
-def test_the_schedule_twice_at_the_same_moment_sends_once(draft):
+def test_the_schedule_twice_at_the_same_moment_sends_once(draft, record):
     moment = CLOSE - dt.timedelta(hours=24)
-    first = reminders.record_due_reminders(moment)
-    second = reminders.record_due_reminders(moment)
+    first = record(moment)
+    second = record(moment)
     assert len(first) == 1 and second == []
-    for reminder_id in first + first:  # a duplicate delivery of the task as well
-        send_reminder.delay(reminder_id=reminder_id)
+    for message_id in first + first:  # a duplicate delivery of the task as well
+        deliver_message.delay(message_id=message_id)
     assert len(mail.outbox) == 1
-    assert Reminder.objects.get().status == ReminderStatus.SENT
+    message = OutboxMessage.objects.get()
+    assert (message.kind, message.status, message.attempts) == (ReminderKind.DEADLINE, OutboxStatus.SENT, 1)
+    # The unique key is the outbox's structured columns.
+    assert (message.subject_type, message.subject_id, message.to_email, message.slot) == (
+        "applications.Application",
+        draft.pk,
+        "member@example.jp",
+        f"24h before {CLOSE_ISO}",
+    )
 
 
-def test_the_mail_says_when_the_call_closes_and_what_is_missing(draft):
-    [reminder_id] = reminders.record_due_reminders(CLOSE - dt.timedelta(hours=72))
-    send_reminder.delay(reminder_id=reminder_id)
+def test_the_mail_says_when_the_call_closes_and_what_is_missing(draft, record):
+    record(CLOSE - dt.timedelta(hours=72))
     message = mail.outbox[0]
     assert message.to == ["member@example.jp"]
-    assert "2025年5月30日（金）12:00" in message.subject + message.body
+    assert format_datetime(CLOSE, "ja") in message.subject + message.body
     assert "下書きの事業" in message.body
     assert "概要" in message.body  # a missing field is named
     assert f"/applications/{draft.pk}/" in message.body
@@ -84,14 +109,13 @@ def test_the_mail_says_when_the_call_closes_and_what_is_missing(draft):
     assert f"/applications/{draft.pk}/" in html and "<ul>" in html
 
 
-def test_english_speaking_members_get_it_in_english(draft):
+def test_english_speaking_members_get_it_in_english(draft, record):
     member = draft.organisation.memberships.get().user
     member.language = "en"
     member.save()
-    [reminder_id] = reminders.record_due_reminders(CLOSE - dt.timedelta(hours=24))
-    send_reminder.delay(reminder_id=reminder_id)
+    record(CLOSE - dt.timedelta(hours=24))
     assert "Reminder" in mail.outbox[0].subject
-    assert "Fri 30 May 2025 12:00 JST" in mail.outbox[0].subject
+    assert format_datetime(CLOSE, "en") in mail.outbox[0].subject
 
 
 def test_opting_out_of_deadline_reminders(draft):
@@ -101,40 +125,48 @@ def test_opting_out_of_deadline_reminders(draft):
     assert slots(CLOSE - dt.timedelta(hours=24)) == []
 
 
-def test_a_failed_send_is_recorded_and_retried_by_the_next_run(draft, monkeypatch):
-    calls = {"n": 0}
-    real = reminders.build_message
-
-    def flaky(reminder, context):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise ConnectionError("SMTP server unreachable")
-        return real(reminder, context)
-
-    monkeypatch.setattr(reminders, "build_message", flaky)
+def test_a_failed_send_is_recorded_and_retried_by_the_next_run(
+    draft, record, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.grants.mail_backends.UnreachableBackend"
     moment = CLOSE - dt.timedelta(hours=24)
-    [reminder_id] = reminders.record_due_reminders(moment)
-    send_reminder.delay(reminder_id=reminder_id)
-    reminder = Reminder.objects.get()
-    assert reminder.status == ReminderStatus.FAILED
-    assert "SMTP server unreachable" in reminder.last_error
+    [message_id] = record(moment)
+    message = OutboxMessage.objects.get(pk=message_id)
+    assert message.status == OutboxStatus.FAILED
+    assert "SMTP server unreachable" in message.last_error
     assert mail.outbox == []
-    # Not retried at once; once it has waited, the next run of the schedule sends it.
-    assert reminders.record_due_reminders(moment) == []
-    Reminder.objects.update(last_attempt_at=timezone.now() - reminders.RETRY_AFTER)
-    assert reminders.record_due_reminders(moment) == [reminder_id]
-    send_reminder.delay(reminder_id=reminder_id)
-    reminder.refresh_from_db()
-    assert reminder.status == ReminderStatus.SENT and reminder.attempts == 2
+    # Not recorded again, and not retried before its back-off; the outbox's sweep sends it then.
+    assert record(moment) == []
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.sweep(now=timezone.now()) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.sweep(now=message.next_attempt_at) == 1
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.SENT and message.attempts == 2
     assert len(mail.outbox) == 1
 
 
-def test_a_reminder_no_longer_needed_is_cancelled_not_sent(draft):
-    [reminder_id] = reminders.record_due_reminders(CLOSE - dt.timedelta(hours=24))
+def test_a_reminder_no_longer_needed_is_cancelled_not_sent(draft, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as dispatches:
+        [message_id] = reminders.record_due_reminders(CLOSE - dt.timedelta(hours=24))
     draft.status = ApplicationStatus.SUBMITTED
     draft.save()
-    send_reminder.delay(reminder_id=reminder_id)
-    assert Reminder.objects.get().status == ReminderStatus.CANCELLED
+    for dispatch in dispatches:  # the worker gets to it after the draft was submitted
+        dispatch()
+    assert OutboxMessage.objects.get(pk=message_id).status == OutboxStatus.CANCELLED
+    assert mail.outbox == []
+
+
+def test_a_member_who_opts_out_after_recording_gets_nothing(draft, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as dispatches:
+        [message_id] = reminders.record_due_reminders(CLOSE - dt.timedelta(hours=24))
+    member = draft.organisation.memberships.get().user
+    member.wants_deadline_reminders = False
+    member.save()
+    for dispatch in dispatches:
+        dispatch()
+    assert OutboxMessage.objects.get(pk=message_id).status == OutboxStatus.CANCELLED
     assert mail.outbox == []
 
 
@@ -143,13 +175,13 @@ def test_reviewers_are_reminded_before_their_due_date(db):
 
     reviewer = UserFactory(role=Role.REVIEWER, email="rev@example.jp")
     application = ApplicationFactory(status=ApplicationStatus.SUBMITTED, receipt_number="X-0001")
-    due = dt.datetime(2025, 7, 1, 17, 0, tzinfo=JST)
+    due = dt.datetime(2099, 7, 1, 17, 0, tzinfo=JST)
     Assignment.objects.create(application=application, reviewer=reviewer, due_at=due)
     assert [d.slot for d in reminders.due_reminders(due - dt.timedelta(hours=72))] == [
-        "72h before 2025-07-01T17:00:00+09:00"
+        "72h before 2099-07-01T17:00:00+09:00"
     ]
     assert [d.slot for d in reminders.due_reminders(due - dt.timedelta(hours=24))] == [
-        "24h before 2025-07-01T17:00:00+09:00"
+        "24h before 2099-07-01T17:00:00+09:00"
     ]
     assert reminders.due_reminders(due - dt.timedelta(hours=72, microseconds=1)) == []
     reviewer.wants_review_reminders = False
@@ -157,16 +189,19 @@ def test_reviewers_are_reminded_before_their_due_date(db):
     assert reminders.due_reminders(due - dt.timedelta(hours=24)) == []
 
 
-def test_the_command_dry_run_lists_and_a_second_run_sends_nothing(draft):
+def test_the_command_dry_run_lists_and_a_second_run_sends_nothing(draft, django_capture_on_commit_callbacks):
+    moment = (CLOSE - dt.timedelta(hours=24)).isoformat()
     out = StringIO()
-    call_command("send_reminders", "--now", "2025-05-29T12:00+09:00", "--dry-run", stdout=out)
+    call_command("send_reminders", "--now", moment, "--dry-run", stdout=out)
     assert "member@example.jp" in out.getvalue()
     assert "1 reminder(s) due" in out.getvalue()
-    assert not Reminder.objects.exists()
-    call_command("send_reminders", "--now", "2025-05-29T12:00+09:00", stdout=StringIO())
+    assert not OutboxMessage.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):  # each recording commits, then dispatches
+        call_command("send_reminders", "--now", moment, stdout=StringIO())
     assert len(mail.outbox) == 1
     out = StringIO()
-    call_command("send_reminders", "--now", "2025-05-29T12:00+09:00", stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_reminders", "--now", moment, stdout=out)
     assert "0 reminder(s)" in out.getvalue()
     assert len(mail.outbox) == 1
 
@@ -178,9 +213,8 @@ def test_the_command_refuses_a_time_without_offset(draft):
         call_command("send_reminders", "--now", "2025-05-29T12:00", stdout=StringIO())
 
 
-def test_staff_see_the_log_and_applicants_do_not(client, draft):
-    [reminder_id] = reminders.record_due_reminders(CLOSE - dt.timedelta(hours=24))
-    send_reminder.delay(reminder_id=reminder_id)
+def test_staff_see_the_log_and_applicants_do_not(client, draft, record):
+    record(CLOSE - dt.timedelta(hours=24))
     staff = UserFactory(role=Role.STAFF)
     enable_totp(staff)
     client.force_login(staff)
@@ -200,7 +234,7 @@ def test_users_switch_reminders_off_themselves(client, draft):
     assert member.wants_deadline_reminders is False
 
 
-def test_awarded_organisations_are_reminded_before_a_report_is_due(db):
+def test_awarded_organisations_are_reminded_before_a_report_is_due(db, record):
     from grants.models import Award, AwardStatus, Decision
 
     organisation = OrganisationFactory()
@@ -213,21 +247,22 @@ def test_awarded_organisations_are_reminded_before_a_report_is_due(db):
         application=application, award_amount=1_000_000, decided_by=member, decided_at=timezone.now()
     )
     award = Award.objects.create(
-        application=application, status=AwardStatus.GRANTED, final_report_due=dt.date(2026, 3, 31)
+        application=application, status=AwardStatus.GRANTED, final_report_due=dt.date(2099, 3, 31)
     )
-    end_of_due_day = dt.datetime(2026, 4, 1, 0, 0, tzinfo=JST)
+    end_of_due_day = dt.datetime(2099, 4, 1, 0, 0, tzinfo=JST)
     three_days = end_of_due_day - dt.timedelta(hours=72)
-    assert reminders.due_reminders(three_days - dt.timedelta(microseconds=1))[0].slot.startswith("336h")
+    assert reminders.due_reminders(three_days - dt.timedelta(microseconds=1))[0].slot.startswith("final 336h")
     [item] = reminders.due_reminders(three_days)
-    assert (item.kind, item.recipient_email, item.subject_key) == (
-        "report",
+    assert (item.kind, item.recipient_email, item.subject_type, item.subject_id, item.report_kind) == (
+        ReminderKind.REPORT,
         "awardee@example.jp",
-        f"award:{award.pk}:final",
+        "grants.Award",
+        award.pk,
+        "final",
     )
-    assert item.slot == "72h before 2026-04-01T00:00:00+09:00"
-    [reminder_id] = reminders.record_due_reminders(three_days)
-    send_reminder.delay(reminder_id=reminder_id)
-    assert "2026年3月31日" in mail.outbox[0].subject + mail.outbox[0].body
+    assert item.slot == "final 72h before 2099-04-01T00:00:00+09:00"
+    record(three_days)
+    assert "2099年3月31日" in mail.outbox[0].subject + mail.outbox[0].body
     assert f"/applications/{application.pk}/award/" in mail.outbox[0].body
     # Report reminders are an obligation of the grant: not switched off with the deadline ones.
     member.wants_deadline_reminders = False
@@ -236,11 +271,50 @@ def test_awarded_organisations_are_reminded_before_a_report_is_due(db):
     assert reminders.due_reminders(end_of_due_day) == []  # the due day is over
 
 
-def test_a_failed_reminder_is_not_retried_after_its_deadline(draft, monkeypatch):
-    monkeypatch.setattr(reminders, "build_message", lambda reminder, context: 1 / 0)
-    moment = CLOSE - dt.timedelta(hours=3)
-    [reminder_id] = reminders.record_due_reminders(moment)
-    send_reminder.delay(reminder_id=reminder_id)
-    Reminder.objects.update(last_attempt_at=timezone.now() - reminders.RETRY_AFTER)
-    assert reminders.record_due_reminders(CLOSE) == []
-    assert Reminder.objects.get().status == ReminderStatus.CANCELLED
+def test_a_report_filed_before_its_reminder_is_sent_cancels_it(db, django_capture_on_commit_callbacks):
+    from grants.models import Award, AwardStatus, Decision, Report, ReportKind
+
+    organisation = OrganisationFactory()
+    member = UserFactory(role=Role.APPLICANT, email="awardee@example.jp")
+    Membership.objects.create(organisation=organisation, user=member, role=MemberRole.OWNER)
+    application = ApplicationFactory(organisation=organisation, status=ApplicationStatus.ADOPTED, receipt_number="A-2")
+    Decision.objects.create(application=application, award_amount=1, decided_by=member, decided_at=timezone.now())
+    award = Award.objects.create(
+        application=application, status=AwardStatus.GRANTED, final_report_due=dt.date(2099, 3, 31)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as dispatches:
+        [message_id] = reminders.record_due_reminders(dt.datetime(2099, 3, 29, 0, 0, tzinfo=JST))
+    Report.objects.create(
+        award=award,
+        kind=ReportKind.FINAL,
+        activities="-",
+        participants=1,
+        results="-",
+        submitted_by=member,
+        submitted_at=timezone.now(),
+    )
+    for dispatch in dispatches:
+        dispatch()
+    assert OutboxMessage.objects.get(pk=message_id).status == OutboxStatus.CANCELLED
+    assert mail.outbox == []
+
+
+def test_a_failed_reminder_is_not_retried_after_its_deadline(db, settings, record, django_capture_on_commit_callbacks):
+    import time
+
+    # A call closing two seconds from now: its 3-hour reminder is due, and soon too late.
+    closes_at = timezone.now() + dt.timedelta(seconds=2)
+    call = CallFactory(opens_at=closes_at - dt.timedelta(days=7), closes_at=closes_at)
+    organisation = OrganisationFactory()
+    member = UserFactory(role=Role.APPLICANT, email="late@example.jp")
+    Membership.objects.create(organisation=organisation, user=member, role=MemberRole.OWNER)
+    ApplicationFactory(call=call, organisation=organisation)
+    settings.EMAIL_BACKEND = "tests.grants.mail_backends.UnreachableBackend"
+    [message_id] = record(closes_at - dt.timedelta(hours=3))
+    assert OutboxMessage.objects.get(pk=message_id).status == OutboxStatus.FAILED
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    time.sleep(max(0.0, (closes_at - timezone.now()).total_seconds()) + 0.1)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.sweep(now=timezone.now() + dt.timedelta(hours=1))
+    assert OutboxMessage.objects.get(pk=message_id).status == OutboxStatus.CANCELLED
+    assert mail.outbox == []

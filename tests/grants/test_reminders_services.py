@@ -1,6 +1,9 @@
 """Reminders against the real services: exactly once when two processes race on PostgreSQL, and a
 real Celery worker and beat, through Redis, delivering the mail once however often beat fires.
 
+Reminders are outbox messages (kodoku_portal/outbox.py): recorded under the outbox's unique key,
+dispatched by the run that created the row, sent by ``kodoku_portal.tasks.deliver_message``.
+
 Both tests start other processes that talk to the test database, so the data is committed
 (``transaction=True``). They need PostgreSQL (row locks, a unique index shared between processes)
 and Redis (the broker); `.ci/run` sets DATABASE_URL and REDIS_URL, so CI runs them. Locally:
@@ -32,8 +35,9 @@ from django.utils import timezone
 from accounts.models import Role
 from applications.models import ApplicationStatus, MemberRole, Membership
 from grants import reminders
-from grants.models import Reminder, ReminderStatus
+from grants.models import ReminderKind
 from kodoku_portal.jp import JST, format_datetime
+from kodoku_portal.models import OutboxMessage, OutboxStatus
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory
 
 
@@ -56,7 +60,8 @@ pytestmark = [
 ]
 
 BASE_DIR = Path(settings.BASE_DIR)
-CLOSE = dt.datetime(2025, 5, 30, 12, 0, tzinfo=JST)
+# In the future: a reminder is built against the real clock, and one past its deadline is cancelled.
+CLOSE = dt.datetime(2099, 5, 29, 12, 0, tzinfo=JST)
 # The file-based mail backend ends every message with this line.
 MAIL_SEPARATOR = b"\n" + b"-" * 79 + b"\n"
 
@@ -110,12 +115,12 @@ def _text(message: email.message.EmailMessage) -> str:
     return str(message["Subject"]) + "\n" + message.get_body(preferencelist=("plain",)).get_content()
 
 
-def _application_in(message: email.message.EmailMessage) -> str:
-    """subject_key of the draft the mail is about, from its link (…/applications/<pk>/)."""
+def _application_in(message: email.message.EmailMessage) -> int:
+    """The id of the draft the mail is about, from its link (…/applications/<pk>/)."""
     body = _text(message)
     marker = "/applications/"
     start = body.index(marker) + len(marker)
-    return "application:" + body[start:].split("/", 1)[0]
+    return int(body[start:].split("/", 1)[0])
 
 
 # --- 1. two processes race on PostgreSQL ----------------------------------------------------------
@@ -152,8 +157,7 @@ def race_data(db):
 class Racer:
     """One of the two racing processes, as seen afterwards."""
 
-    sent: int  # as the command reports: "N reminder(s) recorded and sent."
-    inserted: int  # reminder rows it created
+    inserted: int  # outbox rows it created
     lost: int  # inserts refused by the unique constraint: the other process had that row
     first: float  # first and last insert attempt (epoch seconds)
     last: float
@@ -202,12 +206,11 @@ def _race(moment: dt.datetime, workdir: Path) -> tuple[list[Racer], float]:
     racers = []
     for name, child, (out, err) in zip(names, children, outputs, strict=True):
         assert child.returncode == 0, f"send_reminders failed ({child.returncode}):\n{out}\n{err}"
-        [line] = [line for line in out.splitlines() if "reminder(s) recorded and sent" in line]
+        assert [line for line in out.splitlines() if "reminder(s) recorded and sent" in line], out
         trace = [json.loads(line) for line in (workdir / f"trace-{name}.jsonl").read_text().splitlines()]
         inserts = [entry for entry in trace if entry["op"] == "insert"]
         racers.append(
             Racer(
-                sent=int(line.split()[0]),
                 inserted=sum(1 for entry in inserts if entry["outcome"] == "ok"),
                 lost=sum(1 for entry in inserts if entry["outcome"] == "conflict"),
                 first=min((entry["t"] for entry in inserts), default=0.0),
@@ -222,9 +225,9 @@ def test_two_processes_racing_send_each_reminder_exactly_once(race_data, tmp_pat
     report, competed = [], False
     for hours in (72, 24, 3):
         moment = CLOSE - dt.timedelta(hours=hours)
-        slot = f"{hours}h before 2025-05-30T12:00:00+09:00"
+        slot = f"{hours}h before 2099-05-29T12:00:00+09:00"
         due = reminders.due_reminders(moment)
-        expected = collections.Counter((item.recipient_email, item.subject_key) for item in due)
+        expected = collections.Counter((item.recipient_email, item.subject_id) for item in due)
         assert len(due) == 10 and len(expected) == 10
         assert all(item.slot == slot for item in due)
         assert "race-opted-out@example.jp" not in {address for address, _ in expected}
@@ -234,16 +237,14 @@ def test_two_processes_racing_send_each_reminder_exactly_once(race_data, tmp_pat
         a, b = racers
         overlap = max(a.first, b.first) <= min(a.last, b.last) if a.inserted + a.lost and b.inserted + b.lost else False
         report.append(
-            f"{hours}h: a sent {a.sent} (lost {a.lost}), b sent {b.sent} (lost {b.lost}), "
+            f"{hours}h: a recorded {a.inserted} (lost {a.lost}), b recorded {b.inserted} (lost {b.lost}), "
             f"insert windows {'overlapped' if overlap else 'did not overlap'}, {took:.2f}s"
         )
 
-        # One row per due reminder, each sent once; each process sent exactly the rows it created.
-        rows = Reminder.objects.filter(slot=slot).select_related("recipient")
-        assert collections.Counter((row.recipient.email, row.subject_key) for row in rows) == expected
-        assert {row.status for row in rows} == {ReminderStatus.SENT}
-        assert all(row.attempts == 1 for row in rows)
-        assert (a.sent, b.sent) == (a.inserted, b.inserted)
+        # One outbox row per due reminder, each sent once; each process sent exactly the rows it created.
+        rows = OutboxMessage.objects.filter(slot=slot)
+        assert collections.Counter((row.to_email, row.subject_id) for row in rows) == expected
+        assert {(row.kind, row.status, row.attempts) for row in rows} == {(ReminderKind.DEADLINE, OutboxStatus.SENT, 1)}
         assert a.inserted + b.inserted == 10
         competed = competed or bool(a.lost or b.lost)
         # A lost insert is a row the other process created, never a second one.
@@ -253,11 +254,11 @@ def test_two_processes_racing_send_each_reminder_exactly_once(race_data, tmp_pat
         assert len(messages) == message_ids == 10, (len(messages), message_ids)
         sent = collections.Counter((str(message["To"]), _application_in(message)) for message in messages)
         assert sent == expected
-        assert len(_read_mails(a.mail_dir)[0]) == a.sent and len(_read_mails(b.mail_dir)[0]) == b.sent
-        assert all("2025年5月30日（金）12:00" in str(message["Subject"]) for message in messages)
+        assert len(_read_mails(a.mail_dir)[0]) == a.inserted and len(_read_mails(b.mail_dir)[0]) == b.inserted
+        assert all(format_datetime(CLOSE, "ja") in str(message["Subject"]) for message in messages)
         # Nothing is left to send at that moment.
         assert reminders.due_reminders(moment) == []
-    assert Reminder.objects.count() == 30
+    assert OutboxMessage.objects.count() == 30
     print("\nraces: " + "; ".join(report))
     # The test proves something only if the processes really competed for the same rows at least
     # once (an insert refused by the unique constraint); with the start barrier they nearly always do.
@@ -398,10 +399,10 @@ def test_celery_worker_and_beat_send_a_due_reminder_once(tmp_path):
         assert str(message["To"]) == member.email
         assert deadline_text in str(message["Subject"])
         assert deadline_text in _text(message) and "ワーカーの事業" in _text(message)
-        assert _application_in(message) == f"application:{draft.pk}"
-        reminder = Reminder.objects.get()
+        assert _application_in(message) == draft.pk
+        reminder = OutboxMessage.objects.get()
         assert (reminder.recipient, reminder.slot) == (member, due.slot)
-        assert reminder.status == ReminderStatus.SENT and reminder.attempts == 1
+        assert reminder.status == OutboxStatus.SENT and reminder.attempts == 1
 
         # Beat keeps firing: after a few more ticks, still one mail and one row.
         fired = log_lines(beat_log, "Sending due task")
@@ -411,9 +412,9 @@ def test_celery_worker_and_beat_send_a_due_reminder_once(tmp_path):
         assert log_lines(worker_log, "grants.tasks.enqueue_reminders") > ran, "the worker ran no later schedule"
         messages, message_ids = _read_mails(mail_dir)
         assert len(messages) == message_ids == 1
-        assert Reminder.objects.count() == 1
+        assert OutboxMessage.objects.count() == 1
         reminder.refresh_from_db()
-        assert reminder.status == ReminderStatus.SENT and reminder.attempts == 1
+        assert reminder.status == OutboxStatus.SENT and reminder.attempts == 1
         print(f"\nworker + beat: mail arrived {arrived:.1f}s after start; still one after {fired + 2}+ beat ticks")
         passed = True
     finally:

@@ -7,10 +7,11 @@ due at that moment and records nothing; without it, it records and sends (to the
 
 import datetime as dt
 
+from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from grants import reminders, tasks
+from grants import reminders
 from kodoku_portal.jp import format_datetime
 
 
@@ -37,8 +38,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {item.kind:<9} {item.recipient_email:<28} {item.slot}  {item.label}")
             self.stdout.write(f"{len(due)} reminder(s) due; nothing recorded or sent (dry run).")
             return
+        # Each reminder is an outbox message, dispatched by name when its recording commits: load
+        # the tasks as a worker does at start, so this process finds them in the registry.
+        current_app.loader.import_default_modules()
         ids = reminders.record_due_reminders(moment)
-        for reminder_id in ids:
-            tasks.send_reminder.delay(reminder_id=reminder_id)
-        how = "sent" if tasks.send_reminder.app.conf.task_always_eager else "queued for the worker"
+        how = "sent" if current_app.conf.task_always_eager else "queued for the worker"
         self.stdout.write(f"{len(ids)} reminder(s) recorded and {how}.")
