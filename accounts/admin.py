@@ -24,6 +24,6 @@ class UserAdmin(DjangoUserAdmin):
         """The role is changed by ``user_set_role`` (audited), never by the form's save."""
         new_role = obj.role
         if change and "role" in form.changed_data:
-            obj.role = form.initial["role"]
+            obj.refresh_from_db(fields=["role"])  # the form's save leaves the role as it was
         super().save_model(request, obj, form, change)
         user_set_role(user=obj, role=new_role, by=request.user)

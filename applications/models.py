@@ -200,6 +200,11 @@ class Application(models.Model):
         return self.title or f"#{self.pk}"
 
     @property
+    def audit_label(self) -> str:
+        """How the audit trail names it: the receipt number once there is one (PRACTICE-0004)."""
+        return self.receipt_number or str(self)
+
+    @property
     def decision_is_disclosed(self) -> bool:
         """The decision may be shown to the organisation: it is decided and it has been told."""
         return self.status in DECIDED_STATUSES and self.decision_disclosed_at is not None

@@ -10,27 +10,31 @@ services alike so that each rule is written once. Registered when GrantsConfig.r
 """
 
 import rules
+from django.contrib.auth.models import AnonymousUser
 
+from accounts.models import User
 from applications.models import Application
 from applications.rules import can_see_decision, is_member
 from reviews.rules import is_staff_member
 
 from .models import Award, Notice
 
+Viewer = User | AnonymousUser
+
 
 @rules.predicate
-def is_member_of_awarded_organisation(user, award: Award) -> bool:
+def is_member_of_awarded_organisation(user: Viewer, award: Award) -> bool:
     # The applications layer's membership rule, asked about the award's application.
     return award is not None and is_member.test(user, award.application)
 
 
 @rules.predicate
-def report_open(user, award: Award) -> bool:
+def report_open(user: Viewer, award: Award) -> bool:
     return award is not None and bool(award.reports_open())
 
 
 @rules.predicate
-def notice_pdf_ready(user, application: Application) -> bool:
+def notice_pdf_ready(user: Viewer, application: Application) -> bool:
     return Notice.objects.filter(application=application).exclude(pdf="").exists()
 
 

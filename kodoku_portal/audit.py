@@ -16,7 +16,7 @@ sentence of their own for an action with :func:`register_action` in their ``AppC
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -29,6 +29,9 @@ from .append_only import maintenance
 from .jp import format_yen, join_list
 from .middleware import current_ip
 from .models import AuditEntry
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 __all__ = ["audit", "describe", "maintenance", "register_action", "registered_actions"]
 
@@ -52,7 +55,7 @@ def _call_id_of(obj: models.Model) -> int | None:
 
 def audit(
     *,
-    actor,
+    actor: AbstractBaseUser | None,
     action: str,
     obj: models.Model,
     before: dict | None,
@@ -72,7 +75,7 @@ def audit(
         action=action,
         object_type=obj._meta.label,
         object_id=str(obj.pk),
-        object_repr=str(obj)[:OBJECT_REPR_MAX],
+        object_repr=(getattr(obj, "audit_label", None) or str(obj))[:OBJECT_REPR_MAX],
         call_id=call_id if call_id is not None else _call_id_of(obj),
         ip=current_ip(),
         before=before,
@@ -161,7 +164,7 @@ def _pairs(model: type[models.Model] | None, keys: list[str], values: Mapping) -
     )
 
 
-def _actor_text(actor) -> str:
+def _actor_text(actor: AbstractBaseUser | None) -> str:
     if actor is None:
         return gettext("the system")
     email = getattr(actor, actor.get_email_field_name(), "") if hasattr(actor, "get_email_field_name") else ""

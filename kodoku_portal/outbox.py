@@ -91,6 +91,7 @@ from .refusals import Refused
 DELIVER_TASK = "kodoku_portal.tasks.deliver_message"
 
 if TYPE_CHECKING:
+    from celery import Task
     from django.contrib.auth.base_user import AbstractBaseUser
 
 __all__ = [
@@ -238,13 +239,20 @@ def _subject(mail: Mail) -> tuple[str, int]:
     return mail.subject_type, mail.subject_id
 
 
+def _deliver_task() -> Task:
+    """The delivery task, looked up by name in the Celery app's registry so that this module and
+    the tasks module that wraps it do not import each other. A worker fills the registry by
+    autodiscovery when it starts; a web or command process does the same here on first use."""
+    if DELIVER_TASK not in celery_app.tasks:
+        celery_app.loader.import_default_modules()
+    return celery_app.tasks[DELIVER_TASK]
+
+
 def dispatch(message_id: int) -> None:
     """Hand the message to a worker (``deliver_message.delay``). Never raises: when the broker
     cannot be reached the error is logged and the sweeper dispatches the message later."""
     try:
-        # Looked up by name in the Celery app's registry (filled by autodiscovery), so this module
-        # and the tasks module that wraps it do not import each other.
-        celery_app.tasks[DELIVER_TASK].delay(message_id=message_id)
+        _deliver_task().delay(message_id=message_id)
     except Exception:
         logger.exception("outbox message %s could not be dispatched; the sweeper will dispatch it", message_id)
 

@@ -10,7 +10,7 @@ class Refused(Exception):
     ``code`` is for programs and tests ("transition", "closed", "incomplete", …).
     """
 
-    def __init__(self, *messages: str, code: str = "refused"):
+    def __init__(self, *messages: str, code: str = "refused") -> None:
         texts = [str(message) for message in messages] or [gettext("This request cannot be carried out.")]
         super().__init__(" ".join(texts))
         self.messages: list[str] = texts

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
@@ -35,6 +36,9 @@ from .audit import audit
 from .models import AuditEntry
 from .outbox import Mail, enqueue
 from .refusals import Refused
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 __all__ = ["Refused", "change_state", "record"]
 
@@ -47,12 +51,12 @@ def _require_transaction(function: str) -> None:
         )
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     """A choices member as its plain value (what is stored and written to the audit trail)."""
     return value.value if isinstance(value, enum.Enum) else value
 
 
-def _label(field: models.Field, value) -> str:
+def _label(field: models.Field, value: object) -> str:
     labels = {str(choice): label for choice, label in field.flatchoices} if field.choices else {}
     return str(labels.get(str(value), value))
 
@@ -69,7 +73,7 @@ def change_state(
     obj: models.Model,
     target: str,
     *,
-    by,
+    by: AbstractBaseUser | None,
     action: str,
     field: str = "status",
     transitions: Mapping[str, Iterable[str]] | None = None,
@@ -134,7 +138,7 @@ def change_state(
 def record(
     obj: models.Model,
     *,
-    by,
+    by: AbstractBaseUser | None,
     action: str,
     before: dict | None = None,
     after: dict | None = None,

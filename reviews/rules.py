@@ -16,12 +16,15 @@ ask these by name. The module is imported by ``ReviewsConfig.ready`` so the name
 from __future__ import annotations
 
 import rules
+from django.contrib.auth.models import AnonymousUser
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.permissions import STAFF_ROLES
 from applications.models import DECIDED_STATUSES
 
 from .models import OPEN_PHASES, Assignment, AssignmentStatus, ReviewPhase, ReviewRound
+
+Viewer = User | AnonymousUser
 
 
 def _phase_of(assignment: Assignment) -> str | None:
@@ -30,43 +33,43 @@ def _phase_of(assignment: Assignment) -> str | None:
 
 
 @rules.predicate
-def is_staff_member(user) -> bool:
+def is_staff_member(user: Viewer) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.role in STAFF_ROLES
 
 
 @rules.predicate
-def is_reviewer(user) -> bool:
+def is_reviewer(user: Viewer) -> bool:
     """A reviewer (審査委員) account: the only kind that may be assigned applications."""
     return bool(getattr(user, "is_authenticated", False)) and user.role == Role.REVIEWER
 
 
 @rules.predicate
-def is_assigned_reviewer(user, assignment: Assignment) -> bool:
+def is_assigned_reviewer(user: Viewer, assignment: Assignment) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and assignment.reviewer_id == user.pk
 
 
 @rules.predicate
-def assignment_is_live(user, assignment: Assignment) -> bool:
+def assignment_is_live(user: Viewer, assignment: Assignment) -> bool:
     return assignment.status != AssignmentStatus.CONFLICT
 
 
 @rules.predicate
-def assignment_is_accepted(user, assignment: Assignment) -> bool:
+def assignment_is_accepted(user: Viewer, assignment: Assignment) -> bool:
     return assignment.status == AssignmentStatus.ACCEPTED
 
 
 @rules.predicate
-def round_is_open(user, assignment: Assignment) -> bool:
+def round_is_open(user: Viewer, assignment: Assignment) -> bool:
     return _phase_of(assignment) in OPEN_PHASES
 
 
 @rules.predicate
-def round_is_locked(user, assignment: Assignment) -> bool:
+def round_is_locked(user: Viewer, assignment: Assignment) -> bool:
     return _phase_of(assignment) == ReviewPhase.LOCKED
 
 
 @rules.predicate
-def application_is_undecided(user, assignment: Assignment) -> bool:
+def application_is_undecided(user: Viewer, assignment: Assignment) -> bool:
     return assignment.application.status not in DECIDED_STATUSES
 
 

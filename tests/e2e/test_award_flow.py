@@ -29,20 +29,12 @@ from calls.models import Call
 from grants.demo.loader import seed_demo
 from grants.models import Award, AwardStatus, Notice, NoticeKind, Report, ReportKind
 from grants.selectors import decidable_applications
-from kodoku_portal.celery import app as celery_app
 from kodoku_portal.jp import format_date
 from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from reviews.selectors import ranking_rows
 from tests.e2e.helpers import totp_secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _tasks_registered():
-    """The outbox dispatches its task by name from the Celery registry, filled by autodiscovery
-    when a worker starts; the live server here is the worker too (eager), so load them as it would."""
-    celery_app.loader.import_default_modules()
 
 
 PASSWORD = "kodoku-demo-2025"

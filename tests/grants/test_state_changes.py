@@ -67,6 +67,17 @@ def test_a_decision_is_a_state_change_with_its_audit_entry(application, staff, o
         sentence, label = describe(entry), str(outcome.label)
     assert sentence.startswith("staff@example.jp ") and label in sentence
     assert ("1,200,000" in sentence) == (amount is not None)
+    assert entry.object_repr == application.receipt_number  # named by its receipt number
+    assert application.receipt_number in sentence
+
+
+def test_the_decision_reads_as_the_office_writes_it(application, staff):
+    decide(application, ApplicationStatus.ADOPTED, staff, 1_200_000)
+    [entry] = entries(application, "decision")
+    with translation.override("ja"):
+        assert describe(entry) == (
+            f"staff@example.jp が {application.receipt_number} を提出済から採択（1,200,000円）に変更しました"
+        )
 
 
 def test_back_to_undecided_is_audited_and_drops_the_decision(application, staff):

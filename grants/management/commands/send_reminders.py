@@ -38,9 +38,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {item.kind:<9} {item.recipient_email:<28} {item.slot}  {item.label}")
             self.stdout.write(f"{len(due)} reminder(s) due; nothing recorded or sent (dry run).")
             return
-        # Each reminder is an outbox message, dispatched by name when its recording commits: load
-        # the tasks as a worker does at start, so this process finds them in the registry.
-        current_app.loader.import_default_modules()
         ids = reminders.record_due_reminders(moment)
         how = "sent" if current_app.conf.task_always_eager else "queued for the worker"
         self.stdout.write(f"{len(ids)} reminder(s) recorded and {how}.")
