@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from kodoku_portal.workflow import record
+
 from .models import User
 from .services import user_set_role
 
@@ -26,4 +28,6 @@ class UserAdmin(DjangoUserAdmin):
         if change and "role" in form.changed_data:
             obj.refresh_from_db(fields=["role"])  # the form's save leaves the role as it was
         super().save_model(request, obj, form, change)
+        if not change:
+            record(obj, by=request.user, action="user_created", after={"role": new_role})
         user_set_role(user=obj, role=new_role, by=request.user)

@@ -7,7 +7,13 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        from kodoku_portal import outbox
         from kodoku_portal.audit import register_action
+
+        from .adapter import ACCOUNT_MAIL
+        from .mails import build_account_mail
+
+        outbox.register(ACCOUNT_MAIL, build_account_mail)
 
         register_action("role_changed", _("%(actor)s changed the role of %(object)s from %(before)s to %(after)s"))
         register_action("user_created", _("%(actor)s created the account %(object)s (%(after)s)"))

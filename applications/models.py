@@ -210,11 +210,16 @@ class Application(models.Model):
         return self.status in DECIDED_STATUSES and self.decision_disclosed_at is not None
 
     @property
-    def status_for_applicant(self) -> str:
-        """What the organisation is shown: a decision stays internal until it is disclosed."""
+    def status_as_shown(self) -> ApplicationStatus:
+        """The state the organisation is shown: a decision stays internal (the application reads
+        as submitted) until it is disclosed. Every applicant page asks this, never ``status``."""
         if self.status in DECIDED_STATUSES and not self.decision_is_disclosed:
-            return ApplicationStatus.SUBMITTED.label
-        return self.get_status_display()
+            return ApplicationStatus.SUBMITTED
+        return ApplicationStatus(self.status)
+
+    @property
+    def status_for_applicant(self) -> str:
+        return self.status_as_shown.label
 
     @property
     def below_area_rule(self) -> bool:

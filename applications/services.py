@@ -497,15 +497,23 @@ def application_disclose_decision(*, application_id: int, at: dt.datetime) -> No
 
 def receipt_render(*, application_id: int) -> Receipt:
     """Render the receipt PDF once and keep it (the receipt page and every receipt mail use it); a
-    later call finds it made and does nothing. The row lock makes two mails render it once."""
+    later call finds it made and does nothing. Rendering takes a while, so it happens outside any
+    transaction or lock; if another worker stored one meanwhile, that one is kept."""
+    receipt = Receipt.objects.select_related("application").get(application_id=application_id)
+    if receipt.pdf:
+        return receipt
+    pdf = receipt_pdf(receipt.application)
     with transaction.atomic():
         receipt = (
             Receipt.objects.select_for_update(of=("self",))
             .select_related("application")
             .get(application_id=application_id)
         )
-        if receipt.pdf:
-            return receipt
+        if not receipt.pdf:
+            receipt.pdf.save(f"{receipt.application.receipt_number}.pdf", ContentFile(pdf), save=False)
+            receipt.generated_at = timezone.now()
+            receipt.save(update_fields=["pdf", "generated_at"])
+        return receipt
         pdf = receipt_pdf(receipt.application)
         receipt.pdf.save(f"{receipt.application.receipt_number}.pdf", ContentFile(pdf), save=False)
         receipt.generated_at = timezone.now()

@@ -41,7 +41,7 @@ from kodoku_portal.jp import JST
 from kodoku_portal.links import absolute_url
 from kodoku_portal.models import OutboxMessage
 from kodoku_portal.outbox import Mail, enqueue
-from reviews.models import Assignment, AssignmentStatus, ReviewStatus
+from reviews.models import Assignment
 
 from .models import Award, AwardStatus, ReminderKind, ReportKind
 
@@ -147,9 +147,8 @@ def due_deadline_reminders(now: dt.datetime) -> list[DueReminder]:
 def due_review_reminders(now: dt.datetime) -> list[DueReminder]:
     horizon = now + dt.timedelta(hours=max(REVIEW_OFFSETS_HOURS))
     assignments = (
-        Assignment.objects.filter(due_at__gt=now, due_at__lte=horizon, reviewer__is_active=True)
-        .exclude(status=AssignmentStatus.CONFLICT)
-        .exclude(review__status=ReviewStatus.SUBMITTED)
+        Assignment.objects.awaiting_review()
+        .filter(due_at__gt=now, due_at__lte=horizon, reviewer__is_active=True)
         .filter(reviewer__wants_review_reminders=True)
         .select_related("reviewer", "application")
     )
@@ -282,11 +281,7 @@ def _context(kind: str, subject_id: int, report_kind: str) -> dict | None:
         }
     if kind == ReminderKind.REVIEW:
         assignment = (
-            Assignment.objects.select_related("application__call")
-            .filter(pk=subject_id)
-            .exclude(status=AssignmentStatus.CONFLICT)
-            .exclude(review__status=ReviewStatus.SUBMITTED)
-            .first()
+            Assignment.objects.awaiting_review().select_related("application__call").filter(pk=subject_id).first()
         )
         if assignment is None:
             return None

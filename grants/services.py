@@ -26,7 +26,7 @@ from applications.models import (
 from applications.selectors import application_mail_recipients
 from calls.models import Call
 from kodoku_portal.jp import JST, format_yen
-from kodoku_portal.models import OutboxStatus
+from kodoku_portal.models import OutboxMessage, OutboxStatus
 from kodoku_portal.outbox import Mail, enqueue, retry
 from kodoku_portal.prefectures import region_of
 from kodoku_portal.workflow import Refused, change_state, record
@@ -88,6 +88,12 @@ def _check_award_amount(call: Call, application: Application, award_amount: int 
             )
 
 
+def _check_decides(user: User) -> None:
+    """Decisions, notices and publication are programme staff's (the same rule as the awards)."""
+    if not rules.test_rule("can_manage_awards", user):
+        raise Refused(_("Only programme staff decide, send notices and publish."), code="forbidden")
+
+
 @transaction.atomic
 def decision_record(
     *,
@@ -100,6 +106,7 @@ def decision_record(
     """採択 / 不採択 / 補欠 (or back to undecided): the application's status, through the workflow
     (``Application.TRANSITIONS``), and the award amount. Refused once a notice exists. Each refusal
     names the application by its receipt number (the decisions page lists many)."""
+    _check_decides(decided_by)
     call = Call.objects.select_for_update().get(pk=application.call_id)  # one budget check at a time
     application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
     try:
@@ -248,6 +255,7 @@ def notices_prepare(*, call: Call, created_by: User) -> tuple[NoticeBatch, list[
     """Create the notices of every adopted and not-adopted application that has none, record their
     mails in the outbox (sent after commit), put back in the queue any that failed, and return the
     batch and the ids of the call's notices not yet sent to every address (new or left over)."""
+    _check_decides(created_by)
     call = Call.objects.select_for_update().get(pk=call.pk)
     batch = NoticeBatch.objects.create(call=call, created_by=created_by)
     today = timezone.now().astimezone(JST).date()
@@ -314,6 +322,26 @@ def notice_mail_sent(*, notice_id: int, at: dt.datetime) -> None:
     application_id = Notice.objects.filter(pk=notice_id).values_list("application_id", flat=True).first()
     if application_id is not None:
         application_services.application_disclose_decision(application_id=application_id, at=at)
+
+
+def notices_record_sent(*, call: Call | None = None) -> int:
+    """Repair: a notice whose mail the outbox has sent but that is not recorded as e-mailed (the
+    worker stopped, or recording failed, between the mail server's answer and the record) is
+    recorded now, with the time the outbox sent it, and its decision disclosed. Run by beat and
+    before the notices page and publication read the notices; returns how many were repaired."""
+    sent = OutboxMessage.objects.filter(
+        kind=NOTICE_MAIL, subject_type=Notice._meta.label, status=OutboxStatus.SENT, sent_at__isnull=False
+    )
+    unrecorded = Notice.objects.filter(emailed_at__isnull=True, pk__in=sent.values("subject_id"))
+    if call is not None:
+        unrecorded = unrecorded.filter(application__call=call)
+    repaired = 0
+    for notice_id in unrecorded.values_list("pk", flat=True):
+        first = sent.filter(subject_id=notice_id).order_by("sent_at").values_list("sent_at", flat=True).first()
+        with transaction.atomic():
+            notice_mail_sent(notice_id=notice_id, at=first)
+        repaired += 1
+    return repaired
 
 
 # --- award tracking ---------------------------------------------------------------------------
@@ -472,9 +500,12 @@ def adoptions_publish(*, call: Call, publish: bool, by: User) -> Call:
 
     Not a state of the workflow: publication is a moment on the call (``adoptions_published_at``,
     set or cleared, and the calls app owns the model), so it is an audited change (``record``)."""
+    _check_decides(by)
+    notices_record_sent(call=call)
     call = Call.objects.select_for_update().get(pk=call.pk)
-    unnotified = Application.objects.filter(call=call, status=ApplicationStatus.ADOPTED).exclude(
-        notice__emailed_at__isnull=False
+    # Told = the decision is disclosed (applications' rule, set when a notice mail is sent).
+    unnotified = Application.objects.filter(
+        call=call, status=ApplicationStatus.ADOPTED, decision_disclosed_at__isnull=True
     )
     if publish and unnotified.exists():
         raise Refused(

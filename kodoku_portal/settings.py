@@ -133,6 +133,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kodoku_portal.tasks.sweep_outbox",
         "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
     },
+    # A notice mail sent but not recorded (its worker stopped in between) discloses its decision.
+    "record-sent-notices": {
+        "task": "grants.tasks.record_sent_notices",
+        "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
+    },
 }
 
 # --- Outbox (kodoku_portal/outbox.py) ---------------------------------------------------------
@@ -159,6 +164,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGIN_METHODS = {"email"}
+# allauth's mails go through the outbox like every other mail (accounts/adapter.py).
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"

@@ -122,10 +122,25 @@ ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+def live_assignment_q(prefix: str = "") -> models.Q:
+    """The rule of a live assignment (not returned for a conflict), for a query through ``prefix``."""
+    return ~models.Q(**{f"{prefix}status": AssignmentStatus.CONFLICT})
+
+
+def counted_review_q(*, review: str = "", assignment: str = "assignment__") -> models.Q:
+    """The rule of a review that counts: submitted, on an assignment still accepted. ``review`` and
+    ``assignment`` are the paths to the two rows from the model queried."""
+    return models.Q(**{f"{review}status": ReviewStatus.SUBMITTED, f"{assignment}status": AssignmentStatus.ACCEPTED})
+
+
 class AssignmentQuerySet(models.QuerySet):
     def live(self) -> "AssignmentQuerySet":
         """Assignments that count: every one except those returned for a conflict of interest."""
-        return self.exclude(status=AssignmentStatus.CONFLICT)
+        return self.filter(live_assignment_q())
+
+    def awaiting_review(self) -> "AssignmentQuerySet":
+        """Live assignments whose review is not yet submitted (what a review reminder is about)."""
+        return self.live().exclude(review__status=ReviewStatus.SUBMITTED)
 
     def load_by_reviewer(self) -> dict[int, int]:
         """The reviewer load: how many live assignments each reviewer holds among these (one query).
@@ -180,7 +195,7 @@ REVIEW_TRANSITIONS: dict[str, frozenset[str]] = {
 class ReviewQuerySet(models.QuerySet):
     def counted(self) -> "ReviewQuerySet":
         """Reviews that count towards the ranking: submitted, on an assignment still accepted."""
-        return self.filter(status=ReviewStatus.SUBMITTED, assignment__status=AssignmentStatus.ACCEPTED)
+        return self.filter(counted_review_q())
 
 
 class Review(models.Model):

@@ -15,7 +15,17 @@ from applications.models import Application, ApplicationStatus, BudgetLine
 from calls.models import Call
 
 from . import ranking
-from .models import Assignment, AssignmentStatus, Criterion, Review, ReviewRound, ReviewStatus, Score
+from .models import (
+    Assignment,
+    AssignmentStatus,
+    Criterion,
+    Review,
+    ReviewRound,
+    ReviewStatus,
+    Score,
+    counted_review_q,
+    live_assignment_q,
+)
 
 
 def assignments_for_reviewer(user: User) -> QuerySet[Assignment]:
@@ -96,11 +106,10 @@ def ranking_rows(call: Call, applications: QuerySet[Application], *, calibrate: 
     complete = [r for r in reviews if len(r.scores) == len(criteria)]
     ranks = {r.application_id: r for r in ranking.rank(criteria, complete, calibrate=True)} if criteria else {}
     annotated = applications.select_related("organisation", "theme").annotate(
-        n_assigned=Count("assignments", filter=~Q(assignments__status=AssignmentStatus.CONFLICT), distinct=True),
+        n_assigned=Count("assignments", filter=live_assignment_q("assignments__"), distinct=True),
         n_done=Count(
             "assignments",
-            filter=Q(assignments__review__status=ReviewStatus.SUBMITTED)
-            & Q(assignments__status=AssignmentStatus.ACCEPTED),
+            filter=counted_review_q(review="assignments__review__", assignment="assignments__"),
             distinct=True,
         ),
     )

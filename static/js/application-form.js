@@ -9,7 +9,6 @@
   var version = form.querySelector("input[name=version]");
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   var storageKey = "kodoku-draft-" + form.dataset.applicationId;
-  var cap = form.dataset.cap ? parseInt(form.dataset.cap, 10) : null;
   var dirty = false, saving = false, blocked = false, timer = null;
   var waitForInput = false;  // after a refusal for invalid input, try again only once the member types
 
@@ -66,6 +65,10 @@
       if (data.saved) {
         version.value = data.version;
         blocked = false;
+        // Whether the request is over the cap is the server's rule (applications/checks.py); the
+        // page only shows its answer.
+        var capWarning = document.getElementById("budget-warning");
+        if (capWarning && typeof data.over_cap === "boolean") capWarning.classList.toggle("d-none", !data.over_cap);
         if (!dirty) {
           show(data.message, "ok");
           try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ }
@@ -157,7 +160,6 @@
   // Budget lines: amount = unit price × quantity; the total is the requested amount.
   var rows = document.getElementById("budget-rows");
   var totalCell = document.getElementById("budget-total");
-  var warning = document.getElementById("budget-warning");
   var totalForms = form.querySelector("input[name='budget-TOTAL_FORMS']");
   function toInt(text) {
     var normal = (text || "").normalize("NFKC").replace(/[,¥円\s]/g, "");
@@ -182,7 +184,6 @@
       }
     });
     totalCell.textContent = yen(total);
-    if (warning) warning.classList.toggle("d-none", !(cap !== null && total > cap));
   }
   var add = document.getElementById("budget-add");
   if (add) {

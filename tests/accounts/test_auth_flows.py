@@ -7,20 +7,25 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_
 from django.core import mail
 
 from accounts.models import Role, User
+from kodoku_portal.models import OutboxMessage, OutboxStatus
 from tests.factories import PASSWORD, UserFactory, enable_totp
 
 pytestmark = pytest.mark.django_db
 
 
-def test_signup_requires_email_verification_before_login(client):
-    response = client.post(
-        "/accounts/signup/",
-        {"email": "New.Person@Example.jp", "password1": PASSWORD, "password2": PASSWORD},
-    )
+def test_signup_requires_email_verification_before_login(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/signup/",
+            {"email": "New.Person@Example.jp", "password1": PASSWORD, "password2": PASSWORD},
+        )
     assert response.status_code == 302
     user = User.objects.get(email__iexact="new.person@example.jp")
     assert user.role == Role.APPLICANT
     assert len(mail.outbox) == 1
+    # Sent through the outbox, like every mail of the portal.
+    message = OutboxMessage.objects.get(kind="account")
+    assert (message.status, message.to_email, message.recipient) == (OutboxStatus.SENT, user.email, user)
     # Not verified yet: logging in sends to the verification page, not into the portal.
     client.logout()
     response = client.post("/accounts/login/", {"login": "new.person@example.jp", "password": PASSWORD})
@@ -36,17 +41,24 @@ def test_signup_requires_email_verification_before_login(client):
     assert client.get("/accounts/email/").status_code == 200
 
 
-def test_signup_mail_is_in_japanese_by_default(client):
-    client.post("/accounts/signup/", {"email": "ja@example.jp", "password1": PASSWORD, "password2": PASSWORD})
+def test_signup_mail_is_in_japanese_by_default(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/signup/", {"email": "ja@example.jp", "password1": PASSWORD, "password2": PASSWORD})
     assert "メールアドレス" in mail.outbox[0].body or "確認" in mail.outbox[0].body
 
 
-def test_password_reset_sends_a_mail(client):
+def test_password_reset_sends_a_mail(client, django_capture_on_commit_callbacks):
     UserFactory(email="forgot@example.jp")
-    response = client.post("/accounts/password/reset/", {"email": "forgot@example.jp"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/password/reset/", {"email": "forgot@example.jp"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
+    # A second request is a second mail (each has its own key), never the first one again.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password/reset/", {"email": "forgot@example.jp"})
+    assert len(mail.outbox) == 2
+    assert OutboxMessage.objects.filter(kind="account", status=OutboxStatus.SENT).count() == 2
 
 
 def test_failed_logins_are_rate_limited(client):

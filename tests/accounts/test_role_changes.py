@@ -80,3 +80,22 @@ def admin_client_with_totp(client):
     enable_totp(admin)
     client.force_login(admin)
     return client, admin
+
+
+def test_an_account_added_in_the_admin_is_audited(admin_client_with_totp):
+    client, admin = admin_client_with_totp
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "new-reviewer@example.jp",
+            "password1": "a-long-pass-phrase-2025",
+            "password2": "a-long-pass-phrase-2025",
+            "role": Role.REVIEWER,
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    user = User.objects.get(email="new-reviewer@example.jp")
+    assert user.role == Role.REVIEWER
+    entry = _entries(user, "user_created").get()
+    assert entry.actor == admin and entry.after == {"role": "reviewer"}
+    assert not _entries(user, "role_changed").exists()

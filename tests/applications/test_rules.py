@@ -152,6 +152,10 @@ def test_the_pages_show_the_decision_only_once_disclosed(client, open_call, orga
     for page in (detail, dashboard):
         assert (notice_link in page.content) is disclosed
         assert (b"Adopted" in page.content) is disclosed
+    # Undisclosed, the pages read exactly as for a submitted application: the banner of a received
+    # application and the badge of a submitted one, so nothing gives the decision away.
+    assert (b"alert-success" in detail.content) is not disclosed
+    assert (b"badge text-bg-success" in dashboard.content) is not disclosed
 
 
 def test_a_refused_submission_comes_back_to_the_preview_with_every_reason(client, draft, member):

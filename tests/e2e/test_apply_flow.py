@@ -214,6 +214,16 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     expect(status).to_have_text(SAVED)
     wait_for(lambda: Application.objects.get(pk=application.pk).requested_amount == 135_000, page)
     expect(status).to_have_text(SAVED)
+    cap_warning = page.locator("#budget-warning")
+    expect(cap_warning).to_be_hidden()
+
+    # Over the cap: the server's autosave answer shows the warning; back under it, it goes.
+    first.get_by_label("数量").fill("300")
+    expect(cap_warning).to_be_visible(timeout=10_000)
+    first.get_by_label("数量").fill("12")
+    expect(cap_warning).to_be_hidden(timeout=10_000)
+    wait_for(lambda: Application.objects.get(pk=application.pk).requested_amount == 135_000, page)
+    expect(status).to_have_text(SAVED)
 
     # Reload: everything came back from the server.
     page.reload()

@@ -169,6 +169,32 @@ def test_notices_are_made_and_sent_exactly_once(call, staff, django_capture_on_c
         )
 
 
+def test_a_sent_notice_that_was_not_recorded_is_recorded_by_the_repair(
+    call, staff, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    """The worker stopped between the mail server's answer and the record: the outbox row is sent,
+    the notice not marked, the decision hidden and the list unpublishable — until the repair."""
+    settings.MEDIA_ROOT = tmp_path
+    [adopted] = submitted(call, 1_000_000)
+    adopt(adopted, 1_000_000, staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notices_prepare(call=call, created_by=staff)
+    sent_at = OutboxMessage.objects.get(kind="notice").sent_at
+    # What a worker killed after sending leaves behind (set up directly: no service undoes a record).
+    Notice.objects.update(emailed_at=None)
+    adopted.__class__.objects.filter(pk=adopted.pk).update(decision_disclosed_at=None)
+    adopted.refresh_from_db()
+    assert adopted.status_for_applicant == ApplicationStatus.SUBMITTED.label
+    assert services.notices_record_sent() == 1
+    adopted.refresh_from_db()
+    assert Notice.objects.get().emailed_at == sent_at
+    assert adopted.decision_disclosed_at == sent_at
+    assert adopted.status_for_applicant == ApplicationStatus.ADOPTED.label
+    assert services.notices_record_sent() == 0  # nothing left to repair
+    assert len(mail.outbox) == 1  # and no mail was sent again
+    services.adoptions_publish(call=call, publish=True, by=staff)
+
+
 def test_a_notice_goes_to_each_address_once_with_the_pdf_rendered_once(
     call, staff, django_capture_on_commit_callbacks, settings, tmp_path
 ):
@@ -263,3 +289,20 @@ def test_the_award_life_cycle(call, staff, settings, tmp_path, django_capture_on
         AuditEntry.objects.filter(object_type="grants.Award").order_by("id").values_list("action", flat=True)
     )
     assert actions == ["award_granted", "report_final", "award_confirmed", "award_paid"]
+
+
+def test_only_staff_decide_send_notices_and_publish(call):
+    """The services check the rule themselves, not only the staff pages in front of them."""
+    [application] = submitted(call, 1_000_000)
+    for role in (Role.APPLICANT, Role.REVIEWER):
+        outsider = UserFactory(role=role)
+        with pytest.raises(Refused) as refused:
+            adopt(application, 1_000_000, outsider)
+        assert refused.value.code == "forbidden"
+        with pytest.raises(Refused):
+            services.notices_prepare(call=call, created_by=outsider)
+        with pytest.raises(Refused):
+            services.adoptions_publish(call=call, publish=True, by=outsider)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.SUBMITTED
+    assert not Notice.objects.exists()
