@@ -13,7 +13,7 @@ class AccountsConfig(AppConfig):
         from .adapter import ACCOUNT_MAIL
         from .mails import build_account_mail
 
-        outbox.register(ACCOUNT_MAIL, build_account_mail)
+        outbox.register(ACCOUNT_MAIL, build_account_mail, label=_("Account (confirmation, password)"))
 
         register_action("role_changed", _("%(actor)s changed the role of %(object)s from %(before)s to %(after)s"))
         register_action("user_created", _("%(actor)s created the account %(object)s (%(after)s)"))

@@ -15,8 +15,8 @@ class ApplicationsConfig(AppConfig):
             services,
         )
 
-        outbox.register(services.RECEIPT_MAIL, mails.build_receipt_mail)
-        outbox.register(services.INVITATION_MAIL, mails.build_invitation_mail)
+        outbox.register(services.RECEIPT_MAIL, mails.build_receipt_mail, label=_("Receipt (受付票)"))
+        outbox.register(services.INVITATION_MAIL, mails.build_invitation_mail, label=_("Invitation to an organisation"))
         audit.register_action("application_submitted", _("%(actor)s submitted %(object)s"))
         audit.register_action("application_withdrawn", _("%(actor)s withdrew %(object)s"))
         audit.register_action("application_imported", _("%(actor)s imported %(object)s from a past round"))

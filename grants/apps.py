@@ -14,9 +14,9 @@ class GrantsConfig(AppConfig):
         from .models import ReminderKind
         from .services import NOTICE_MAIL
 
-        outbox.register(NOTICE_MAIL, mails.build_notice_mail)
+        outbox.register(NOTICE_MAIL, mails.build_notice_mail, label=_("Notice (通知書)"))
         for kind in ReminderKind:
-            outbox.register(kind.value, reminders.build_reminder_mail)
+            outbox.register(kind.value, reminders.build_reminder_mail, label=kind.label)
         for action, sentence in AUDIT_SENTENCES.items():
             audit.register_action(action, sentence)
 

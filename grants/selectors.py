@@ -1,11 +1,12 @@
 """Reads that the staff and decision pages share, with their joins."""
 
+from django.apps import apps
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext_lazy as _
 
 from applications.models import Application, ApplicationStatus
 from calls.models import Call
+from kodoku_portal import outbox
 from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from kodoku_portal.prefectures import prefecture_name
 from reviews.selectors import RankingRow
@@ -209,9 +210,25 @@ def outbox_kinds() -> list[tuple[str, str]]:
 
 
 def mail_kind_label(kind: str) -> str:
-    """What staff call a kind of mail; a kind of another layer without a label here is its code."""
-    labels = {**dict(ReminderKind.choices), NOTICE_MAIL: _("Notice (通知書)")}
-    return str(labels.get(kind, kind))
+    """What staff call a kind of mail (the label its app registered with the outbox)."""
+    return outbox.kind_label(kind)
+
+
+def outbox_subject_labels(messages: list[OutboxMessage]) -> dict[tuple[str, int], str]:
+    """How staff read what each message is about (a receipt number, a document number, a person),
+    one query per kind of subject on the page, not one per row."""
+    by_type: dict[str, set[int]] = {}
+    for message in messages:
+        by_type.setdefault(message.subject_type, set()).add(message.subject_id)
+    labels = {}
+    for subject_type, ids in by_type.items():
+        try:
+            model = apps.get_model(subject_type)
+        except (LookupError, ValueError):
+            continue
+        for obj in model._default_manager.filter(pk__in=ids):
+            labels[(subject_type, obj.pk)] = str(getattr(obj, "audit_label", None) or obj)
+    return labels
 
 
 def adopted_for_public(call: Call) -> QuerySet[Application]:

@@ -73,8 +73,10 @@ def staff_outbox(request):
     status, kind = request.GET.get("status", ""), request.GET.get("kind", "")
     page = Paginator(selectors.outbox_messages(status=status, kind=kind), 50).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
+    subjects = selectors.outbox_subject_labels(page.object_list)
     for message in page.object_list:
         message.kind_label = selectors.mail_kind_label(message.kind)
+        message.subject_label = subjects.get((message.subject_type, message.subject_id), "—")
     query = request.GET.copy()
     query.pop("page", None)
     return render(

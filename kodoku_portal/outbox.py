@@ -82,6 +82,7 @@ from django.core.mail import EmailMessage
 from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from .celery import app as celery_app
@@ -112,6 +113,7 @@ logger = logging.getLogger(__name__)
 
 Builder = Callable[[OutboxMessage], EmailMessage | None]
 _BUILDERS: dict[str, Builder] = {}
+_LABELS: dict[str, str | Promise] = {}
 
 ERROR_MAX = 2000
 BACKOFF_BASE_SECONDS = 30
@@ -174,11 +176,19 @@ class Mail:
         return int(pk)
 
 
-def register(kind: str, build: Builder) -> None:
+def register(kind: str, build: Builder, *, label: str | Promise = "") -> None:
     """Use ``build`` for messages of ``kind`` (call it in ``AppConfig.ready``; a second call for
     the same kind replaces the builder). ``build(message)`` returns the ``EmailMessage`` to send,
-    or None to cancel the message as no longer needed; an exception counts as a failed attempt."""
+    or None to cancel the message as no longer needed; an exception counts as a failed attempt.
+    ``label`` (a lazy translation) is what staff pages call the kind."""
     _BUILDERS[kind] = build
+    if label:
+        _LABELS[kind] = label
+
+
+def kind_label(kind: str) -> str:
+    """What staff call a kind of message, in the active language (its code when it has no label)."""
+    return str(_LABELS.get(kind, kind))
 
 
 def registered_kinds() -> list[str]:

@@ -54,6 +54,11 @@ class ReviewRound(models.Model):
         return f"{self.call} ({self.get_phase_display()})"
 
     @property
+    def audit_label(self) -> str:
+        """The audit trail names the round by its call (the phase is in the entry itself)."""
+        return str(self.call)
+
+    @property
     def rubric_editable(self) -> bool:
         return self.phase == ReviewPhase.SETUP
 
@@ -179,6 +184,11 @@ class Assignment(models.Model):
     def __str__(self) -> str:
         return f"{self.application} → {self.reviewer}"
 
+    @property
+    def audit_label(self) -> str:
+        """The audit trail names an assignment by receipt number and reviewer (PRACTICE-0004 → …)."""
+        return f"{self.application.audit_label} → {self.reviewer}"
+
 
 class ReviewStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
@@ -216,6 +226,10 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment} ({self.get_status_display()})"
+
+    @property
+    def audit_label(self) -> str:
+        return self.assignment.audit_label
 
 
 class Score(models.Model):

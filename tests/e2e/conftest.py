@@ -49,9 +49,18 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _portal(settings, tmp_path, live_server):
-    """Files go to a temporary private root; links in e-mails point at the live server."""
+    """Files go to a temporary private root; links in e-mails point at the live server. Every
+    mail of every walk (account, receipt, invitation, notice) is sent by a backend that refuses
+    to send inside a database transaction; the outbox records such a refusal as the message's
+    error, so none may be found after the walk."""
     settings.MEDIA_ROOT = str(tmp_path / "private")
     settings.PORTAL_BASE_URL = live_server.url
+    settings.EMAIL_BACKEND = "tests.support.mail.AtomicCheckingBackend"
+    yield
+    from kodoku_portal.models import OutboxMessage
+
+    inside = OutboxMessage.objects.filter(last_error__contains="SentInsideTransaction")
+    assert list(inside.values_list("kind", "to_email")) == []
 
 
 @pytest.fixture

@@ -176,3 +176,22 @@ def test_the_audit_trail_downloads_as_csv_for_excel(client, staff, trail):
     everything = b"".join(client.get(f"/staff/calls/{call.slug}/audit/?format=csv").streaming_content).decode()
     [withdrawal] = [row for row in csv.reader(io.StringIO(everything)) if row[3] == "adoptions_withdrawn"]
     assert withdrawal[4] == "'=1+1 公募"  # a cell Excel would run as a formula is made text
+
+
+def test_the_outbox_names_kinds_and_subjects_as_staff_read_them(client, staff, django_assert_max_num_queries):
+    """Labels, not codes: the kind as its app registered it, the subject by its receipt number,
+    with one query per kind of subject however many rows the page holds."""
+    applications = [ApplicationFactory(receipt_number=f"T-{n:04d}") for n in range(1, 4)]
+    for application in applications:
+        message(application, f"{application.receipt_number.lower()}@example.jp", kind="receipt")
+    client.force_login(staff)
+    page = client.get("/staff/outbox/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "受付票" in page and ">receipt<" not in page
+    assert all(application.receipt_number in page for application in applications)
+    assert "applications.Application:" not in page
+    with django_assert_max_num_queries(12):
+        client.get("/staff/outbox/")
+    for n in range(4, 30):
+        message(ApplicationFactory(receipt_number=f"T-{n:04d}"), f"t{n}@example.jp", kind="receipt")
+    with django_assert_max_num_queries(12):
+        client.get("/staff/outbox/")

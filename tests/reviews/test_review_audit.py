@@ -55,6 +55,7 @@ def test_a_phase_change_is_audited(review_round, call, staff):
     assert entry.actor == staff and names(entry, ReviewRound.objects.get(call=call))
     assert entry.before == {"phase": "setup"} and entry.after == {"phase": "reviewing"}
     assert entry.call_id == call.pk
+    assert entry.object_repr == str(call)  # the phase is told by the entry, not twice
 
 
 def test_a_refused_phase_change_writes_nothing(review_round, call, staff):
@@ -96,6 +97,8 @@ def test_accepting_an_assignment_is_audited(accepted):
     assert entry.actor == accepted.reviewer and names(entry, accepted)
     assert entry.before == {"status": "pending"} and entry.after == {"status": "accepted"}
     assert entry.call_id == accepted.application.call_id
+    # Named by receipt number and reviewer, as the office reads it.
+    assert entry.object_repr == f"{accepted.application.receipt_number} → {accepted.reviewer}"
 
 
 def test_declaring_a_conflict_is_audited(accepted):
