@@ -19,6 +19,7 @@ class ApplicationsConfig(AppConfig):
         outbox.register(services.INVITATION_MAIL, mails.build_invitation_mail, label=_("Invitation to an organisation"))
         audit.register_action("application_submitted", _("%(actor)s submitted %(object)s"))
         audit.register_action("application_withdrawn", _("%(actor)s withdrew %(object)s"))
+        audit.register_action("member_joined", _("%(actor)s joined %(object)s by invitation"))
         audit.register_action("application_imported", _("%(actor)s imported %(object)s from a past round"))
         audit.register_action(
             "application_imported_outcome", _("%(actor)s imported the outcome of %(object)s: %(after)s")

@@ -162,6 +162,14 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if _created:
+        # Who may see and edit an organisation's applications is worth a line in the trail.
+        record(
+            invitation.organisation,
+            by=user,
+            action="member_joined",
+            after={"member": user.email, "member_role": membership.role},
+        )
     return membership
 
 

@@ -12,7 +12,7 @@ from applications import services
 from applications.models import Invitation, MemberRole, Membership, Organisation
 from calls.models import ApplicantType
 from kodoku_portal import outbox
-from kodoku_portal.models import OutboxMessage, OutboxStatus
+from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from kodoku_portal.workflow import Refused
 from tests.factories import UserFactory
 
@@ -201,3 +201,16 @@ def test_only_an_owner_may_invite_even_through_the_service(organisation, member)
     assert refused.value.code == "not_owner"
     assert not Invitation.objects.exists()
     assert not OutboxMessage.objects.exists()
+
+
+def test_joining_by_invitation_is_audited(organisation, member):
+    invitation = services.invitation_create(
+        organisation=organisation, email="joiner@example.jp", role=MemberRole.EDITOR, invited_by=member
+    )
+    joiner = UserFactory(email="joiner@example.jp", role=Role.APPLICANT)
+    services.invitation_accept(token=invitation.token, user=joiner)
+    services.invitation_accept(token=invitation.token, user=joiner)  # the link again: no second entry
+    [entry] = AuditEntry.objects.filter(action="member_joined")
+    assert entry.actor == joiner
+    assert (entry.object_type, entry.object_id) == ("applications.Organisation", str(organisation.pk))
+    assert entry.after == {"member": "joiner@example.jp", "member_role": MemberRole.EDITOR}
