@@ -79,7 +79,9 @@ class ApplicationForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    # The version this save is based on (never overwrite a newer one). Bounded like the column it
+    # is kept in, so a tampered value is a refused form (400), not a database error (500).
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2_147_483_647)
 
     class Meta:
         model = Application

@@ -143,3 +143,17 @@ def test_absurd_quantities_are_refused_not_a_server_error(client, draft, member)
     response = autosave(client, draft, **{"budget-0-quantity": "9999999999", "budget-0-unit_price": "9999999999999"})
     assert response.status_code == 400
     assert "budget-0-quantity" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("version", ["-1", "2147483648", "99999999999999999999", "abc", ""])
+def test_a_tampered_version_is_a_refused_save_not_a_server_error(client, draft, member, version):
+    client.force_login(member)
+    response = autosave(client, draft, version=version, title="新しい事業名")
+    assert response.status_code == 400
+    assert response.json()["saved"] is False
+    draft.refresh_from_db()
+    assert draft.title == ""
+    assert not RefusedSave.objects.exists()
+    # The page's own save button (no JavaScript) is refused the same way.
+    plain = client.post(f"/applications/{draft.pk}/save/", form_data(draft, version=version))
+    assert plain.status_code == 400

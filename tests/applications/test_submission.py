@@ -15,6 +15,7 @@ from kodoku_portal import outbox
 from kodoku_portal.models import OutboxMessage, OutboxStatus
 from kodoku_portal.workflow import Refused
 from tests.factories import ApplicationFactory
+from tests.support import worker
 
 from .conftest import DEADLINE, INSIDE, save_complete
 
@@ -203,6 +204,32 @@ def test_receipt_pdf_has_the_japanese_text_and_an_embedded_japanese_font(
     assert rows, fonts
     assert any("IPAex" in row for row in rows)
     assert all(" yes " in row for row in rows), fonts  # every font embedded
+
+
+def test_with_the_broker_down_the_submission_succeeds_and_its_receipt_waits_for_the_sweep(
+    client, complete_draft, member, django_capture_on_commit_callbacks, settings
+):
+    """Redis stopped while an applicant presses 提出: the applicant gets the application's page,
+    not a server error; the receipt mails wait in the outbox, queued, and the sweep sends them
+    once tasks can be handed over again."""
+    client.force_login(member)
+    # Nothing listens on port 1: handing the delivery task to the broker fails after commit.
+    with (
+        worker.tasks_go_to("kodoku-broker-down", broker_url="redis://127.0.0.1:1/0"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(f"/applications/{complete_draft.pk}/submit/")
+    assert response.status_code == 302
+    complete_draft.refresh_from_db()
+    assert complete_draft.status == ApplicationStatus.SUBMITTED and complete_draft.receipt_number
+    messages = receipt_messages(complete_draft)
+    assert messages and all(message.status == OutboxStatus.QUEUED for message in messages)
+    assert mail.outbox == []
+    later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_DISPATCH_GRACE_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.sweep(now=later) == len(messages)
+    assert {message.status for message in receipt_messages(complete_draft)} == {OutboxStatus.SENT}
+    assert len(mail.outbox) == len(messages)
 
 
 def test_a_failed_receipt_mail_is_recorded_and_sent_by_the_sweep_later(

@@ -182,14 +182,15 @@ def _reset_celery_client() -> None:
 
 
 @contextlib.contextmanager
-def tasks_go_to(queue: str) -> Iterator[None]:
-    """`.delay` in this process publishes to ``queue`` on the Redis broker instead of running the
-    task in-process (tests/conftest.py makes every test eager). No result backend."""
+def tasks_go_to(queue: str, *, broker_url: str | None = None) -> Iterator[None]:
+    """`.delay` in this process publishes to ``queue`` on the Redis broker (or ``broker_url``)
+    instead of running the task in-process (tests/conftest.py makes every test eager). No result
+    backend."""
     conf = celery_app.conf
     names = ("task_always_eager", "broker_url", "result_backend", "task_default_queue")
     saved = {name: conf[name] for name in names}
     conf.task_always_eager = False
-    conf.broker_url = settings.REDIS_URL
+    conf.broker_url = broker_url or settings.REDIS_URL
     conf.result_backend = None
     conf.task_default_queue = queue
     _reset_celery_client()
