@@ -54,7 +54,10 @@ def draft_refusal(application: Application, now: dt.datetime) -> Refused | None:
 
 def submit_refusal(application: Application, now: dt.datetime) -> Refused | None:
     """Why the application cannot be submitted at ``now`` (the call closed, something missing), or
-    None. Whether its status may become submitted is the transition table's to say."""
+    None. Only a draft is submitted: an application already decided must never be taken back to
+    submitted by its organisation (the table allows that step for staff undoing a decision)."""
+    if application.status != ApplicationStatus.DRAFT:
+        return Refused(_("This application has been submitted and is read-only."), code="not_draft")
     refusal = call_refusal(application.call, now)
     if refusal is not None:
         return refusal

@@ -39,7 +39,8 @@ def notice_download(request, pk):
 def award_page(request, pk):
     application = application_for_member(request.user, pk)
     award = getattr(application, "award", None)
-    if award is None:
+    # Until the decision is disclosed (its notice mailed), there is no award to be seen.
+    if award is None or not rules.test_rule("can_see_decision", request.user, application):
         raise Http404
     may_file = rules.test_rule("can_file_report", request.user, award)
     forms = {

@@ -120,6 +120,7 @@ def notices_page(request, slug):
 
 @require_POST
 @staff_only
+@refusals_to_messages("grants:notices")
 def send_notices(request, slug):
     call = _call(slug)
     _batch, pending = services.notices_prepare(call=call, created_by=request.user)

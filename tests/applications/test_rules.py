@@ -9,8 +9,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from accounts.models import Role
-from applications import selectors
+from applications import selectors, services
 from applications.models import Application, ApplicationStatus, MemberRole, Membership
+from kodoku_portal.workflow import Refused
 from tests.factories import ApplicationFactory, CallFactory, ThemeFactory, UserFactory
 
 from .conftest import save_complete
@@ -166,3 +167,41 @@ def test_a_refused_submission_comes_back_to_the_preview_with_every_reason(client
     assert len(errors) >= 8  # one message per missing item
     draft.refresh_from_db()
     assert draft.status == ApplicationStatus.DRAFT
+
+
+@pytest.mark.parametrize(
+    "decided", [ApplicationStatus.ADOPTED, ApplicationStatus.NOT_ADOPTED, ApplicationStatus.RESERVE]
+)
+def test_an_organisation_cannot_take_a_decided_application_back_to_submitted(client, complete_draft, member, decided):
+    """The table lets staff undo a decision (back to submitted); the organisation's submit button
+    must not: only a draft is submitted, even while the call is still open."""
+    services.application_submit(application_id=complete_draft.pk, user=member)
+    Application.objects.filter(pk=complete_draft.pk).update(status=decided)  # as staff decided it
+    number = Application.objects.get(pk=complete_draft.pk).receipt_number
+    with pytest.raises(Refused) as refused:
+        services.application_submit(application_id=complete_draft.pk, user=member)
+    assert refused.value.code == "not_draft"
+    client.force_login(member)
+    client.post(f"/applications/{complete_draft.pk}/submit/")
+    application = Application.objects.get(pk=complete_draft.pk)
+    assert (application.status, application.receipt_number) == (decided, number)
+
+
+def test_the_award_is_not_shown_before_the_decision_is_disclosed(client, open_call, organisation, member):
+    from grants.models import Award, Decision
+
+    application = ApplicationFactory(
+        call=open_call, organisation=organisation, status=ApplicationStatus.ADOPTED, receipt_number="D-0002"
+    )
+    staff = UserFactory(role=Role.STAFF)
+    Decision.objects.create(
+        application=application, award_amount=1_000_000, decided_by=staff, decided_at=timezone.now()
+    )
+    Award.objects.create(application=application)
+    client.force_login(member)
+    award_link = f"/applications/{application.pk}/award/"
+    assert client.get(award_link).status_code == 404
+    assert award_link not in client.get("/applications/").content.decode()
+    Application.objects.filter(pk=application.pk).update(decision_disclosed_at=timezone.now())
+    assert client.get(award_link).status_code == 200
+    assert award_link in client.get("/applications/").content.decode()
