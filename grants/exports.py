@@ -9,7 +9,8 @@ Both formats stream: rows come from the database in chunks (``.iterator(chunk_si
 is produced chunk by chunk for a ``StreamingHttpResponse``, and the XLSX is written by openpyxl's
 write-only mode, so memory does not grow with the number of rows (see bench/export_adoptions.py).
 
-Every text cell goes through ``spreadsheet_safe`` (CSV/formula injection).
+Every CSV text cell goes through ``spreadsheet_safe`` (CSV/formula injection); XLSX text cells
+are typed as text, which Excel never evaluates.
 """
 
 import csv
@@ -99,12 +100,17 @@ def adoption_rows(call, *, chunk_size: int = CHUNK_SIZE) -> Iterator[list]:
         yield _row(application)
 
 
-def _text(value) -> str:
-    """A text cell: line breaks as LF (Excel's in-cell break), then made safe from formulas."""
+def _plain_text(value) -> str:
+    """A text cell's text: line breaks as LF (Excel's in-cell break)."""
     text = "" if value is None else str(value)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return spreadsheet_safe(text)
+    return text
+
+
+def _text(value) -> str:
+    """A CSV text cell, made safe from formulas (a CSV cannot say "this is text")."""
+    return spreadsheet_safe(_plain_text(value))
 
 
 def _csv_cells(row: list) -> list:
@@ -131,8 +137,10 @@ def stream_csv(call, *, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
 
 
 def _xlsx_text(value) -> str:
-    # Control characters other than tab and line breaks cannot be stored in an XLSX file.
-    return ILLEGAL_CHARACTERS_RE.sub("", _text(value))
+    """An XLSX text cell as typed: its type is text (``data_type "s"``), which Excel never runs as
+    a formula, so no apostrophe is put in front (it would show). Control characters other than tab
+    and line breaks cannot be stored in an XLSX file."""
+    return ILLEGAL_CHARACTERS_RE.sub("", _plain_text(value))
 
 
 def write_xlsx(call, fileobj: BinaryIO | str, *, chunk_size: int = CHUNK_SIZE) -> int:

@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -210,15 +211,23 @@ def test_text_that_excel_would_run_as_a_formula_is_neutralised(decided_call):
 
     sheet = xlsx_sheet(decided_call)
     cells = list(sheet.iter_rows(min_row=6, max_row=7))
+    # Typed as text, shown as typed: no apostrophe in front (it would be visible in Excel).
     assert [cell.value for cell in cells[0][:4]] == [
-        "'+団体（東京都）",
-        '\'=HYPERLINK("http://example.com","x")',
-        "'-1+2\n次の行と制御文字",  # a control character cannot be stored in XLSX: dropped
-        "'@SUM(A1)",
+        "+団体（東京都）",
+        '=HYPERLINK("http://example.com","x")',
+        "-1+2\n次の行と制御文字",  # a control character cannot be stored in XLSX: dropped
+        "@SUM(A1)",
     ]
     assert cells[1][1].value == "#N/A"
     for cell in (*cells[0][:4], cells[1][1]):
         assert cell.data_type == "s"  # text, never a formula or an error value
+    # In the file itself: strings only, no formula element anywhere.
+    buffer = io.BytesIO()
+    write_xlsx(decided_call, buffer)
+    with zipfile.ZipFile(buffer) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and "<f " not in xml
+    assert "=HYPERLINK(" in xml
 
 
 def test_a_call_without_adoptions_gives_the_header_only():
