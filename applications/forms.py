@@ -1,6 +1,7 @@
 """Forms of the applicant's side. Codes and amounts are normalised (full-width digits, hyphens)."""
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import ApplicantType
@@ -12,6 +13,7 @@ from kodoku_portal.formfields import (
     PostalCodeField,
     YenAmountField,
 )
+from kodoku_portal.normalise import strip_invisible_controls
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .checks import (
@@ -70,8 +72,14 @@ class InvitationForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=MemberRole.choices, initial=MemberRole.EDITOR)
 
 
+# The longest text a field of the application form takes (about ten A4 pages of Japanese); the
+# summary has the call's own, shorter limit, checked when the application is submitted.
+LONG_TEXT_MAX = 10_000
+
+
 class ApplicationForm(forms.ModelForm):
-    """The draft form: every field may be empty while drafting; the preview lists what is missing."""
+    """The draft form: every field may be empty while drafting; the preview lists what is missing.
+    Every text is bounded and stored without invisible control characters or bidi overrides."""
 
     area_prefectures = forms.MultipleChoiceField(
         label=_("Project area: prefectures"),
@@ -105,6 +113,10 @@ class ApplicationForm(forms.ModelForm):
         self.call = call
         for field in self.fields.values():
             field.required = False
+            if isinstance(field, forms.CharField) and field.max_length is None:
+                field.max_length = LONG_TEXT_MAX
+                field.validators.append(MaxLengthValidator(LONG_TEXT_MAX))
+                field.widget.attrs.setdefault("maxlength", str(LONG_TEXT_MAX))
         self.fields["version"].required = True
         self.fields["theme"].queryset = call.themes.order_by("number")
         summary = self.fields["summary"]
@@ -115,6 +127,9 @@ class ApplicationForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for name, field in self.fields.items():
+            if isinstance(field, forms.CharField) and isinstance(cleaned.get(name), str):
+                cleaned[name] = strip_invisible_controls(cleaned[name])
         problem = project_period_problem(cleaned.get("period_start"), cleaned.get("period_end"))
         if problem:
             self.add_error("period_end", problem)

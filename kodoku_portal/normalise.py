@@ -274,3 +274,14 @@ def normalise_kana(value: str) -> str:
     if _KANA.fullmatch(kana) is None:
         raise ValidationError(_("Use katakana only (hiragana is converted for you)."), code="invalid")
     return kana
+
+
+# C0 controls other than tab and line breaks, DEL, and the bidirectional embedding, override and
+# isolate marks (U+202A–U+202E, U+2066–U+2069): invisible, they can make a text read otherwise
+# than it is stored (a file name or an amount shown backwards), and Excel cannot store C0 controls.
+_INVISIBLE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_invisible_controls(value: str) -> str:
+    """Text as typed, without control characters (tab and line breaks kept) and bidi overrides."""
+    return _INVISIBLE_CONTROLS.sub("", value)
