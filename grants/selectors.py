@@ -206,12 +206,7 @@ def outbox_messages(*, status: str = "", kind: str = "") -> QuerySet[OutboxMessa
 def outbox_kinds() -> list[tuple[str, str]]:
     """The kinds of message in the outbox, with what the staff pages call them."""
     kinds = OutboxMessage.objects.order_by("kind").values_list("kind", flat=True).distinct()
-    return [(kind, mail_kind_label(kind)) for kind in kinds]
-
-
-def mail_kind_label(kind: str) -> str:
-    """What staff call a kind of mail (the label its app registered with the outbox)."""
-    return outbox.kind_label(kind)
+    return [(kind, outbox.kind_label(kind)) for kind in kinds]
 
 
 def outbox_subject_labels(messages: list[OutboxMessage]) -> dict[tuple[str, int], str]:

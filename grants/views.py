@@ -57,8 +57,7 @@ def staff_reminders(request):
         "staff/reminders.html",
         {
             "reminders": [
-                (message, selectors.mail_kind_label(message.kind))
-                for message in selectors.reminder_messages(status)[:500]
+                (message, outbox.kind_label(message.kind)) for message in selectors.reminder_messages(status)[:500]
             ],
             "statuses": OutboxStatus.choices,
             "status": status,
@@ -75,7 +74,7 @@ def staff_outbox(request):
     page.object_list = list(page.object_list)
     subjects = selectors.outbox_subject_labels(page.object_list)
     for message in page.object_list:
-        message.kind_label = selectors.mail_kind_label(message.kind)
+        message.kind_label = outbox.kind_label(message.kind)
         message.subject_label = subjects.get((message.subject_type, message.subject_id), "—")
     query = request.GET.copy()
     query.pop("page", None)

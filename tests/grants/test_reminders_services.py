@@ -39,6 +39,7 @@ from grants.models import ReminderKind
 from kodoku_portal.jp import JST, format_datetime
 from kodoku_portal.models import OutboxMessage, OutboxStatus
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory
+from tests.support import worker
 
 
 def _missing_services() -> str:
@@ -284,40 +285,6 @@ def _flush(url: str) -> None:
         client.close()
 
 
-def _stop(process: subprocess.Popen, pidfile: Path) -> None:
-    """Stop a process by the pid in its pidfile: SIGTERM, then SIGKILL after 10 s."""
-    if process.poll() is not None:
-        return
-    try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        pid = process.pid  # it died or was stopped before writing its pidfile
-    if pid != process.pid:
-        pid = process.pid  # never signal a pid we did not start
-    os.kill(pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-def _processes_mentioning(marker: str) -> list[int]:
-    """Pids of live processes whose command line contains ``marker`` (our unique tmp path)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (entry / "stat").read_text().split(") ", 1)[1][:1]
-        except OSError:
-            continue
-        if marker in cmdline and state != "Z":
-            pids.append(int(entry.name))
-    return pids
-
-
 def test_celery_worker_and_beat_send_a_due_reminder_once(tmp_path):
     now = timezone.now()
     closes_at = (now + dt.timedelta(hours=2)).replace(second=0, microsecond=0)  # so the 3-hour one is due
@@ -419,12 +386,12 @@ def test_celery_worker_and_beat_send_a_due_reminder_once(tmp_path):
         passed = True
     finally:
         for process, pidfile, _log in processes:
-            _stop(process, pidfile)
+            worker.stop(process, pidfile)
         _flush(broker)
         if not passed:
             for _process, _pidfile, log in processes:
                 print(f"\n===== {log.name} =====\n{log.read_text(errors='replace')}")
-        leftovers = _processes_mentioning(str(tmp_path))
+        leftovers = worker.processes_mentioning(str(tmp_path))
         for pid in leftovers:  # only processes started by this test carry tmp_path on their command line
             os.kill(pid, signal.SIGKILL)
     assert all(process.poll() is not None for process, _pidfile, _log in processes)

@@ -132,21 +132,16 @@ def start(command: list[str], env: dict[str, str], log: Path, *, ready_within: f
     return process
 
 
-def stop(process: subprocess.Popen, pidfile: Path | None) -> None:
-    """Stop a process we started (by the pid in its pidfile, which must be ours): SIGTERM, then
-    SIGKILL after 10 s."""
+def stop(process: subprocess.Popen, pidfile: Path | None = None) -> None:
+    """Stop a process we started: SIGTERM, then SIGKILL after 10 s. Only its own pid is signalled
+    (never one read back from a pidfile, which another process may have written)."""
     if process.poll() is not None:
         return
-    pid = process.pid
-    if pidfile is not None:
-        with contextlib.suppress(OSError, ValueError):
-            if int(pidfile.read_text().strip()) != process.pid:
-                pid = process.pid  # never signal a pid we did not start
-    os.kill(pid, signal.SIGTERM)
+    os.kill(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
 
