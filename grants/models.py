@@ -16,7 +16,7 @@ class ReminderKind(models.TextChoices):
 
     DEADLINE = "reminder_deadline", _("Call deadline (unsubmitted draft)")
     REVIEW = "reminder_review", _("Review due")
-    REPORT = "reminder_report", _("Report due")
+    REPORT = "reminder_report", _("Due date of an award (交付申請, report, refund)")
 
 
 # --- decisions, notices, awards ----------------------------------------------------------------

@@ -145,7 +145,32 @@ def publish(request, slug):
 
 @staff_only
 def awards_board(request):
-    return render(request, "grants/staff/awards.html", {"awards": selectors.awards_for_board(), "Status": AwardStatus})
+    """Every award, filtered by call, by the step it waits on, or only what is overdue."""
+    calls = Call.objects.filter(applications__award__isnull=False).distinct().order_by("-closes_at", "id")
+    call = calls.filter(slug=request.GET.get("call", "")).first()
+    step = request.GET.get("step", "open")
+    overdue = request.GET.get("overdue") == "1"
+    awards = selectors.awards_for_board(call=call, step=step, overdue=overdue)
+    counts = selectors.award_step_counts()
+    steps = [
+        ("open", _("Not finished"), sum(n for s, n in counts.items() if s not in selectors.FINISHED)),
+        ("", _("Every step"), sum(counts.values())),
+    ]
+    steps += [(status.value, status.label, counts.get(status.value, 0)) for status in AwardStatus]
+    return render(
+        request,
+        "grants/staff/awards.html",
+        {
+            "awards": awards,
+            "calls": calls,
+            "call": call,
+            "step": step,
+            "steps": steps,
+            "overdue": overdue,
+            "organisation_acts": selectors.ORGANISATION_ACTS,
+            "Status": AwardStatus,
+        },
+    )
 
 
 @staff_only

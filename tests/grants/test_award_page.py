@@ -48,3 +48,61 @@ def test_what_is_due_next_is_shown_with_its_date(client):
     response = client.get(f"/applications/{case.application.pk}/award/")
     [(due, overdue)] = response.context["due"]
     assert (due.on, due.organisation_acts, overdue) == (case.award.grant_application_due, True, False)
+
+
+def _board(client, staff, **params):
+    client.force_login(staff)
+    response = client.get("/staff/awards/", params)
+    assert response.status_code == 200
+    return {award.application.receipt_number: award.is_overdue for award in response.context["awards"]}
+
+
+def test_the_board_filters_by_step_and_shows_what_is_overdue(client):
+    import datetime as dt
+
+    from grants.models import Refund
+
+    adopted = award_at(AwardStatus.ADOPTED)
+    late_application = award_at(AwardStatus.ADOPTED, staff=adopted.staff)
+    late_application.award.grant_application_due = dt.date(2025, 1, 1)
+    late_application.award.save()
+    granted = award_at(AwardStatus.GRANTED, staff=adopted.staff)  # reports due 2025-10-31 / 2026-03-30
+    refund = award_at(AwardStatus.REFUND_ORDERED, staff=adopted.staff, confirmed_amount=1_000_000)
+    Refund.objects.create(
+        award=refund.award,
+        amount=500_000,
+        ordered_on=dt.date(2026, 4, 1),
+        due_on=dt.date(2026, 4, 21),
+        ordered_by=adopted.staff,
+    )
+    closed = award_at(AwardStatus.CLOSED, staff=adopted.staff)
+    number = lambda case: case.application.receipt_number  # noqa: E731
+
+    every = _board(client, adopted.staff)
+    assert number(closed) not in every  # the board opens on what is not finished
+    assert every[number(adopted)] is False
+    assert every[number(late_application)] is True
+    assert every[number(granted)] is True  # the progress report (2025-10-31) was not filed
+    assert every[number(refund)] is True
+    assert set(_board(client, adopted.staff, step="adopted")) == {number(adopted), number(late_application)}
+    assert set(_board(client, adopted.staff, step="open", overdue="1")) == {
+        number(late_application),
+        number(granted),
+        number(refund),
+    }
+    assert number(closed) in _board(client, adopted.staff, step="")
+
+
+def test_the_board_asks_the_same_queries_for_more_awards(client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = award_at(AwardStatus.GRANTED)
+    client.force_login(first.staff)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/staff/awards/")
+    for _ in range(5):
+        award_at(AwardStatus.GRANTED, staff=first.staff)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/staff/awards/")
+    assert len(many) == len(few)
