@@ -62,21 +62,23 @@ class CostLineForm(_StrippedForm):
 
 
 class BaseCostFormSet(forms.BaseFormSet):
-    """Lines prefilled (from the budget in force, or from a returned report) are extra forms: one
-    left as prefilled, without an amount, is not a line; two empty lines follow them."""
+    """The cost lines. ``kept`` lines (those of a returned report, filed again) are lines unless
+    deleted; the lines prefilled from the budget in force are offered: one left as prefilled,
+    without an amount, is not a line. Two empty lines follow them."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kept: int = 0, **kwargs):
+        self.kept = kept
         super().__init__(*args, **kwargs)
-        self.extra = len(self.initial or []) + 2
+        self.extra = max(len(self.initial or []) - kept, 0) + 2
 
     def initial_form_count(self) -> int:
-        return 0
+        return self.kept
 
     def lines(self) -> list[CostInput]:
         return [
             form.to_input()
-            for form in self.forms
-            if form.has_changed() and not self._should_delete_form(form) and form.cleaned_data
+            for index, form in enumerate(self.forms)
+            if (index < self.kept or form.has_changed()) and not self._should_delete_form(form) and form.cleaned_data
         ]
 
     def clean(self):

@@ -124,9 +124,10 @@ def report_new(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     returned = _last_returned(award, kind)
     texts, lines = _prefill(award, kind, returned)
     final = kind == ReportKind.FINAL
+    kept = len(lines) if returned is not None else 0  # the returned report's lines stay unless deleted
     if request.method == "POST":
         form = ReportForm(request.POST, returned=returned)
-        costs = CostFormSet(request.POST, prefix="costs", initial=lines) if final else None
+        costs = CostFormSet(request.POST, prefix="costs", initial=lines, kept=kept) if final else None
         if form.is_valid() and (costs is None or costs.is_valid()):
             data = form.cleaned_data
             try:
@@ -155,7 +156,7 @@ def report_new(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
                 return redirect(_member_page(request, pk))
     else:
         form = ReportForm(initial=texts, returned=returned)
-        costs = CostFormSet(prefix="costs", initial=lines) if final else None
+        costs = CostFormSet(prefix="costs", initial=lines, kept=kept) if final else None
     budget = award.budget_in_force() if final else None
     return render(
         request,
