@@ -1,7 +1,10 @@
 """遂行状況報告 and 実績報告 as services: filing, evidence, the line review, 差戻し, acceptance."""
 
+import threading
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from accounts.models import Role
 from applications.models import MemberRole, Membership
@@ -487,3 +490,67 @@ def test_a_line_cannot_bring_evidence_of_another_award():
     with pytest.raises(Refused) as refused:
         file_report(case, costs=[CostInput("honoraria", "", 1, source=foreign.pk)])
     assert refused.value.code == "source"
+
+
+# --- at the same moment (row locks: PostgreSQL) -----------------------------------------------------
+
+
+def _race(*actions):
+    """Run the actions in threads released together; (results, refusals, other errors)."""
+    barrier = threading.Barrier(len(actions))
+    results, refusals, errors = [], [], []
+
+    def run(action):
+        try:
+            barrier.wait()
+            results.append(action())
+        except Refused as refused:
+            refusals.append(refused)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, refusals, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_accepting_and_returning_at_once_give_one_result():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (CI runs this on PostgreSQL)")
+    case = award_at(AwardStatus.GRANTED)
+    report = file_report(case)
+    review_all(report, case.staff)
+    second = other_staff()
+    results, refusals, errors = _race(
+        lambda: report_steps.report_accept(report=report, by=case.staff),
+        lambda: report_steps.report_return(report=report, reason="差戻し", by=second),
+    )
+    assert errors == [] and len(results) == 1
+    [refused] = refusals
+    assert refused.code == "decided" and "already" in refused.message
+    report.refresh_from_db()
+    case.award.refresh_from_db()
+    if report.status == ReportStatus.ACCEPTED:
+        assert case.award.status == AwardStatus.REPORT_ACCEPTED
+    else:
+        assert (report.status, case.award.status) == (ReportStatus.RETURNED, AwardStatus.GRANTED)
+    decided = AuditEntry.objects.filter(action__in=["report_accepted", "report_returned"], object_type="grants.Report")
+    assert decided.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_final_report_filed_twice_at_once_is_filed_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (CI runs this on PostgreSQL)")
+    case = award_at(AwardStatus.GRANTED)
+    results, refusals, errors = _race(lambda: file_report(case), lambda: file_report(case))
+    assert errors == [] and len(results) == 1
+    [refused] = refusals
+    assert refused.code == "state"  # the first filing moved the award on
+    assert Report.objects.count() == 1

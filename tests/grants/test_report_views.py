@@ -400,12 +400,12 @@ def test_who_may_download_evidence_and_documents(client, outsider, reviewer, who
             assert response["Content-Type"] == "application/pdf"
             assert response["Content-Disposition"].startswith("attachment;")
             assert response["X-Content-Type-Options"] == "nosniff"
+            # Consuming the stream closes the file (response.close() would close the test's connection).
             assert b"".join(response.streaming_content) == PDF
-            response.close()
     if expected == 200:
         response = client.get(f"/awards/evidence/{evidence.pk}/")
         assert "%E9%A0%98%E5%8F%8E%E6%9B%B8.pdf" in response["Content-Disposition"]  # 領収書.pdf, no path
-        response.close()
+        b"".join(response.streaming_content)
 
 
 def test_a_document_of_another_step_is_not_served_here(client):
