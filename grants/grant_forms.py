@@ -105,7 +105,7 @@ class BaseGrantBudgetFormSet(forms.BaseFormSet):
 
 
 GrantBudgetFormSet = forms.formset_factory(
-    GrantLineForm, formset=BaseGrantBudgetFormSet, extra=1, can_delete=True, max_num=60, validate_max=True
+    GrantLineForm, formset=BaseGrantBudgetFormSet, extra=2, can_delete=True, max_num=60, validate_max=True
 )
 
 
