@@ -191,7 +191,6 @@ class DeclineForm(forms.Form):
 
 
 class PromoteForm(forms.Form):
-    application = forms.IntegerField(widget=forms.HiddenInput)
     award_amount = YenAmountField(label=_("Award amount (yen)"), min_value=1)
 
 

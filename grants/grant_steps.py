@@ -440,7 +440,8 @@ def grant_ceiling(award: Award) -> tuple[int | None, str]:
 
 def _budget_labels(version: BudgetVersion) -> list[list]:
     with translation.override("ja"):
-        return [[str(BudgetCategory(line.category).label), line.amount] for line in version.lines.all()]
+        labels = {value: str(label) for value, label in BudgetCategory.choices}
+        return [[labels.get(line.category, line.category), line.amount] for line in version.lines.all()]
 
 
 @transaction.atomic

@@ -326,7 +326,7 @@ def reserve_page(request: HttpRequest, slug: str) -> HttpResponse:
         fits = left is None or amount <= left
         noticed = getattr(application, "notice", None) is not None and application.decision_disclosed_at is not None
         form = PromoteForm(
-            initial={"application": application.pk, "award_amount": amount if fits else left},
+            initial={"award_amount": amount if fits else left},
             prefix=f"p{application.pk}",
         )
         entries.append({"row": row, "amount": amount, "fits": fits, "noticed": noticed, "form": form})

@@ -31,7 +31,9 @@ def test_the_account_holder_is_normalised_to_half_width_katakana(typed, stored):
     assert normalise_account_holder(typed) == stored
 
 
-@pytest.mark.parametrize(("typed", "named"), [("山田ハナコ", "「山」「田」"), ("ヤマダ・ハナコ", "「･」"), ("ﾔﾏﾀﾞ@", "「@」")])
+@pytest.mark.parametrize(
+    ("typed", "named"), [("山田ハナコ", "「山」「田」"), ("ヤマダ・ハナコ", "「･」"), ("ﾔﾏﾀﾞ@", "「@」")]
+)
 def test_other_characters_are_refused_by_name(typed, named):
     with pytest.raises(ValidationError) as refused:
         normalise_account_holder(typed)
