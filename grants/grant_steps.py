@@ -653,7 +653,11 @@ def reserve_promote(*, application: Application, award_amount: int | None, by: U
         _check_award_amount(call, application, award_amount)
     except Refused as refused:
         raise Refused(
-            *(f"{application.receipt_number}: {message}" for message in refused.messages), code=refused.code
+            *(
+                _("%(number)s: %(message)s") % {"number": application.receipt_number, "message": message}
+                for message in refused.messages
+            ),
+            code=refused.code,
         ) from refused
     decision = Decision.objects.filter(application=application).first()
     before_amount = decision.award_amount if decision else None

@@ -214,7 +214,7 @@ def grant_decline(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, error)
         return redirect(award_page_url(award, staff=False))
     grant_steps.award_decline(award=award, reason=form.cleaned_data["reason"], by=request.user)
-    messages.success(request, _("The award was declined. Programme staff have been told."))
+    messages.success(request, _("The award was declined."))
     return redirect(award_page_url(award, staff=False))
 
 
