@@ -16,6 +16,7 @@ import rules
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,7 @@ from .documents import notice_pdf
 from .letters import next_document_number
 from .models import (
     Award,
+    AwardStatus,
     Decision,
     Notice,
     NoticeBatch,
@@ -48,13 +50,15 @@ NOTICE_MAIL = "notice"  # the outbox kind of a notice's mail (one per address)
 
 
 def committed_amount(call: Call, *, excluding: Application | None = None) -> int:
-    """The sum of the award amounts of the call's adopted applications."""
+    """What the call's adopted applications hold of its budget: each its granted amount (交付決定額)
+    once the grant is decided, its award amount before; a declined award (辞退) holds nothing."""
     adopted = Decision.objects.filter(
         application__call=call, application__status=ApplicationStatus.ADOPTED, award_amount__isnull=False
-    )
+    ).exclude(application__award__status=AwardStatus.DECLINED)
     if excluding is not None:
         adopted = adopted.exclude(application=excluding)
-    return adopted.aggregate(total=Sum("award_amount"))["total"] or 0
+    held = Coalesce("application__award__granted_amount", "award_amount")
+    return adopted.aggregate(total=Sum(held))["total"] or 0
 
 
 def _check_award_amount(call: Call, application: Application, award_amount: int | None) -> None:
