@@ -82,8 +82,7 @@ def test_the_final_report_form_starts_from_the_budget_in_force(client):
     assert response.status_code == 200
     costs = response.context["costs"]
     prefilled = [(form.initial.get("category"), form.initial.get("description")) for form in costs.forms[:4]]
-    # lifecycle's budget has a "rent" line, which is no expense category: that one starts empty.
-    assert prefilled == [("honoraria", "講師謝金"), ("travel", "交通費"), ("", "会場借料"), ("supplies", "消耗品")]
+    assert prefilled == [("honoraria", "講師謝金"), ("travel", "交通費"), ("rental", "会場借料"), ("supplies", "消耗品")]
     assert len(costs.forms) == 6  # two empty lines follow
     assert 'name="costs-0-amount"' in response.content.decode()
 
@@ -94,7 +93,7 @@ def test_filing_the_final_report_through_the_form(client):
     lines = [
         {"category": "honoraria", "description": "講師謝金", "amount": "300,000"},
         {"category": "travel", "description": "交通費", "amount": "１８０，０００"},
-        {"category": "", "description": "会場借料", "amount": ""},  # left as prefilled: no line
+        {"category": "rental", "description": "会場借料", "amount": ""},  # left as prefilled: no line
     ]
     response = client.post(member_url(case, "reports/final/new/"), {**REPORT_TEXTS, **formset_data(lines)})
     assert response.status_code == 302 and response["Location"].endswith("/award/#reports")
