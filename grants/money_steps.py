@@ -246,7 +246,8 @@ def advance_request(*, award: Award, amount: int, reason: str, by: User) -> Paym
     if award.status not in ADVANCE_STEPS:
         raise Refused(
             _(
-                "Advance payments may be requested after the grant decision and before the amount is confirmed; this award is at the step “%(step)s”."
+                "Advance payments may be requested after the grant decision and before the amount is "
+                "confirmed; this award is at the step “%(step)s”."
             )
             % {"step": award.get_status_display()},
             code="step",
