@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grants.calculations import (
@@ -72,6 +72,7 @@ def test_the_rate_is_applied_to_the_total_and_cut_once():
     assert amount == 500
 
 
+@settings(max_examples=200, deadline=None)
 @given(
     granted=st.integers(0, 10**9),
     eligible=st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.integers(0, 10**8)),
@@ -167,6 +168,7 @@ def test_a_refund_above_what_was_received_is_an_error():
 RECEIPT_DAY = st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2030, 12, 31))
 
 
+@settings(max_examples=200, deadline=None)
 @given(
     refund=st.integers(0, 10**8),
     received=RECEIPT_DAY,
@@ -181,12 +183,14 @@ def test_additional_charge_grows_with_the_days_and_is_never_negative(refund, rec
     assert 0 <= earlier <= later
 
 
+@settings(max_examples=200, deadline=None)
 @given(received=RECEIPT_DAY, days=st.integers(0, 2000), rate=st.decimals(min_value=0, max_value=20, places=2))
 def test_additional_charge_is_zero_when_nothing_is_returned(received, days, rate):
     receipts = [(received, 1_000_000)]
     assert additional_charge(refund=0, receipts=receipts, paid_on=received + dt.timedelta(days), rate=rate) == 0
 
 
+@settings(max_examples=200, deadline=None)
 @given(
     a=st.integers(0, 10**8),
     b=st.integers(0, 10**8),
@@ -226,6 +230,7 @@ def test_late_charge_worked_example():
     assert late_charge(unpaid=800_000, due_on=dt.date(2026, 5, 20), paid_on=dt.date(2026, 7, 19), rate=RATE) == 14_400
 
 
+@settings(max_examples=200, deadline=None)
 @given(
     unpaid=st.integers(0, 10**8),
     due=RECEIPT_DAY,
