@@ -119,8 +119,12 @@ def award_section(request: HttpRequest, award: Award, *, staff: bool) -> dict:
         terms = money_steps.terms_for(award)
         section["terms"] = terms
         if terms is not None:
+            order = {category: index for index, category in enumerate(BudgetCategory.values)}
+            categories = sorted(
+                terms.categories, key=lambda term: (order.get(term.category, len(order)), term.category)
+            )
             section["term_rows"] = [
-                (_category_label(term.category), term.eligible, term.budget, term.counted) for term in terms.categories
+                (_category_label(term.category), term.eligible, term.budget, term.counted) for term in categories
             ]
             section["balance_if_proposed"] = terms.proposal - paid
         section["open_advances"] = [
