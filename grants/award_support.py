@@ -28,6 +28,7 @@ from .models import (
     AwardStatus,
     ChangeStatus,
     GrantApplicationStatus,
+    PaymentKind,
     PaymentStatus,
     ReportKind,
     ReportStatus,
@@ -74,7 +75,8 @@ def timeline(award: Award, *, letter_url=None) -> list[Event]:
     events: list[Event] = []
     notice = getattr(award.application, "notice", None)
     if notice is not None:
-        events.append(Event(notice.issued_on, _("Adopted (採択)"), notice.document_number))
+        # The notice the award began with: 採択, or 補欠 for an award promoted from the reserve list.
+        events.append(Event(notice.issued_on, notice.get_kind_display(), notice.document_number))
     for filing in award.grant_applications.all():
         events.append(Event(filing.submitted_at, _("Grant application filed (交付申請)"), f"#{filing.number}"))
         if filing.reviewed_at and filing.status == GrantApplicationStatus.RETURNED:
@@ -138,11 +140,18 @@ def next_due(award: Award) -> list[Due]:
     elif status == AwardStatus.REPORT_ACCEPTED:
         due.append(Due(_("Confirm the amount (額の確定)"), None, False))
     elif status == AwardStatus.CONFIRMED:
-        due.append(Due(_("Settlement (精算払)"), None, False))
+        paid = sum(p.amount for p in award.payments.all() if p.status == PaymentStatus.PAID)
+        if award.confirmed_amount is not None and paid > award.confirmed_amount:
+            due.append(Due(_("Order the refund (返還命令)"), None, False))
+        elif not any(p.kind == PaymentKind.SETTLEMENT for p in award.payments.all()):
+            due.append(Due(_("Settlement (精算払)"), None, False))
     elif status == AwardStatus.REFUND_ORDERED:
         refund = getattr(award, "refund", None)
         due.append(Due(_("Refund (返還)"), refund.due_on if refund else None, True))
     if status not in (AwardStatus.CLOSED, AwardStatus.DECLINED):
+        for report in award.reports.all():
+            if report.kind == ReportKind.PROGRESS and report.status == ReportStatus.SUBMITTED:
+                due.append(Due(_("Review the progress report"), None, False))
         for change in award.changes.all():
             if change.status == ChangeStatus.PENDING:
                 due.append(Due(_("Decide on change request %(number)s") % {"number": change.number}, None, False))
