@@ -29,7 +29,7 @@ from kodoku_portal import outbox
 from kodoku_portal.jp import JST, format_wareki
 from kodoku_portal.models import OutboxMessage, OutboxStatus
 from kodoku_portal.refusals import Refused
-from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
+from tests.factories import ApplicationFactory, OrganisationFactory
 from tests.grants.lifecycle import award_at
 
 pytestmark = pytest.mark.django_db
@@ -502,7 +502,7 @@ MAIL_CASES = [
         },
         "額の確定通知書",
         "既交付額のうち確定額を超える金300,000円については、別途返還の手続をお知らせします。",
-    ),  # fmt: skip
+    ),
     (LetterKind.REFUND_ORDER, REFUND_DETAILS, "返還命令書", "納期限：令和8年5月29日"),
     (LetterKind.PROMOTED, {"award_amount": 1_250_000}, "繰上げ採択通知書", "採択額：金1,250,000円"),
 ]
