@@ -489,6 +489,15 @@ def letter_messages(letter):
     return OutboxMessage.objects.filter(kind=letters.LETTER_MAIL, subject_id=letter.pk).order_by("to_email")
 
 
+CHANGE_DETAILS = {
+    "change_number": 3,
+    "change_kind": "経費の配分の変更",
+    "requested_on": "2025-09-01",
+    "note": "",
+    "budget_before": BUDGET_BEFORE,
+    "budget_after": BUDGET_AFTER,
+}
+
 MAIL_CASES = [
     (LetterKind.GRANT_DECISION, GRANT_DETAILS, "交付決定通知書", "交付決定額：金1,500,000円"),
     (
@@ -505,6 +514,13 @@ MAIL_CASES = [
     ),
     (LetterKind.REFUND_ORDER, REFUND_DETAILS, "返還命令書", "納期限：令和8年5月29日"),
     (LetterKind.PROMOTED, {"award_amount": 1_250_000}, "繰上げ採択通知書", "採択額：金1,250,000円"),
+    (
+        LetterKind.CHANGE_APPROVED,
+        CHANGE_DETAILS,
+        "変更承認通知書",
+        "申請のあった変更（変更申請 第3号）を承認しました。",
+    ),
+    (LetterKind.CHANGE_REFUSED, CHANGE_DETAILS, "変更不承認通知書", "補助事業は、従前の計画により遂行してください。"),
 ]
 
 
@@ -513,8 +529,9 @@ def test_each_letter_is_mailed_once_to_each_address_with_its_pdf(
     kind, details, title, sentence, django_capture_on_commit_callbacks, tmp_path
 ):
     case = case_at(AwardStatus.CONFIRMED, confirmed_amount=1_200_000)
+    change = change_request(case, number=3) if kind in {LetterKind.CHANGE_APPROVED, LetterKind.CHANGE_REFUSED} else None
     with django_capture_on_commit_callbacks(execute=True):
-        letter = issue(case, kind, details)
+        letter = issue(case, kind, details, change=change)
     letter.refresh_from_db()
     assert letter.pdf and letter.generated_at and letter.emailed_at
     addresses = sorted([case.application.organisation.email, case.member.email])
