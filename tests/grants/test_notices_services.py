@@ -38,6 +38,11 @@ pytestmark = [
 TASK = "kodoku_portal.tasks.deliver_message"
 # Three adopted, three not adopted and one on the reserve list: each gets a notice (補欠通知書 too).
 OUTCOMES = [ApplicationStatus.ADOPTED, ApplicationStatus.NOT_ADOPTED] * 3 + [ApplicationStatus.RESERVE]
+NOTICE_KINDS = {
+    ApplicationStatus.ADOPTED: NoticeKind.ADOPTED,
+    ApplicationStatus.NOT_ADOPTED: NoticeKind.NOT_ADOPTED,
+    ApplicationStatus.RESERVE: NoticeKind.RESERVE,
+}
 
 
 def _log_count(log: Path, pattern: str) -> int:
@@ -113,11 +118,7 @@ def test_a_two_process_worker_sends_each_notice_mail_once_however_often_it_is_as
         assert {notice.application_id for notice in notices.values()} == set(applications)
         for notice in notices.values():
             decided = applications[notice.application_id].status
-            assert notice.kind == {
-                ApplicationStatus.ADOPTED: NoticeKind.ADOPTED,
-                ApplicationStatus.NOT_ADOPTED: NoticeKind.NOT_ADOPTED,
-                ApplicationStatus.RESERVE: NoticeKind.RESERVE,
-            }[decided]
+            assert notice.kind == NOTICE_KINDS[decided]
             assert notice.emailed_at and notice.generated_at and notice.pdf
         assert Award.objects.count() == 3 and NoticeBatch.objects.count() == 2
         # One PDF per notice, rendered once: a second rendering stored would be a second file.
