@@ -25,6 +25,20 @@
   paid_so_far
 - promoted: award_amount
 - reserve_closed: (nothing)
+
+Optional keys (the letter falls back as said when they are absent):
+
+- grant_decision: decline_by (ISO date; the last day of 申請の取下げ, article 9; default the
+  award's ``decline_by``)
+- refund_order: additional_charge (bool, default True: the order states the 加算金 of article
+  19(1); the Act attaches 加算金 to a return after a cancellation under article 17(1) — pass
+  False for a return of an overpayment after 額の確定 (article 18(2)) where the programme's
+  交付要綱 does not impose it; see docs/DOMAIN.md)
+
+A letter is issued once: a second ``issue_letter`` of the same kind for the same application (and
+the same change request) is refused (``Refused``, code "issued"), so a letter is never numbered or
+mailed twice. Its mails are sent through the outbox (one row per address, its unique key), and the
+letter counts as e-mailed (``emailed_at``) only once the mail server has accepted one of them.
 """
 
 import datetime as dt
@@ -34,15 +48,17 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from applications.models import Application
 from applications.selectors import application_mail_recipients
-from kodoku_portal.jp import JST
+from kodoku_portal.jp import JST, format_wareki
 from kodoku_portal.links import absolute_url
 from kodoku_portal.models import OutboxMessage
 from kodoku_portal.outbox import Mail, enqueue
 from kodoku_portal.pdf import render_pdf
+from kodoku_portal.refusals import Refused
 
 from .models import (
     SUBSIDY_ONLY_LETTERS,
@@ -53,8 +69,21 @@ from .models import (
     Letter,
     LetterKind,
 )
+from .sent_mail import MailWithAfterSend
 
 LETTER_MAIL = "letter"  # the outbox kind of a letter's mail (one per address)
+
+# What each letter is called on paper and in its mail: official letters are issued in Japanese
+# whatever the reader's language, so these are not translated.
+LETTER_TITLES = {
+    LetterKind.GRANT_DECISION: "交付決定通知書",
+    LetterKind.CHANGE_APPROVED: "変更承認通知書",
+    LetterKind.CHANGE_REFUSED: "変更不承認通知書",
+    LetterKind.CONFIRMATION: "額の確定通知書",
+    LetterKind.REFUND_ORDER: "返還命令書",
+    LetterKind.PROMOTED: "繰上げ採択通知書",
+    LetterKind.RESERVE_CLOSED: "補欠解除通知書",
+}
 
 
 def fiscal_year(day: dt.date) -> int:
@@ -86,6 +115,19 @@ def issue_letter(
     call = application.call
     if kind in SUBSIDY_ONLY_LETTERS and not call.is_subsidy:
         return None
+    # Issued once: the application's row is locked while we look, so two issues at once give one.
+    list(Application.objects.select_for_update().filter(pk=application.pk).values_list("pk", flat=True))
+    issued = Letter.objects.filter(application=application, kind=kind, change=change).first()
+    if issued is not None:
+        raise Refused(
+            _("The %(kind)s has already been issued (%(number)s of %(date)s); a letter is issued only once.")
+            % {
+                "kind": LetterKind(kind).label,
+                "number": issued.document_number,
+                "date": format_wareki(issued.issued_on),
+            },
+            code="issued",
+        )
     today = timezone.now().astimezone(JST).date()
     letter = Letter.objects.create(
         application=application,
@@ -124,12 +166,56 @@ def _load(letter: Letter) -> Letter:
     ).get(pk=letter.pk)
 
 
+# The keys of ``details`` that hold dates (ISO strings): printed in 令和.
+DATE_KEYS = ("applied_on", "project_start", "project_end", "requested_on", "reported_on", "due_on", "decline_by")
+
+
+def _budget(rows: list | None) -> list[tuple[str, int]]:
+    return [(str(label), int(amount)) for label, amount in rows or []]
+
+
+def _printable(letter: Letter) -> dict:
+    """What the letter prints: ``details`` with its dates as dates, the budget tables as rows with
+    totals, and the figures a template cannot compute (the balance's size, the rate's text)."""
+    details = dict(letter.details or {})
+    for key in DATE_KEYS:
+        if details.get(key):
+            details[key] = dt.date.fromisoformat(str(details[key])[:10])
+    if letter.kind == LetterKind.GRANT_DECISION and not details.get("decline_by") and letter.award_id:
+        details["decline_by"] = letter.award.decline_by
+    budget = _budget(details.get("budget"))
+    details["budget"] = budget
+    details["budget_total"] = sum(amount for _label, amount in budget)
+    before, after = _budget(details.get("budget_before")), _budget(details.get("budget_after"))
+    labels = list(dict.fromkeys([label for label, _amount in before] + [label for label, _amount in after]))
+    before_by, after_by = dict(before), dict(after)
+    details["budget_change"] = [
+        {
+            "label": label,
+            "before": before_by.get(label, 0),
+            "after": after_by.get(label, 0),
+            "diff": after_by.get(label, 0) - before_by.get(label, 0),
+            "diff_abs": abs(after_by.get(label, 0) - before_by.get(label, 0)),
+        }
+        for label in labels
+    ]
+    details["budget_change_total"] = (sum(before_by.values()), sum(after_by.values()))
+    if "balance" in details:
+        details["balance_abs"] = abs(int(details["balance"]))
+    details["conditions"] = [str(item) for item in details.get("conditions") or []]
+    details.setdefault("additional_charge", True)
+    return details
+
+
 def _context(letter: Letter) -> dict:
     application = letter.application
     return {
         "letter": letter,
-        "details": letter.details,
+        "document_number": letter.document_number,
+        "issued_on": letter.issued_on,
+        "details": _printable(letter),
         "kind": LetterKind(letter.kind),
+        "title": LETTER_TITLES[LetterKind(letter.kind)],
         "application": application,
         "award": letter.award,
         "change": letter.change,
@@ -137,7 +223,10 @@ def _context(letter: Letter) -> dict:
         "call": application.call,
         "programme": application.call.programme,
         "practice": application.call.is_practice,
-        "url": absolute_url("grants:applicant_award", application.pk),
+        # The award page; a letter without an award (補欠解除) links to the application.
+        "url": absolute_url("grants:applicant_award", application.pk)
+        if letter.award_id
+        else absolute_url("applications:detail", application.pk),
     }
 
 
@@ -165,14 +254,15 @@ def letter_render(*, letter_id: int) -> Letter:
     return letter
 
 
-def letter_email(letter: Letter, *, to: list[str]) -> EmailMessage:
+def letter_email(letter: Letter, *, to: list[str], message_class: type[EmailMessage] = EmailMessage) -> EmailMessage:
+    """The mail of a rendered letter (its stored PDF attached) to ``to``."""
     letter = _load(letter)
     context = _context(letter)
     with translation.override("ja"):
         subject = render_to_string("grants/email/letter_subject.txt", context)
         body = render_to_string("grants/email/letter_body.txt", context)
-    subject = " ".join(line.strip() for line in subject.splitlines() if line.strip())
-    message = EmailMessage(subject=subject, body=body, to=to)
+    subject = " ".join(line.strip() for line in subject.splitlines() if line.strip())  # one header line
+    message = message_class(subject=subject, body=body, to=to)
     letter.pdf.open("rb")
     try:
         message.attach(f"{letter.document_number}.pdf", letter.pdf.read(), "application/pdf")
@@ -181,10 +271,19 @@ def letter_email(letter: Letter, *, to: list[str]) -> EmailMessage:
     return message
 
 
+def letter_mail_sent(*, letter_id: int, at: dt.datetime) -> None:
+    """A mail of the letter has been accepted by the mail server: the letter counts as e-mailed
+    (the first time only)."""
+    Letter.objects.filter(pk=letter_id, emailed_at__isnull=True).update(emailed_at=at)
+
+
 def build_letter_mail(message: OutboxMessage) -> EmailMessage | None:
-    """The outbox builder: the letter's mail to one address, with its PDF (rendered the first time)."""
+    """The outbox builder: the letter's mail to one address, with its PDF (rendered and stored the
+    first time; a retry attaches the same file). The letter counts as e-mailed only after the mail
+    server has accepted the mail (``after_send``), never when the mail is merely built."""
     if not Letter.objects.filter(pk=message.subject_id).exists():
         return None
     letter = letter_render(letter_id=message.subject_id)
-    Letter.objects.filter(pk=letter.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
-    return letter_email(letter, to=[message.to_email])
+    email = letter_email(letter, to=[message.to_email], message_class=MailWithAfterSend)
+    email.after_send = lambda: letter_mail_sent(letter_id=letter.pk, at=message.sent_at or timezone.now())
+    return email
