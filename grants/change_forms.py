@@ -34,8 +34,13 @@ class ChangeBudgetLineForm(forms.Form):
     description = forms.CharField(label=_("Details"), max_length=200)
     amount = YenAmountField(label=_("Amount (yen)"), min_value=0, max_value=1_000_000_000_000)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kept_categories=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # A category of the budget in force that is no longer offered stays choosable for its lines.
+        known = set(BudgetCategory.values)
+        extra = [(category, category) for category in kept_categories if category not in known]
+        if extra:
+            self.fields["category"].choices = [*self.fields["category"].choices, *extra]
         self.fields["category"].widget.attrs["class"] = "form-select form-select-sm"
         self.fields["description"].widget.attrs["class"] = "form-control form-control-sm"
         self.fields["amount"].widget.attrs["class"] = "form-control form-control-sm text-end"
@@ -63,11 +68,10 @@ ChangeBudgetFormSet = forms.formset_factory(
 
 def budget_formset(version: BudgetVersion | None, data=None) -> BaseChangeBudgetFormSet:
     """The budget lines after the change, prefilled from the budget in force."""
-    initial = [
-        {"category": line.category, "description": line.description, "amount": line.amount}
-        for line in (version.lines.all() if version else [])
-    ]
-    return ChangeBudgetFormSet(data, initial=initial, prefix="lines")
+    lines = list(version.lines.all()) if version else []
+    initial = [{"category": line.category, "description": line.description, "amount": line.amount} for line in lines]
+    kept = list(dict.fromkeys(line.category for line in lines))
+    return ChangeBudgetFormSet(data, initial=initial, prefix="lines", form_kwargs={"kept_categories": kept})
 
 
 class ChangeRequestForm(forms.Form):

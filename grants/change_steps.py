@@ -291,11 +291,12 @@ def _change_request(award, by, plan_before, plan_after, reason, lines, documents
     lines = [(category, details.strip(), int(amount)) for category, details, amount in lines]
     if any(amount < 0 for _c, _d, amount in lines):
         raise Refused(_("An amount cannot be negative."), code="amount")
-    unknown = [category for category, _d, _a in lines if category not in BudgetCategory.values]
-    if unknown:
-        raise Refused(_("Unknown expense category: %(category)s.") % {"category": unknown[0]}, code="category")
     in_force = award.budget_in_force()
     current = _lines_of(in_force)
+    kept = {category for category, _d, _a in current}  # a category in force stays usable
+    unknown = [c for c, _d, _a in lines if c not in BudgetCategory.values and c not in kept]
+    if unknown:
+        raise Refused(_("Unknown expense category: %(category)s.") % {"category": unknown[0]}, code="category")
     budget_changes = bool(lines) and lines != current
     plan_changes = bool(plan_after)
     if not budget_changes and not plan_changes:
