@@ -89,7 +89,9 @@ class ChangeRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Leave empty when only the budget changes. A change of plan always needs approval."),
     )
-    reason = forms.CharField(label=_("Reason for the change"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason for the change"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
     documents = MultipleFileField(
         label=_("Attachments (PDF, Word or Excel)"),
         required=False,
@@ -106,10 +108,15 @@ class ChangeRequestForm(forms.Form):
 class DiscontinueForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("What you ask for"),
-        choices=[(ChangeKind.SUSPEND.value, ChangeKind.SUSPEND.label), (ChangeKind.ABOLISH.value, ChangeKind.ABOLISH.label)],
+        choices=[
+            (ChangeKind.SUSPEND.value, ChangeKind.SUSPEND.label),
+            (ChangeKind.ABOLISH.value, ChangeKind.ABOLISH.label),
+        ],
         widget=forms.RadioSelect,
     )
-    effective_on = forms.DateField(label=_("The date the project stops"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_on = forms.DateField(
+        label=_("The date the project stops"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     reason = forms.CharField(label=_("Reason"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}))
     documents = ChangeRequestForm.base_fields["documents"]
 

@@ -19,6 +19,7 @@ record); letters through grants.letters.issue_letter.
     The budget version that was in force when the request was filed.
 """
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -102,7 +103,9 @@ def is_minor_change(before: dict[str, int], after: dict[str, int], *, percent: i
     if not changed:
         return True
     smallest = min(before.get(category, 0) for category in changed)
-    return all(abs(after.get(category, 0) - before.get(category, 0)) * 100 <= percent * smallest for category in changed)
+    return all(
+        abs(after.get(category, 0) - before.get(category, 0)) * 100 <= percent * smallest for category in changed
+    )
 
 
 # --- what the pages and letters show --------------------------------------------------------------
@@ -241,10 +244,8 @@ def _store_documents(award: Award, change: ChangeRequest, documents, user: User,
 
 def _forget_files(stored: list) -> None:
     for file in stored:
-        try:
+        with contextlib.suppress(OSError):  # the storage is gone: nothing more to undo
             file.delete(save=False)
-        except OSError:  # pragma: no cover - the storage is gone; nothing more to undo
-            pass
 
 
 Documents = list[tuple[UploadedFile, str]]  # (upload, file type checked by content)
@@ -346,7 +347,10 @@ def _change_request(award, by, plan_before, plan_after, reason, lines, documents
         after |= {"budget_version": version.number, "budget_total": total}
     if plan_changes:
         after["plan_after"] = plan_after
-    before = {"budget_version": in_force.number if in_force else None, "budget_total": in_force.total if in_force else 0}
+    before = {
+        "budget_version": in_force.number if in_force else None,
+        "budget_total": in_force.total if in_force else 0,
+    }
     if minor:
         after["in_force_from"] = now.isoformat()
     record(

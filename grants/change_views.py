@@ -243,9 +243,7 @@ def change_discontinue(request: HttpRequest, pk: int) -> HttpResponse:
         reason=form.cleaned_data["reason"],
         documents=documents,
     )
-    messages.success(
-        request, _("Change request %(number)s was filed; it awaits approval.") % {"number": change.number}
-    )
+    messages.success(request, _("Change request %(number)s was filed; it awaits approval.") % {"number": change.number})
     return redirect(award_page_url(award, staff=False))
 
 
@@ -298,11 +296,8 @@ def change_decide(request: HttpRequest, pk: int, change: int) -> HttpResponse:
         return redirect(_staff_page(request, pk))
     approve = form.cleaned_data["decision"] == "approve"
     change_steps.change_decide(change=request_, by=request.user, approve=approve, note=form.cleaned_data["note"])
-    if approve:
-        message = _("Change request %(number)s was approved.")
-    else:
-        message = _("Change request %(number)s was refused.")
-    messages.success(request, message % {"number": request_.number})
+    done = _("Change request %(number)s was approved.") if approve else _("Change request %(number)s was refused.")
+    messages.success(request, done % {"number": request_.number})
     return redirect(award_page_url(award, staff=True))
 
 

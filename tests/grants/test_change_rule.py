@@ -137,7 +137,7 @@ def test_raising_the_total_is_never_minor(before, category, extra, percent):
 
 @given(amounts, amounts, st.integers(-(10**9), 10**9), percents, st.integers(1, 1000))
 def test_scaling_every_amount_keeps_the_answer(x, y, shift, percent, factor):
-    assume(0 < x + shift and 0 < y - shift)
+    assume(x + shift > 0 and y - shift > 0)
     before, after = {"travel": x, "supplies": y}, {"travel": x + shift, "supplies": y - shift}
     scaled_before = {k: v * factor for k, v in before.items()}
     scaled_after = {k: v * factor for k, v in after.items()}
@@ -163,7 +163,7 @@ def test_swapping_a_pure_two_category_shift(x, y, shift, percent):
     amounts both directions are minor; where it exceeds the threshold of the larger of the two
     smaller amounts neither is; in between the direction decides (the base is the budget before,
     see test_the_rule_is_not_symmetric_its_base_is_the_budget_before)."""
-    assume(shift != 0 and 0 < x + shift and 0 < y - shift)
+    assume(shift != 0 and x + shift > 0 and y - shift > 0)
     before, after = {"travel": x, "supplies": y}, {"travel": x + shift, "supplies": y - shift}
     forward = is_minor_change(before, after, percent=percent)
     backward = is_minor_change(after, before, percent=percent)

@@ -29,7 +29,6 @@ from tests.grants.lifecycle import LINES, award_at
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture(autouse=True)
 def _private_files(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "private"
@@ -132,9 +131,7 @@ def test_a_reason_is_required():
 def test_a_total_above_the_granted_amount_is_refused_with_the_figures():
     case = award_at(AwardStatus.GRANTED)  # granted 1,500,000
     with pytest.raises(Refused) as refused:
-        change_steps.change_request(
-            award=case.award, by=case.member, reason="理由", lines=lines_with(supplies=600_001)
-        )
+        change_steps.change_request(award=case.award, by=case.member, reason="理由", lines=lines_with(supplies=600_001))
     assert refused.value.code == "amount"
     assert "1,500,001" in str(refused.value.messages[0]) and "1,500,000" in str(refused.value.messages[0])
     assert not ChangeRequest.objects.filter(award=case.award).exists()
@@ -167,15 +164,11 @@ def test_a_second_request_while_one_is_pending_is_refused():
     assert ChangeRequest.objects.filter(award=case.award).count() == 1
 
 
-@pytest.mark.parametrize(
-    "status", [s for s in AwardStatus if s != AwardStatus.GRANTED], ids=lambda s: s.value
-)
+@pytest.mark.parametrize("status", [s for s in AwardStatus if s != AwardStatus.GRANTED], ids=lambda s: s.value)
 def test_changes_only_while_the_grant_is_decided(status):
     case = award_at(status)
     with pytest.raises(Refused) as refused:
-        change_steps.change_request(
-            award=case.award, by=case.member, plan_after="計画変更", reason="理由", lines=[]
-        )
+        change_steps.change_request(award=case.award, by=case.member, plan_after="計画変更", reason="理由", lines=[])
     assert refused.value.code == "not_open"
 
 
@@ -235,7 +228,14 @@ def test_approval_puts_the_budget_in_force_with_a_letter_and_its_mails():
     assert case.award.budget_in_force() == change.budget
     [letter] = Letter.objects.filter(change=change)
     assert letter.kind == LetterKind.CHANGE_APPROVED and letter.award == case.award
-    assert set(letter.details) == {"change_number", "change_kind", "requested_on", "note", "budget_before", "budget_after"}
+    assert set(letter.details) == {
+        "change_number",
+        "change_kind",
+        "requested_on",
+        "note",
+        "budget_before",
+        "budget_after",
+    }
     assert letter.details["change_number"] == 1
     assert letter.details["note"] == "承認します"
     assert [amount for _label, amount in letter.details["budget_before"]] == [300_000, 200_000, 400_000, 600_000]
@@ -397,7 +397,11 @@ def test_budget_versions_are_all_kept_and_the_last_put_in_force_counts():
 def test_abolition_waits_for_approval_then_moves_the_final_report_forward():
     case = award_at(AwardStatus.GRANTED)  # final report due 2026-03-30; call: 30 days after
     change = change_steps.discontinue_request(
-        award=case.award, by=case.member, kind=ChangeKind.ABOLISH, effective_on=dt.date(2025, 12, 31), reason="代表者の急病"
+        award=case.award,
+        by=case.member,
+        kind=ChangeKind.ABOLISH,
+        effective_on=dt.date(2025, 12, 31),
+        reason="代表者の急病",
     )
     assert change.status == ChangeStatus.PENDING and change.budget is None
     assert entries(change, "change_requested").get().after["effective_on"] == "2025-12-31"
