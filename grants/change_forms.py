@@ -1,6 +1,7 @@
 """Forms of 変更承認申請 and 中止・廃止 (the organisation's) and of the decision on them (staff's)."""
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import BudgetCategory
@@ -74,7 +75,21 @@ def budget_formset(version: BudgetVersion | None, data=None) -> BaseChangeBudget
     return ChangeBudgetFormSet(data, initial=initial, prefix="lines", form_kwargs={"kept_categories": kept})
 
 
-class ChangeRequestForm(forms.Form):
+class DocumentsMixin:
+    """Attachments (several files in one input, at most MAX_DOCUMENTS)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["documents"].help_text = gettext("Up to %(count)s files.") % {"count": MAX_DOCUMENTS}
+
+    def clean_documents(self):
+        documents = self.cleaned_data["documents"]
+        if len(documents) > MAX_DOCUMENTS:
+            raise forms.ValidationError(gettext("Attach at most %(count)s files.") % {"count": MAX_DOCUMENTS})
+        return documents
+
+
+class ChangeRequestForm(DocumentsMixin, forms.Form):
     plan_before = forms.CharField(
         label=_("The plan now"),
         required=False,
@@ -92,20 +107,10 @@ class ChangeRequestForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the change"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
     )
-    documents = MultipleFileField(
-        label=_("Attachments (PDF, Word or Excel)"),
-        required=False,
-        help_text=_("Up to %(count)s files.") % {"count": MAX_DOCUMENTS},
-    )
-
-    def clean_documents(self):
-        documents = self.cleaned_data["documents"]
-        if len(documents) > MAX_DOCUMENTS:
-            raise forms.ValidationError(_("Attach at most %(count)s files.") % {"count": MAX_DOCUMENTS})
-        return documents
+    documents = MultipleFileField(label=_("Attachments (PDF, Word or Excel)"), required=False)
 
 
-class DiscontinueForm(forms.Form):
+class DiscontinueForm(DocumentsMixin, forms.Form):
     kind = forms.ChoiceField(
         label=_("What you ask for"),
         choices=[
@@ -118,10 +123,7 @@ class DiscontinueForm(forms.Form):
         label=_("The date the project stops"), widget=forms.DateInput(attrs={"type": "date"})
     )
     reason = forms.CharField(label=_("Reason"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}))
-    documents = ChangeRequestForm.base_fields["documents"]
-
-    def clean_documents(self):
-        return ChangeRequestForm.clean_documents(self)
+    documents = MultipleFileField(label=_("Attachments (PDF, Word or Excel)"), required=False)
 
 
 class ChangeDecisionForm(forms.Form):

@@ -478,3 +478,26 @@ def test_the_first_and_last_days_of_the_project_are_accepted():
         award=case.award, by=case.member, kind=ChangeKind.ABOLISH, effective_on=dt.date(2026, 2, 28), reason="理由"
     )
     assert last.number == 2
+
+
+def test_the_audit_trail_says_what_each_change_entry_records(client):
+    from django.utils import translation
+
+    from kodoku_portal.audit import describe
+
+    case = award_at(AwardStatus.GRANTED)
+    minor = change_steps.change_request(
+        award=case.award, by=case.member, reason="軽微", lines=lines_with(travel=190_000, supplies=610_000)
+    )
+    change = pending(case, travel=100_000, supplies=700_000)
+    change_steps.change_decide(change=change, by=case.staff, approve=False, note="不可")
+    with translation.override("en"):
+        assert describe(entries(minor, "change_minor").get()) == (
+            f"{case.member.email} recorded {minor} as a minor change (in force at once)"
+        )
+        assert describe(entries(change, "change_requested").get()) == f"{case.member.email} filed {change} for approval"
+        assert describe(entries(change, "change_refused").get()) == f"{case.staff.email} refused {change}"
+    client.force_login(case.staff)
+    response = client.get(f"/staff/calls/{case.call.slug}/audit/")
+    assert response.status_code == 200
+    assert str(change) in response.content.decode()

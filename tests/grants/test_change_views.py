@@ -388,3 +388,28 @@ def test_a_document_of_another_award_is_not_found(client):
     client.force_login(case.staff)
     url = reverse("grants:staff_change_document", args=[case.award.pk, document.pk])
     assert client.get(url).status_code == 404
+
+
+def test_more_than_ten_attachments_are_an_error(client):
+    case = award_at(AwardStatus.GRANTED)
+    client.force_login(case.member)
+    uploads = [SimpleUploadedFile(f"見積書{n}.pdf", PDF, content_type="application/pdf") for n in range(11)]
+    response = client.post(
+        reverse("grants:change_discontinue", args=[case.application.pk]),
+        {"kind": "suspend", "effective_on": "2025-12-01", "reason": "理由", "documents": uploads},
+    )
+    assert response.status_code == 200
+    assert response.context["discontinue_form"].errors["documents"]
+    assert not ChangeRequest.objects.exists()
+
+
+def test_a_discontinuation_keeps_its_attachment(client):
+    case = award_at(AwardStatus.GRANTED)
+    client.force_login(case.member)
+    upload = SimpleUploadedFile("理事会議事録.pdf", PDF, content_type="application/pdf")
+    client.post(
+        reverse("grants:change_discontinue", args=[case.application.pk]),
+        {"kind": "suspend", "effective_on": "2025-12-01", "reason": "理由", "documents": [upload]},
+    )
+    change = ChangeRequest.objects.get(award=case.award)
+    assert [d.original_name for d in change.documents.all()] == ["理事会議事録.pdf"]
