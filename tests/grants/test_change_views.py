@@ -285,7 +285,8 @@ def status_of(client, user, method, url, data=None):
     if user is not None:
         client.force_login(user)
     response = client.post(url, data or {}) if method == "post" else client.get(url)
-    response.close()  # a download's file
+    if response.streaming:
+        b"".join(response.streaming_content)  # read to the end: the client then closes the file
     if response.status_code == 302 and "/accounts/login/" in response.url:
         return "login"
     return response.status_code
