@@ -51,8 +51,8 @@ def _call(npo_defaults: dict, eligible: list[ApplicantType]) -> Call:
             "budget_total": 10_000_000,
             "budget_label": "練習用の予算額",
             "receipt_prefix": "PRACTICE-AW",
-            "summary": "採択後の手続（交付申請、交付決定、変更、実績報告、額の確定、支払、返還）を試すための練習用の公募です。"
-            "実際の補助金ではありません。",
+            "summary": "採択後の手続（交付申請、交付決定、変更、実績報告、額の確定、支払、返還）を"
+            "試すための練習用の公募です。実際の補助金ではありません。",
         }
     )
     call.eligible_types.set(eligible)
@@ -126,7 +126,11 @@ def _grant(award: Award, member: User, staff: User) -> Award:
     filing = award.grant_applications.order_by("-number").first()
     grant_steps.grant_application_accept(filing=filing, by=staff)
     return grant_steps.grant_decide(
-        award=Award.objects.get(pk=award.pk), amount=None, conditions="", progress_report_due=None, by=staff
+        award=Award.objects.get(pk=award.pk),
+        amount=filing.amount,
+        conditions=award.application.call.grant_conditions,
+        progress_report_due=None,
+        by=staff,
     )
 
 
@@ -142,7 +146,10 @@ def _final_report(award: Award, member: User, staff: User, *, spent: int, accept
         participants=640,
         results="参加者の約7割が「話せる人ができた」と回答しました。",
         issues="冬季の参加者が少なかったため、送迎を検討します。",
-        costs=[report_steps.CostInput(line.category, line.description, amount) for line, amount in zip(lines, share)],
+        costs=[
+            report_steps.CostInput(line.category, line.description, amount)
+            for line, amount in zip(lines, share, strict=True)
+        ],
         by=member,
     )
     if accept:
@@ -164,7 +171,7 @@ def seed_practice_awards(users: dict[str, User], npo_defaults: dict, eligible: l
     colleague = users["colleague@example.jp"]
     applicant = users["applicant@example.jp"]
     call = _call(npo_defaults, eligible)
-    for number, title, *_rest in [(n, t) for n, t, *_ in [(1, "練習用テーマ")]]:
+    for number, title, *_rest in data.NPO_MODEL_THEMES[:1]:
         call.themes.create(number=number, title=title)
     today = timezone.now().astimezone(JST).date()
 
@@ -202,7 +209,9 @@ def seed_practice_awards(users: dict[str, User], npo_defaults: dict, eligible: l
         _final_report(award, member, staff, spent=award.granted_amount * 8 // 10, accept=step != "reported")
         if step == "reported":
             continue
-        award = money_steps.amount_confirm(award=Award.objects.get(pk=award.pk), amount=None, scheduled_on=None, by=staff)
+        award = money_steps.amount_confirm(
+            award=Award.objects.get(pk=award.pk), amount=None, scheduled_on=None, by=staff
+        )
         if step == "refund":
             money_steps.refund_order(award=award, due_on=None, by=staff)
         elif step == "closed":

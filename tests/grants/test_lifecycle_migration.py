@@ -5,7 +5,6 @@ report and document counters there (through the historical models), and migrated
 import datetime as dt
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone

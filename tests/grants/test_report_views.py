@@ -82,7 +82,12 @@ def test_the_final_report_form_starts_from_the_budget_in_force(client):
     assert response.status_code == 200
     costs = response.context["costs"]
     prefilled = [(form.initial.get("category"), form.initial.get("description")) for form in costs.forms[:4]]
-    assert prefilled == [("honoraria", "講師謝金"), ("travel", "交通費"), ("rental", "会場借料"), ("supplies", "消耗品")]
+    assert prefilled == [
+        ("honoraria", "講師謝金"),
+        ("travel", "交通費"),
+        ("rental", "会場借料"),
+        ("supplies", "消耗品"),
+    ]
     assert len(costs.forms) == 6  # two empty lines follow
     assert 'name="costs-0-amount"' in response.content.decode()
 
