@@ -61,9 +61,12 @@ class Event:
     title: str
     detail: str = ""
     documents: list[tuple[str, str]] = field(default_factory=list)  # (label, url)
+    at: dt.datetime | None = None  # when it happened, for the order, where ``when`` is a date
 
     @property
     def sort_key(self) -> dt.datetime:
+        if self.at is not None:
+            return self.at
         if isinstance(self.when, dt.datetime):
             return self.when
         return dt.datetime.combine(self.when, dt.time(23, 59), tzinfo=JST)
@@ -76,7 +79,7 @@ def timeline(award: Award, *, letter_url=None) -> list[Event]:
     notice = getattr(award.application, "notice", None)
     if notice is not None:
         # The notice the award began with: 採択, or 補欠 for an award promoted from the reserve list.
-        events.append(Event(notice.issued_on, notice.get_kind_display(), notice.document_number))
+        events.append(Event(notice.issued_on, notice.get_kind_display(), notice.document_number, at=notice.created_at))
     for filing in award.grant_applications.all():
         events.append(Event(filing.submitted_at, _("Grant application filed (交付申請)"), f"#{filing.number}"))
         if filing.reviewed_at and filing.status == GrantApplicationStatus.RETURNED:
@@ -104,7 +107,9 @@ def timeline(award: Award, *, letter_url=None) -> list[Event]:
         events.append(Event(award.declined_at, _("Declined (辞退)"), award.decline_reason))
     for letter in award.letters.all():
         documents = [(letter.document_number, letter_url(letter))] if letter_url and letter.pdf else []
-        events.append(Event(letter.issued_on, letter.get_kind_display(), letter.document_number, documents))
+        events.append(
+            Event(letter.issued_on, letter.get_kind_display(), letter.document_number, documents, at=letter.created_at)
+        )
     return sorted(events, key=lambda event: event.sort_key)
 
 

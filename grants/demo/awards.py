@@ -59,7 +59,9 @@ def _call(npo_defaults: dict, eligible: list[ApplicantType]) -> Call:
     return call
 
 
-def _apply(call: Call, organisation: Organisation, user: User, title: str, amount: int) -> Application:
+def _apply(
+    call: Call, organisation: Organisation, user: User, title: str, amount: int, period: tuple[dt.date, dt.date]
+) -> Application:
     application = application_services.application_start(
         call=call, organisation=organisation, user=user, now=SUBMITTED_AT
     )
@@ -83,8 +85,8 @@ def _apply(call: Call, organisation: Organisation, user: User, title: str, amoun
             "expected_results": "参加者 延べ1,000人",
             "schedule": "7月開始、2月報告",
             "area_prefectures": [organisation.prefecture],
-            "period_start": dt.date(2025, 7, 1),
-            "period_end": dt.date(2026, 2, 28),
+            "period_start": period[0],
+            "period_end": period[1],
         },
         budget_lines=[
             application_services.BudgetLineInput(BudgetCategory.HONORARIA, "講師謝金", 10, honoraria // 10),
@@ -104,8 +106,8 @@ def _file_grant_application(award: Award, user: User) -> None:
     grant_steps.grant_application_file(
         award=award,
         filing=grant_steps.FilingInput(
-            project_start=dt.date(2025, 7, 1),
-            project_end=dt.date(2026, 2, 28),
+            project_start=award.application.period_start,
+            project_end=award.application.period_end,
             lines=lines,
             responsible_title="事務局長",
             responsible_name="担当 花子",
@@ -174,13 +176,17 @@ def seed_practice_awards(users: dict[str, User], npo_defaults: dict, eligible: l
     for number, title, *_rest in data.NPO_MODEL_THEMES[:1]:
         call.themes.create(number=number, title=title)
     today = timezone.now().astimezone(JST).date()
+    # The projects run from a month ago to five months ahead, so the due dates lie ahead of a newcomer.
+    period = (today - dt.timedelta(days=30), today + dt.timedelta(days=150))
 
     demo = Organisation.objects.get(name=data.DEMO_ORGANISATION["name"])
-    adopted = [(_apply(call, demo, applicant, "つながりの場づくり（練習用）", 1_500_000), applicant, "adopted")]
+    adopted = [(_apply(call, demo, applicant, "つながりの場づくり（練習用）", 1_500_000, period), applicant, "adopted")]
     for (step, amount), (name, *_rest) in zip(STEPS, data.PRACTICE_APPLICANTS, strict=True):
         organisation = Organisation.objects.get(name=name)
         Membership.objects.get_or_create(organisation=organisation, user=colleague, defaults={"role": MemberRole.OWNER})
-        application = _apply(call, organisation, colleague, f"{organisation.name}の居場所づくり（練習用）", amount)
+        application = _apply(
+            call, organisation, colleague, f"{organisation.name}の居場所づくり（練習用）", amount, period
+        )
         adopted.append((application, colleague, step))
 
     call.closed_manually = True
