@@ -86,8 +86,9 @@ DECLINED = "辞退"
 
 
 def closed_label() -> str:
-    """What the page calls AwardStatus.CLOSED in Japanese (see the report: it reads 締切済, the
-    translation of a call's "Closed", where 完了 is meant)."""
+    """What the page calls AwardStatus.CLOSED in Japanese. Today that is 締切済: the model's label
+    "Closed" shares its msgid (and so its Japanese) with a call's "Closed", where 完了 is meant —
+    a context (pgettext) for the award's label would fix it; this follows whatever it becomes."""
     with translation.override("ja"):
         return str(AwardStatus.CLOSED.label)
 
@@ -178,7 +179,7 @@ def download_letter(page: Page, letter: Letter, tmp_path: Path) -> Path:
     return path
 
 
-def letter_letter_head(text: str, letter: Letter) -> list[str]:
+def letter_head(letter: Letter) -> list[str]:
     """What every letter begins with: the practice mark, its number and date, the subject."""
     assert re.fullmatch(r"練習用第\d+号", letter.document_number), letter.document_number
     return ["練習用", letter.document_number, "".join(format_wareki(letter.issued_on).split())]
@@ -311,7 +312,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     assert_in_order(
         text,
         [
-            *letter_letter_head(text, decision),
+            *letter_head(decision),
             "特定非営利活動法人つながりデモの会",
             "交付決定について（通知）",
             "第6条第1項",
@@ -416,7 +417,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     assert_in_order(
         text,
         [
-            *letter_letter_head(text, confirmation),
+            *letter_head(confirmation),
             "額の確定について（通知）",
             "第15条",
             "記",
@@ -597,7 +598,7 @@ def test_from_adoption_to_refund(page: Page, live_server, new_page, tmp_path):
     assert_in_order(
         text,
         [
-            *letter_letter_head(text, refund_order),
+            *letter_head(refund_order),
             "返還について（命令）",
             confirmation.document_number,
             "第18条第2項",
@@ -711,7 +712,7 @@ def test_decline_then_promote_from_the_reserve_list(page: Page, live_server, new
     assert_in_order(
         text,
         [
-            *letter_letter_head(text, letter),
+            *letter_head(letter),
             reserve.organisation.name.replace(" ", ""),
             "繰上げ採択について（通知）",
             "補欠",
@@ -735,6 +736,14 @@ def test_decline_then_promote_from_the_reserve_list(page: Page, live_server, new
     expect(other.get_by_role("main")).to_contain_text(yen(freed))
     expect(other.get_by_test_id("file-grant-application")).to_be_visible()
     download_letter(other, letter, tmp_path / "member")
+
+    # The reserve list is empty now, and the budget committed again.
+    staff.goto(f"{base}/staff/calls/{SLUG}/reserve/")
+    expect(staff.get_by_test_id("budget-summary")).to_have_text(
+        f"予算{yen(committed)}：使用済み{yen(committed)}、残り{yen(0)}。"
+    )
+    expect(staff.get_by_test_id("reserve-row")).to_have_count(0)
+    expect(staff.get_by_role("main")).to_contain_text("補欠の申請はありません。")
 
     # What was stored.
     declined = Award.objects.get(application=declining)
