@@ -63,13 +63,30 @@ class Event:
     documents: list[tuple[str, str]] = field(default_factory=list)  # (label, url)
     at: dt.datetime | None = None  # when it happened, for the order, where ``when`` is a date
 
+    rank: int = 0  # the order of the lifecycle, for events of one day known only by their date
+
     @property
-    def sort_key(self) -> dt.datetime:
-        if self.at is not None:
-            return self.at
-        if isinstance(self.when, dt.datetime):
-            return self.when
-        return dt.datetime.combine(self.when, dt.time(23, 59), tzinfo=JST)
+    def sort_key(self) -> tuple:
+        """By day (JST); within a day, events known only by their date take their place in the
+        lifecycle's order among the timed ones (a payment recorded as paid on a day comes after
+        that day's grant decision and before its report); then by time."""
+        moment = self.at if self.at is not None else self.when
+        if isinstance(moment, dt.datetime):
+            moment = moment.astimezone(JST)
+            return (moment.date(), self.rank, moment.time())
+        return (moment, self.rank, dt.time(0, 0))
+
+
+# Where each letter stands in the lifecycle (the order of one day's events; see Event.sort_key).
+LETTER_RANKS = {
+    "promoted": 1,
+    "grant_decision": 20,
+    "change_approved": 42,
+    "change_refused": 42,
+    "confirmation": 60,
+    "cancellation": 62,
+    "refund_order": 65,
+}
 
 
 def timeline(award: Award, *, letter_url=None) -> list[Event]:
@@ -79,36 +96,52 @@ def timeline(award: Award, *, letter_url=None) -> list[Event]:
     notice = getattr(award.application, "notice", None)
     if notice is not None:
         # The notice the award began with: 採択, or 補欠 for an award promoted from the reserve list.
-        events.append(Event(notice.issued_on, notice.get_kind_display(), notice.document_number, at=notice.created_at))
+        events.append(
+            Event(notice.issued_on, notice.get_kind_display(), notice.document_number, at=notice.created_at, rank=0)
+        )
     for filing in award.grant_applications.all():
-        events.append(Event(filing.submitted_at, _("Grant application filed (交付申請)"), f"#{filing.number}"))
+        events.append(Event(filing.submitted_at, _("Grant application filed (交付申請)"), f"#{filing.number}", rank=10))
         if filing.reviewed_at and filing.status == GrantApplicationStatus.RETURNED:
             returned = _("Grant application returned for correction")
-            events.append(Event(filing.reviewed_at, returned, filing.return_reason))
+            events.append(Event(filing.reviewed_at, returned, filing.return_reason, rank=11))
         elif filing.reviewed_at and filing.status == GrantApplicationStatus.ACCEPTED:
-            events.append(Event(filing.reviewed_at, _("Grant application accepted")))
+            events.append(Event(filing.reviewed_at, _("Grant application accepted"), rank=12))
     for change in award.changes.all():
-        events.append(Event(change.requested_at, change.get_kind_display(), change.get_status_display()))
+        events.append(Event(change.requested_at, change.get_kind_display(), change.get_status_display(), rank=40))
         if change.decided_at and change.status in (ChangeStatus.APPROVED, ChangeStatus.REFUSED):
-            events.append(Event(change.decided_at, change.get_status_display(), change.decision_note))
+            events.append(Event(change.decided_at, change.get_status_display(), change.decision_note, rank=41))
     for report in award.reports.all():
-        events.append(Event(report.submitted_at, report.get_kind_display(), _("Filed")))
+        events.append(Event(report.submitted_at, report.get_kind_display(), _("Filed"), rank=50))
         if report.reviewed_at and report.status != ReportStatus.SUBMITTED:
-            events.append(Event(report.reviewed_at, report.get_kind_display(), report.get_status_display()))
+            events.append(Event(report.reviewed_at, report.get_kind_display(), report.get_status_display(), rank=51))
     for payment in award.payments.all():
         if payment.requested_at:
-            events.append(Event(payment.requested_at, payment.get_kind_display(), _("Requested")))
+            events.append(Event(payment.requested_at, payment.get_kind_display(), _("Requested"), rank=30))
         if payment.paid_on:
-            events.append(Event(payment.paid_on, payment.get_kind_display(), _("Paid")))
+            events.append(
+                Event(
+                    payment.paid_on,
+                    payment.get_kind_display(),
+                    _("Paid"),
+                    rank=31 if payment.kind == PaymentKind.ADVANCE else 70,
+                )
+            )
     refund = getattr(award, "refund", None)
     if refund is not None and refund.received_on:
-        events.append(Event(refund.received_on, _("Refund received"), ""))
+        events.append(Event(refund.received_on, _("Refund received"), "", rank=75))
     if award.declined_at:
-        events.append(Event(award.declined_at, _("Declined (辞退)"), award.decline_reason))
+        events.append(Event(award.declined_at, _("Declined (辞退)"), award.decline_reason, rank=90))
     for letter in award.letters.all():
         documents = [(letter.document_number, letter_url(letter))] if letter_url and letter.pdf else []
         events.append(
-            Event(letter.issued_on, letter.get_kind_display(), letter.document_number, documents, at=letter.created_at)
+            Event(
+                letter.issued_on,
+                letter.get_kind_display(),
+                letter.document_number,
+                documents,
+                at=letter.created_at,
+                rank=LETTER_RANKS.get(letter.kind, 80),
+            )
         )
     return sorted(events, key=lambda event: event.sort_key)
 

@@ -535,9 +535,17 @@ def test_staff_accepting_and_returning_at_once_give_one_result():
     report = file_report(case)
     review_all(report, case.staff)
     second = other_staff()
+    def in_english(action):
+        # Each thread starts in the site's language (Japanese); the message is asserted in English.
+        def run():
+            with translation.override("en"):
+                return action()
+
+        return run
+
     results, refusals, errors = _race(
-        lambda: report_steps.report_accept(report=report, by=case.staff),
-        lambda: report_steps.report_return(report=report, reason="差戻し", by=second),
+        in_english(lambda: report_steps.report_accept(report=report, by=case.staff)),
+        in_english(lambda: report_steps.report_return(report=report, reason="差戻し", by=second)),
     )
     assert errors == [] and len(results) == 1
     [refused] = refusals
