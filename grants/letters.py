@@ -48,8 +48,9 @@ A letter is issued once: a second ``issue_letter`` of the same kind for the same
 the same change request) is refused (``Refused``, code "issued"), so a letter is never numbered or
 mailed twice. The exception is the 交付決定取消通知書 (``REPEATABLE_LETTERS``): a grant may be
 cancelled in part more than once, one letter per act; the cancelling service (money_steps.
-grant_cancel) locks the award and refuses a second act on stale figures. Its mails are sent through the outbox (one row per address, its unique key), and the
-letter counts as e-mailed (``emailed_at``) only once the mail server has accepted one of them.
+grant_cancel) locks the award and refuses a second act on stale figures. Its mails are sent
+through the outbox (one row per address, its unique key), and the letter counts as e-mailed
+(``emailed_at``) only once the mail server has accepted one of them.
 """
 
 import datetime as dt

@@ -8,10 +8,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.utils import translation
 from django.core import mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from applications.models import ApplicationStatus
 from grants import letters
