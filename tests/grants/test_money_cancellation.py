@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import translation
 
 from grants import money_steps
-from grants.letters import letter_pdf
+from grants.letters import letter_email, letter_pdf, letter_render
 from grants.models import (
     AwardStatus,
     Letter,
@@ -528,3 +528,27 @@ def test_two_staff_cancelling_at_the_same_moment_give_one_result():
     assert Refund.objects.filter(award=case.award).count() == 1
     assert Letter.objects.filter(award=case.award, kind=LetterKind.CANCELLATION).count() == 1
     assert len(entries(case.award, "grant_cancelled")) == 1
+
+
+def test_the_mails_say_what_was_cancelled_and_which_article_orders_the_return():
+    case = award_at(AwardStatus.GRANTED)
+    paid(case, 1_200_000, dt.date(2026, 4, 1))
+    cancel(case, 500_000)
+    cancellation = letter_render(letter_id=Letter.objects.get(award=case.award, kind=LetterKind.CANCELLATION).pk)
+    mail = letter_email(cancellation, to=["office@example.jp"])
+    assert "交付決定取消通知書の送付について" in mail.subject
+    assert "交付決定の一部を取り消しました（補助金等に係る予算の執行の適正化に関する法律第17条第1項）" in mail.body
+    assert "取り消す額：金500,000円" in mail.body and "取消し後の交付決定額：金1,000,000円" in mail.body
+    assert "金200,000円については、別途お送りする返還命令書により返還を命じます。" in mail.body
+    order = letter_render(letter_id=Letter.objects.get(award=case.award, kind=LetterKind.REFUND_ORDER).pk)
+    body = letter_email(order, to=["office@example.jp"]).body
+    assert "第18条第1項" in body and "加算金" in body
+
+
+def test_an_overpayment_order_mail_mentions_no_additional_charge():
+    case = award_at(AwardStatus.CONFIRMED, confirmed_amount=1_000_000)
+    paid(case, 1_200_000, dt.date(2026, 4, 1))
+    money_steps.refund_order(award=case.award, due_on=None, by=case.staff)
+    order = letter_render(letter_id=Letter.objects.get(award=case.award, kind=LetterKind.REFUND_ORDER).pk)
+    body = letter_email(order, to=["office@example.jp"]).body
+    assert "第18条第2項" in body and "加算金" not in body and "延滞金" in body
