@@ -34,6 +34,8 @@ def backwards(apps, schema_editor):
         award.paid_on = settlement.paid_on if settlement else None
         award.save(update_fields=["status", "paid_on"])
     Report.objects.filter(status="returned", returned_at__isnull=True).update(returned_at=models.F("submitted_at"))
+    # The old counter has one row per fiscal year: the practice series (new) cannot go back with it.
+    apps.get_model("grants", "DocumentCounter").objects.exclude(series="official").delete()
 
 
 class Migration(migrations.Migration):

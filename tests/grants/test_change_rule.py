@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from grants.change_steps import is_minor_change
 
-CATEGORIES = ["honoraria", "travel", "rent", "supplies", "printing"]
+CATEGORIES = ["honoraria", "travel", "rental", "supplies", "printing"]
 
 
 # --- the boundary, with figures --------------------------------------------------------------------
@@ -73,19 +73,19 @@ def test_a_category_cut_to_nothing_is_not_minor_below_one_hundred_percent():
 
 
 def test_several_categories_are_measured_against_the_smallest_that_changes():
-    before = {"honoraria": 300_000, "travel": 200_000, "rent": 400_000, "supplies": 600_000}
+    before = {"honoraria": 300_000, "travel": 200_000, "rental": 400_000, "supplies": 600_000}
     # travel (the smallest changing: 200,000 → 40,000 allowed) gives 40,000 to two others.
-    after = {"honoraria": 320_000, "travel": 160_000, "rent": 420_000, "supplies": 600_000}
+    after = {"honoraria": 320_000, "travel": 160_000, "rental": 420_000, "supplies": 600_000}
     assert is_minor_change(before, after, percent=20)
     # rent and supplies exchange 60,000: within 20% of 400,000 (80,000); travel does not change.
-    after = {"honoraria": 300_000, "travel": 200_000, "rent": 460_000, "supplies": 540_000}
+    after = {"honoraria": 300_000, "travel": 200_000, "rental": 460_000, "supplies": 540_000}
     assert is_minor_change(before, after, percent=20)
     # the same exchange plus 1 yen moved from travel: travel now changes, so the base is 200,000.
-    after = {"honoraria": 300_000, "travel": 199_999, "rent": 460_001, "supplies": 540_000}
+    after = {"honoraria": 300_000, "travel": 199_999, "rental": 460_001, "supplies": 540_000}
     assert not is_minor_change(before, after, percent=20)
     # 40,000 each out of rent and supplies into honoraria (+80,000): honoraria's move is 80,000
     # > 20% of the smallest changing (300,000 → 60,000).
-    after = {"honoraria": 380_000, "travel": 200_000, "rent": 360_000, "supplies": 560_000}
+    after = {"honoraria": 380_000, "travel": 200_000, "rental": 360_000, "supplies": 560_000}
     assert not is_minor_change(before, after, percent=20)
 
 

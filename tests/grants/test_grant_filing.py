@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
-# The lines filed (lifecycle.LINES with valid categories: its "rent" is no BudgetCategory), ¥1,500,000.
+# The lines filed (lifecycle.LINES with valid categories: its "rental" is no BudgetCategory), ¥1,500,000.
 LINES = [
     ("honoraria", "講師謝金", 300_000),
     ("travel", "交通費", 200_000),

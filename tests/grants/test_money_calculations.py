@@ -25,7 +25,7 @@ RATE = Decimal("10.95")
 
 def test_the_granted_amount_binds_when_the_costs_are_larger():
     terms = confirmation_terms(
-        granted=1_000_000, eligible_by_category={"rent": 900_000, "travel": 400_000}, rate_percent=100
+        granted=1_000_000, eligible_by_category={"rental": 900_000, "travel": 400_000}, rate_percent=100
     )
     assert (terms.granted, terms.by_rate, terms.by_line) == (1_000_000, 1_300_000, None)
     assert terms.proposal == 1_000_000 and terms.binding == "granted"
@@ -33,23 +33,23 @@ def test_the_granted_amount_binds_when_the_costs_are_larger():
 
 def test_the_rate_binds_when_the_costs_times_the_rate_are_smaller():
     amount = proposed_confirmed_amount(
-        granted=1_000_000, eligible_by_category={"rent": 700_001}, rate_percent=66, budget_by_category=None
+        granted=1_000_000, eligible_by_category={"rental": 700_001}, rate_percent=66, budget_by_category=None
     )
     assert amount == 462_000  # 700,001 × 66 / 100 = 462,000.66 → 462,000 (the fraction cut off)
-    terms = confirmation_terms(granted=1_000_000, eligible_by_category={"rent": 700_001}, rate_percent=66)
+    terms = confirmation_terms(granted=1_000_000, eligible_by_category={"rental": 700_001}, rate_percent=66)
     assert terms.binding == "by_rate"
 
 
 def test_the_budget_line_binds_when_a_category_overran_its_budget():
-    eligible = {"rent": 500_000, "travel": 100_000}  # rent over its budget of 400,000
-    budget = {"rent": 400_000, "travel": 200_000}
+    eligible = {"rental": 500_000, "travel": 100_000}  # rent over its budget of 400,000
+    budget = {"rental": 400_000, "travel": 200_000}
     terms = confirmation_terms(
         granted=1_000_000, eligible_by_category=eligible, rate_percent=100, budget_by_category=budget
     )
     # by rate: 600,000; by line: min(500,000, 400,000) + min(100,000, 200,000) = 500,000
     assert (terms.by_rate, terms.by_line, terms.proposal, terms.binding) == (600_000, 500_000, 500_000, "by_line")
     assert [(t.category, t.eligible, t.budget, t.counted) for t in terms.categories] == [
-        ("rent", 500_000, 400_000, 400_000),
+        ("rental", 500_000, 400_000, 400_000),
         ("travel", 100_000, 200_000, 100_000),
     ]
 
@@ -57,9 +57,9 @@ def test_the_budget_line_binds_when_a_category_overran_its_budget():
 def test_a_category_outside_the_budget_counts_nothing_line_by_line():
     amount = proposed_confirmed_amount(
         granted=1_000_000,
-        eligible_by_category={"rent": 100_000, "other": 50_000},
+        eligible_by_category={"rental": 100_000, "other": 50_000},
         rate_percent=100,
-        budget_by_category={"rent": 300_000},
+        budget_by_category={"rental": 300_000},
     )
     assert amount == 100_000
 

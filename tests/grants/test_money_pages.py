@@ -412,5 +412,7 @@ def test_an_unknown_export_format_is_not_found(client, listed):
 
 def test_cost_lines_left_pending_count_nothing(client):
     case = award_at(AwardStatus.REPORT_ACCEPTED)
-    final_report(case, [("rent", 400_000, CostVerdict.PENDING, None), ("travel", 100_000, CostVerdict.ACCEPTED, None)])
+    final_report(
+        case, [("rental", 400_000, CostVerdict.PENDING, None), ("travel", 100_000, CostVerdict.ACCEPTED, None)]
+    )
     assert money_steps.terms_for(case.award).eligible_total == 100_000

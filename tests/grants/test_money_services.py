@@ -81,7 +81,7 @@ def paid(case, amount, day, kind=PaymentKind.ADVANCE):
 ALL_ELIGIBLE = [
     ("honoraria", 300_000, CostVerdict.ACCEPTED, None),
     ("travel", 200_000, CostVerdict.ACCEPTED, None),
-    ("rent", 400_000, CostVerdict.ACCEPTED, None),
+    ("rental", 400_000, CostVerdict.ACCEPTED, None),
     ("supplies", 600_000, CostVerdict.ACCEPTED, None),
 ]
 
@@ -303,7 +303,7 @@ def test_confirm_at_the_proposal_issues_the_letter_and_schedules_the_settlement(
         [
             ("honoraria", 300_000, CostVerdict.ACCEPTED, None),
             ("travel", 200_000, CostVerdict.ACCEPTED, 150_000),  # eligible part set by staff
-            ("rent", 400_000, CostVerdict.NOT_ELIGIBLE, None),  # counts nothing
+            ("rental", 400_000, CostVerdict.NOT_ELIGIBLE, None),  # counts nothing
             ("supplies", 600_000, CostVerdict.ACCEPTED, None),
         ],
     )
@@ -366,7 +366,7 @@ def test_the_proposal_is_the_budget_line_by_line_when_it_binds():
         [
             ("honoraria", 300_000, CostVerdict.ACCEPTED, None),
             ("travel", 200_000, CostVerdict.ACCEPTED, None),
-            ("rent", 550_000, CostVerdict.ACCEPTED, None),
+            ("rental", 550_000, CostVerdict.ACCEPTED, None),
             ("supplies", 450_000, CostVerdict.ACCEPTED, None),
         ],
     )
@@ -415,7 +415,7 @@ def test_a_zero_balance_closes_the_award():
 
 def test_a_negative_balance_waits_for_the_refund_order():
     case = award_at(AwardStatus.REPORT_ACCEPTED)
-    final_report(case, [("rent", 400_000, CostVerdict.ACCEPTED, None)])
+    final_report(case, [("rental", 400_000, CostVerdict.ACCEPTED, None)])
     paid(case, 1_000_000, dt.date(2025, 8, 1))
     award = money_steps.amount_confirm(award=case.award, amount=None, scheduled_on=None, by=case.staff)
     assert (award.status, award.confirmed_amount) == (AwardStatus.CONFIRMED, 400_000)
@@ -476,7 +476,7 @@ def confirmed_with_overpayment(**settings):
     1 Oct 2025): 300,000 to return."""
     case = award_at(AwardStatus.REPORT_ACCEPTED, **settings)
     final_report(
-        case, [("rent", 400_000, CostVerdict.ACCEPTED, None), ("supplies", 500_000, CostVerdict.ACCEPTED, None)]
+        case, [("rental", 400_000, CostVerdict.ACCEPTED, None), ("supplies", 500_000, CostVerdict.ACCEPTED, None)]
     )
     paid(case, 700_000, dt.date(2025, 8, 1))
     paid(case, 500_000, dt.date(2025, 10, 1))

@@ -2,10 +2,18 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
 from grants.invoice_numbers import check_digit, is_valid_invoice_number, normalise_invoice_number
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """The refusals are asserted by their English source text."""
+    with translation.override("en"):
+        yield
 
 
 def computed_check_digit(twelve: str) -> str:

@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import translation
 
 from accounts.models import Role
 from applications.models import MemberRole, Membership
@@ -25,6 +26,13 @@ from tests.factories import OrganisationFactory, UserFactory, enable_totp
 from tests.grants.lifecycle import award_at
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """The refusals are asserted by their English source text."""
+    with translation.override("en"):
+        yield
 
 
 def make_pdf() -> bytes:

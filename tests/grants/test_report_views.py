@@ -138,7 +138,7 @@ def test_the_progress_report_form_only_where_the_call_asks(client):
     client.force_login(not_asked.member)
     response = client.get(member_url(not_asked, "reports/progress/new/"))
     assert response.status_code == 302
-    assert any("cannot be filed now" in text for text in texts(client, response))
+    assert any("提出できません" in text for text in texts(client, response))  # “cannot be filed now”
     assert client.get(member_url(not_asked, "reports/nonsense/new/")).status_code == 404
 
 
@@ -187,7 +187,7 @@ def test_evidence_upload_refuses_a_bad_file_and_a_bad_number_and_takes_a_good_on
     assert response.status_code == 302 and response["Location"].endswith("#reports")
     assert texts(client, response) and not Evidence.objects.exists()
     response = evidence_post(client, case, line, kind="invoice", invoice_number="T4011001098994", file=pdf())
-    assert "check digit" in texts(client, response)[-1]
+    assert "チェックデジット" in texts(client, response)[-1]  # the check digit
     assert not Evidence.objects.exists()
     response = evidence_post(client, case, line, kind="invoice", invoice_number="T-4011-0010-98993", file=pdf())
     [evidence] = Evidence.objects.all()
@@ -240,7 +240,7 @@ def test_staff_review_lines_then_accept(client):
     message = texts(client, response)[-1]
     assert "180,000" in message and "550,000" in message  # the lines still open, named
     response = verdict_post(client, case, travel, verdict="not_eligible", eligible_amount="", comment="")
-    assert any("not eligible" in text for text in texts(client, response))  # a reason is required
+    assert any("対象外である理由" in text for text in texts(client, response))  # a reason is required
     verdict_post(client, case, travel, verdict="not_eligible", eligible_amount="10,000", comment="一部対象外")
     verdict_post(client, case, supplies, verdict="accepted", eligible_amount="", comment="")
     assert [line.eligible_amount for line in report.costs.all()] == [300_000, 10_000, 550_000]
@@ -250,7 +250,7 @@ def test_staff_review_lines_then_accept(client):
     case.award.refresh_from_db()
     assert report.status == ReportStatus.ACCEPTED and case.award.status == AwardStatus.REPORT_ACCEPTED
     response = client.post(accept_url)  # a second click
-    assert any("already accepted" in text for text in texts(client, response))
+    assert any("受理済み" in text for text in texts(client, response))  # already accepted
     assert len(entries(report, "report_accepted")) == 1
 
 
