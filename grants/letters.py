@@ -1,5 +1,5 @@
-"""Official letters after 採択 (交付決定通知書, 変更承認通知書, 額の確定通知書, 返還命令書, 繰上げ採択 and
-補欠 notices): numbering, issuing, the PDF and the e-mail.
+"""Official letters after 採択 (交付決定通知書, 変更承認通知書, 額の確定通知書, 返還命令書, 交付決定取消通知書,
+繰上げ採択 and 補欠 notices): numbering, issuing, the PDF and the e-mail.
 
 ``next_document_number(day, *, practice) -> str``
     府孤第N号 per fiscal year (April–March); a practice call's letters and notices count in a
@@ -22,7 +22,14 @@
 - confirmation: granted_amount, confirmed_amount, reported_on, paid_so_far, balance
   (confirmed − paid so far: positive is still to be paid, negative is to be returned)
 - refund_order: amount, due_on, rate (str, % a year), confirmation_number, confirmed_amount,
-  paid_so_far
+  paid_so_far, cause ("overpayment": article 18(2), after 額の確定; "cancellation": article
+  18(1), after a 決定の取消 under article 17(1)), additional_charge (bool: whether the order
+  states the 加算金 of article 19(1) — True only with cause "cancellation")
+- cancellation: cancelled_on, amount (cancelled by this act), reason, granted_amount (the
+  交付決定額 as decided), cancelled_before (cancelled by earlier acts), granted_after (the
+  交付決定額 after the cancellation), whole (bool), decision_number (the 交付決定通知書's number,
+  "" when none), decided_on, confirmed_amount (None before 額の確定), paid_so_far, to_return (the
+  amount the 返還命令書 issued with it orders back; 0 when none)
 - promoted: award_amount
 - reserve_closed: (nothing)
 
@@ -30,15 +37,20 @@ Optional keys (the letter falls back as said when they are absent):
 
 - grant_decision: decline_by (ISO date; the last day of 申請の取下げ, article 9; default the
   award's ``decline_by``)
-- refund_order: additional_charge (bool, default True: the order states the 加算金 of article
-  19(1); the Act attaches 加算金 to a return after a cancellation under article 17(1) — pass
-  False for a return of an overpayment after 額の確定 (article 18(2)) where the programme's
-  交付要綱 does not impose it; see docs/DOMAIN.md)
+- refund_order: cause (default "overpayment": a letter issued before causes were recorded);
+  additional_charge (default: True for cause "cancellation", False for "overpayment" — the Act
+  attaches 加算金 only to a return after a cancellation, article 19(1); see docs/DOMAIN.md);
+  with cause "cancellation": cancellation_number (the 交付決定取消通知書's number), cancelled_on,
+  entitled_amount (what the organisation keeps: the 交付決定額 after the cancellation, or the
+  confirmed amount when lower)
 
 A letter is issued once: a second ``issue_letter`` of the same kind for the same application (and
 the same change request) is refused (``Refused``, code "issued"), so a letter is never numbered or
-mailed twice. Its mails are sent through the outbox (one row per address, its unique key), and the
-letter counts as e-mailed (``emailed_at``) only once the mail server has accepted one of them.
+mailed twice. The exception is the 交付決定取消通知書 (``REPEATABLE_LETTERS``): a grant may be
+cancelled in part more than once, one letter per act; the cancelling service (money_steps.
+grant_cancel) locks the award and refuses a second act on stale figures. Its mails are sent
+through the outbox (one row per address, its unique key), and the letter counts as e-mailed
+(``emailed_at``) only once the mail server has accepted one of them.
 """
 
 import datetime as dt
@@ -83,7 +95,11 @@ LETTER_TITLES = {
     LetterKind.REFUND_ORDER: "返還命令書",
     LetterKind.PROMOTED: "繰上げ採択通知書",
     LetterKind.RESERVE_CLOSED: "補欠解除通知書",
+    LetterKind.CANCELLATION: "交付決定取消通知書",
 }
+
+# Letters issued once per act rather than once per application (see the module docstring).
+REPEATABLE_LETTERS = frozenset({LetterKind.CANCELLATION})
 
 
 def fiscal_year(day: dt.date) -> int:
@@ -118,7 +134,7 @@ def issue_letter(
     # Issued once: the application's row is locked while we look, so two issues at once give one.
     list(Application.objects.select_for_update().filter(pk=application.pk).values_list("pk", flat=True))
     issued = Letter.objects.filter(application=application, kind=kind, change=change).first()
-    if issued is not None:
+    if issued is not None and kind not in REPEATABLE_LETTERS:
         raise Refused(
             _("The %(kind)s has already been issued (%(number)s of %(date)s); a letter is issued only once.")
             % {
@@ -167,7 +183,17 @@ def _load(letter: Letter) -> Letter:
 
 
 # The keys of ``details`` that hold dates (ISO strings): printed in 令和.
-DATE_KEYS = ("applied_on", "project_start", "project_end", "requested_on", "reported_on", "due_on", "decline_by")
+DATE_KEYS = (
+    "applied_on",
+    "project_start",
+    "project_end",
+    "requested_on",
+    "reported_on",
+    "due_on",
+    "decline_by",
+    "cancelled_on",
+    "decided_on",
+)
 
 
 def _budget(rows: list | None) -> list[tuple[str, int]]:
@@ -203,7 +229,9 @@ def _printable(letter: Letter) -> dict:
     if "balance" in details:
         details["balance_abs"] = abs(int(details["balance"]))
     details["conditions"] = [str(item) for item in details.get("conditions") or []]
-    details.setdefault("additional_charge", True)
+    if letter.kind == LetterKind.REFUND_ORDER:
+        details.setdefault("cause", "overpayment")
+        details.setdefault("additional_charge", details["cause"] == "cancellation")
     return details
 
 

@@ -128,9 +128,15 @@ AWARD_TRANSITIONS: dict[str, frozenset[str]] = {
     # APPLIED → ADOPTED: returned for correction (差戻し), to be filed again.
     AwardStatus.APPLIED: frozenset({AwardStatus.ADOPTED, AwardStatus.ACCEPTED, AwardStatus.DECLINED}),
     AwardStatus.ACCEPTED: frozenset({AwardStatus.GRANTED, AwardStatus.DECLINED}),
-    AwardStatus.GRANTED: frozenset({AwardStatus.REPORTED, AwardStatus.DECLINED}),  # DECLINED: within the period
-    AwardStatus.REPORTED: frozenset({AwardStatus.GRANTED, AwardStatus.REPORT_ACCEPTED}),  # GRANTED: 差戻し
-    AwardStatus.REPORT_ACCEPTED: frozenset({AwardStatus.CONFIRMED}),
+    # → REFUND_ORDERED / CLOSED from GRANTED, REPORTED, REPORT_ACCEPTED (and CONFIRMED): the whole
+    # grant decision cancelled (決定の取消, article 17(1)), with money to return or without.
+    AwardStatus.GRANTED: frozenset(
+        {AwardStatus.REPORTED, AwardStatus.DECLINED, AwardStatus.REFUND_ORDERED, AwardStatus.CLOSED}
+    ),  # DECLINED: within the period
+    AwardStatus.REPORTED: frozenset(
+        {AwardStatus.GRANTED, AwardStatus.REPORT_ACCEPTED, AwardStatus.REFUND_ORDERED, AwardStatus.CLOSED}
+    ),  # GRANTED: 差戻し
+    AwardStatus.REPORT_ACCEPTED: frozenset({AwardStatus.CONFIRMED, AwardStatus.REFUND_ORDERED, AwardStatus.CLOSED}),
     AwardStatus.CONFIRMED: frozenset({AwardStatus.CLOSED, AwardStatus.REFUND_ORDERED}),
     AwardStatus.REFUND_ORDERED: frozenset({AwardStatus.CLOSED}),
     AwardStatus.CLOSED: frozenset(),
@@ -159,6 +165,11 @@ class Award(models.Model):
     final_report_due = models.DateField(_("final report due"), null=True, blank=True)
     confirmed_amount = models.PositiveBigIntegerField(_("confirmed amount (yen)"), null=True, blank=True)
     confirmed_on = models.DateField(_("amount confirmed on"), null=True, blank=True)
+    # 決定の取消 (article 17(1)): the part of the 交付決定額 cancelled (in all), the day of the
+    # last cancellation and its reason. What remains granted is granted_amount − cancelled_amount.
+    cancelled_on = models.DateField(_("grant decision cancelled on (取消)"), null=True, blank=True)
+    cancelled_amount = models.PositiveBigIntegerField(_("amount cancelled (yen)"), default=0)
+    cancel_reason = models.TextField(_("reason for the cancellation"), blank=True)
 
     class Meta:
         verbose_name = _("award")
@@ -545,7 +556,9 @@ class Payment(models.Model):
 
     TRANSITIONS = {
         PaymentStatus.REQUESTED: frozenset({PaymentStatus.APPROVED, PaymentStatus.REFUSED}),
-        PaymentStatus.APPROVED: frozenset({PaymentStatus.PAID}),
+        # APPROVED → REFUSED: a scheduled 精算払 withdrawn when the grant decision is cancelled
+        # (article 17(3)) and nothing is left to pay.
+        PaymentStatus.APPROVED: frozenset({PaymentStatus.PAID, PaymentStatus.REFUSED}),
         PaymentStatus.REFUSED: frozenset(),
         PaymentStatus.PAID: frozenset(),
     }
@@ -581,9 +594,19 @@ class Payment(models.Model):
         return f"{self.award} {self.get_kind_display()}"
 
 
+class RefundCause(models.TextChoices):
+    """Why money is ordered back: it decides whether 加算金 is owed (article 19(1))."""
+
+    # 返還 after 額の確定 of what was paid above the confirmed amount (article 18(2)): 延滞金 only.
+    OVERPAYMENT = "overpayment", _("Paid above the confirmed amount (article 18(2))")
+    # 返還 after 決定の取消 (articles 17(1), 18(1)): 加算金 from each receipt, and 延滞金.
+    CANCELLATION = "cancellation", _("Grant decision cancelled (articles 17(1), 18(1))")
+
+
 class Refund(models.Model):
-    """返還 (article 18): what was paid above the confirmed amount, ordered back with a due date;
-    加算金 and 延滞金 (article 19) are computed when the money is received."""
+    """返還 (article 18): what was paid above the confirmed amount (18(2)) or above what remains
+    granted after a cancellation (18(1)), ordered back with a due date; 加算金 (only for a
+    cancellation) and 延滞金 (article 19) are computed when the money is received."""
 
     award = models.OneToOneField(Award, on_delete=models.PROTECT, related_name="refund")
     amount = models.PositiveBigIntegerField(_("amount to return (yen)"))
@@ -598,6 +621,7 @@ class Refund(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    cause = models.CharField(_("cause"), max_length=12, choices=RefundCause.choices, default=RefundCause.OVERPAYMENT)
 
     class Meta:
         verbose_name = _("refund")
@@ -618,11 +642,18 @@ class LetterKind(models.TextChoices):
     REFUND_ORDER = "refund_order", _("Order to return (返還命令書)")
     PROMOTED = "promoted", _("Notice of adoption from the reserve list (繰上げ採択通知書)")
     RESERVE_CLOSED = "reserve_closed", _("Notice that the reserve list is closed (補欠解除通知書)")
+    CANCELLATION = "cancellation", _("Notice of cancellation of the grant decision (交付決定取消通知書)")
 
 
 # Letters a contract (委託) does not issue: they are acts under the subsidies Act.
 SUBSIDY_ONLY_LETTERS = frozenset(
-    {LetterKind.GRANT_DECISION, LetterKind.CHANGE_APPROVED, LetterKind.CHANGE_REFUSED, LetterKind.REFUND_ORDER}
+    {
+        LetterKind.GRANT_DECISION,
+        LetterKind.CHANGE_APPROVED,
+        LetterKind.CHANGE_REFUSED,
+        LetterKind.REFUND_ORDER,
+        LetterKind.CANCELLATION,
+    }
 )
 
 

@@ -67,7 +67,10 @@ class RefundReceiptForm(forms.Form):
     received_amount = YenAmountField(
         label=_("Amount received (yen)"),
         min_value=0,
-        help_text=_("The amount to return with 加算金 and 延滞金 as computed for the day received."),
+        help_text=_(
+            "The amount to return with its charges (加算金 after a cancellation, 延滞金 when late) as computed "
+            "for the day received."
+        ),
     )
     waived = forms.BooleanField(
         label=_("The 加算金 and 延滞金 are waived (article 19: unavoidable reasons)"), required=False
@@ -106,3 +109,31 @@ class PaymentFilterForm(forms.Form):
         self.fields["call"].queryset = (
             Call.objects.filter(applications__award__isnull=False).distinct().order_by("-opens_at", "id")
         )
+
+
+class GrantCancelForm(forms.Form):
+    """決定の取消 (article 17(1)) by staff: the amount cancelled, the reason, the refund's due date."""
+
+    amount = YenAmountField(
+        label=_("Amount cancelled (yen)"),
+        min_value=1,
+        help_text=_("The whole of what remains granted, or a part of it."),
+    )
+    reason = forms.CharField(
+        label=_("Reason for the cancellation"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Printed in the notice. For example: use for another purpose, a condition of the grant violated."),
+    )
+    due_on = _date_field(
+        _("Due date of the refund"),
+        required=False,
+        help_text=_("Used when money already paid is to be returned. Empty: in 20 days."),
+    )
+    cancelled_before = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    confirm = forms.BooleanField(
+        label=_(
+            "I confirm that this cancels the grant decision (決定の取消, article 17(1)); the notice is sent at once."
+        ),
+        required=True,
+    )

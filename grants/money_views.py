@@ -24,12 +24,13 @@ from kodoku_portal.views_support import refusals_to_messages
 
 from . import exports, money_steps
 from .award_support import award_page_url, member_award_or_404, staff_award_or_404
-from .models import Award, AwardStatus, Payment, PaymentKind, PaymentStatus, Refund
+from .models import Award, AwardStatus, Payment, PaymentKind, PaymentStatus, Refund, RefundCause
 from .money_forms import (
     AdvanceApproveForm,
     AdvanceRefuseForm,
     AdvanceRequestForm,
     ConfirmForm,
+    GrantCancelForm,
     PaidForm,
     PaymentFilterForm,
     RefundOrderForm,
@@ -149,10 +150,21 @@ def award_section(request: HttpRequest, award: Award, *, staff: bool) -> dict:
             initial={"due_on": today + dt.timedelta(days=money_steps.REFUND_DAYS)}
         )
         section["refund_to_order"] = paid - (award.confirmed_amount or 0)
+    # 決定の取消 (article 17(1)): what was cancelled, and the staff form.
+    section["granted_left"] = money_steps.granted_left(award)
+    if staff and award.status in money_steps.CANCEL_STEPS and section["granted_left"] > 0:
+        section["cancel_form"] = GrantCancelForm(
+            initial={
+                "cancelled_before": award.cancelled_amount,
+                "due_on": today + dt.timedelta(days=money_steps.REFUND_DAYS),
+            }
+        )
     refund = Refund.objects.filter(award=award).first()
     section["refund"] = refund
     if refund is not None:
         section["charges_apply"] = call.is_subsidy
+        section["additional_applies"] = money_steps.charges_additional(refund)
+        section["after_cancellation"] = refund.cause == RefundCause.CANCELLATION
         if refund.received_on is None:
             section["refund_today"] = money_steps.refund_due(refund, on=today)
             if staff:
@@ -292,7 +304,41 @@ def refund_receive(request: HttpRequest, pk: int) -> HttpResponse:
         note=form.cleaned_data["note"],
         by=request.user,
     )
-    messages.success(request, _("The money returned was recorded and the award is closed."))
+    award.refresh_from_db()
+    if award.status == AwardStatus.CLOSED:
+        messages.success(request, _("The money returned was recorded and the award is closed."))
+    else:
+        messages.success(request, _("The money returned was recorded."))
+    return HttpResponseRedirect(award_page_url(award, staff=True))
+
+
+@require_POST
+@staff_only
+@refusals_to_messages(_staff_page)
+def grant_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    award = staff_award_or_404(pk)
+    form = GrantCancelForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return HttpResponseRedirect(award_page_url(award, staff=True))
+    award = money_steps.grant_cancel(
+        award=award,
+        amount=form.cleaned_data["amount"],
+        reason=form.cleaned_data["reason"],
+        due_on=form.cleaned_data["due_on"],
+        cancelled_before=form.cleaned_data["cancelled_before"],
+        by=request.user,
+    )
+    messages.success(
+        request,
+        _("The grant decision was cancelled for %(amount)s and the notice of cancellation was issued.")
+        % {"amount": format_yen(form.cleaned_data["amount"])},
+    )
+    refund = Refund.objects.filter(award=award, cause=RefundCause.CANCELLATION).first()
+    if refund is not None and refund.ordered_on == money_steps.today() and award.cancelled_on == refund.ordered_on:
+        messages.success(
+            request, _("A refund of %(amount)s was ordered (article 18(1)).") % {"amount": format_yen(refund.amount)}
+        )
     return HttpResponseRedirect(award_page_url(award, staff=True))
 
 
@@ -365,6 +411,7 @@ urlpatterns: list = [
     path("staff/awards/<int:pk>/confirm/", amount_confirm, name="money_confirm"),
     path("staff/awards/<int:pk>/refund/", refund_order, name="money_refund_order"),
     path("staff/awards/<int:pk>/refund/receipt/", refund_receive, name="money_refund_receive"),
+    path("staff/awards/<int:pk>/cancel/", grant_cancel, name="money_grant_cancel"),
     path("staff/payments/", payments_page, name="payments"),
     path("staff/payments.<str:fmt>", payments_export, name="payments_export"),
 ]

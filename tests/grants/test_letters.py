@@ -281,10 +281,12 @@ REFUND_DETAILS = {
     "confirmation_number": "府孤第41号",
     "confirmed_amount": 1_200_000,
     "paid_so_far": 1_500_000,
+    "cause": "overpayment",
+    "additional_charge": False,
 }
 
 
-def test_refund_order_cites_article_18_and_states_the_due_date_and_the_charges_of_article_19(tmp_path):
+def test_an_overpayment_refund_order_cites_article_18_2_and_states_only_the_late_charge(tmp_path):
     case = case_at(AwardStatus.CONFIRMED, confirmed_amount=1_200_000)
     letter = issue(case, LetterKind.REFUND_ORDER, REFUND_DETAILS)
     pdf = letter_pdf(letter)
@@ -299,26 +301,63 @@ def test_refund_order_cites_article_18_and_states_the_due_date_and_the_charges_o
         "返還を命ずる額金300,000円",
         "既交付額金1,500,000円−確定額金1,200,000円（額の確定通知府孤第41号）",
         "納期限令和8年5月29日",
-        "法第19条第1項の規定により、補助金の受領の日から納付の日までの日数に応じ、",
-        "年10.95パーセントの割合で計算した加算金を納付しなければならない。",
         "法第19条第2項の規定により、納期限の翌日から納付の日までの日数に応じ、その未納付額につき年10.95パーセントの割合で計算した延滞金",
-        "365日当たりの割合とし（法第19条第3項）",
+        "延滞金の年当たりの割合は、閏年の日を含む期間についても365日当たりの割合とし（法第19条第3項）",
         "記",
         "以上",
     ):
         assert expected in text, expected
+    assert "加算金" not in text and "第19条第1項" not in text and "第18条第1項" not in text
     assert_in_order(
-        text, ["（命令）", "命じます。", "記１受付番号", "３返還を命ずる額", "５納期限", "７加算金", "８延滞金", "以上"]
+        text, ["（命令）", "命じます。", "記１受付番号", "３返還を命ずる額", "５納期限", "７延滞金", "以上"]
     )
     assert all(" yes " in row for row in pdf_fonts(pdf, tmp_path))
 
 
-def test_a_refund_order_without_additional_charge_states_only_the_late_charge(tmp_path):
+def test_a_refund_order_issued_without_a_cause_is_read_as_an_overpayment(tmp_path):
+    """Letters issued before the cause was recorded: an 18(2) order, no 加算金."""
     case = case_at(AwardStatus.CONFIRMED, confirmed_amount=1_200_000)
-    details = {**REFUND_DETAILS, "rate": "8.5", "additional_charge": False}
-    text = pdf_text(letter_pdf(issue(case, LetterKind.REFUND_ORDER, details)), tmp_path)
-    assert "加算金" not in text
+    details = {key: value for key, value in REFUND_DETAILS.items() if key not in ("cause", "additional_charge")}
+    text = pdf_text(letter_pdf(issue(case, LetterKind.REFUND_ORDER, {**details, "rate": "8.5"})), tmp_path)
+    assert "第18条第2項" in text and "加算金" not in text
     assert "年8.5パーセントの割合で計算した延滞金" in text
+
+
+CANCELLATION_REFUND_DETAILS = {
+    "amount": 1_000_000,
+    "due_on": "2026-05-29",
+    "rate": "10.95",
+    "confirmation_number": "",
+    "confirmed_amount": 0,
+    "paid_so_far": 1_000_000,
+    "cause": "cancellation",
+    "additional_charge": True,
+    "cancellation_number": "府孤第52号",
+    "cancelled_on": "2026-05-08",
+    "entitled_amount": 0,
+}
+
+
+def test_a_cancellation_refund_order_cites_article_18_1_and_states_both_charges(tmp_path):
+    case = case_at(AwardStatus.GRANTED)
+    letter = issue(case, LetterKind.REFUND_ORDER, CANCELLATION_REFUND_DETAILS)
+    text = pdf_text(letter_pdf(letter), tmp_path)
+    title = case.call.title.replace(" ", "")
+    for expected in (
+        f"{title}に係る補助金の返還について（命令）",
+        "令和8年5月8日付け府孤第52号により交付決定を取り消した",
+        "当該取消しに係る部分に関し、既に補助金が交付されているので",
+        "第18条第1項の規定に基づき、下記のとおり返還を命じます。",
+        "返還を命ずる額金1,000,000円",
+        "既交付額金1,000,000円−取消し後の交付すべき額金0円（交付決定取消通知府孤第52号）",
+        "法第19条第1項の規定により、補助金の受領の日から納付の日までの日数に応じ、",
+        "年10.95パーセントの割合で計算した加算金を納付しなければならない。",
+        "法第19条第2項の規定により、納期限の翌日から納付の日までの日数に応じ",
+        "加算金及び延滞金の年当たりの割合は",
+    ):
+        assert expected in text, expected
+    assert "第18条第2項" not in text and "額を確定した" not in text
+    assert_in_order(text, ["３返還を命ずる額", "５納期限", "７加算金", "８延滞金", "以上"])
 
 
 def test_promoted_letter_is_an_adoption_with_the_grant_application_to_follow(tmp_path):

@@ -217,11 +217,14 @@ def test_refund_order_and_receipt_through_the_page(client):
     client.force_login(case.staff)
     response = client.get(f"/staff/awards/{case.award.pk}/?money_on=2026-05-01")
     preview = response.context["sections"]["money"]["refund_preview"]
-    assert (preview.on, preview.total) == (dt.date(2026, 5, 1), 320_070)
-    assert "320,070" in response.content.decode()
+    # an overpayment after 額の確定 (article 18(2)): 延滞金 only (10 days × 90 yen), no 加算金
+    assert (preview.on, preview.additional_charge, preview.total) == (dt.date(2026, 5, 1), 0, 300_900)
+    page = response.content.decode()
+    assert "300,900" in page
+    assert 'data-testid="refund-cause"' in page
     response = client.post(
         f"/staff/awards/{case.award.pk}/refund/receipt/",
-        {"received_on": "2026-05-01", "received_amount": "320,070", "note": ""},
+        {"received_on": "2026-05-01", "received_amount": "300,900", "note": ""},
     )
     assert response.status_code == 302
     case.award.refresh_from_db()

@@ -20,6 +20,7 @@ from grants.models import (
     PaymentKind,
     PaymentStatus,
     Refund,
+    RefundCause,
     Report,
     ReportCost,
     ReportKind,
@@ -502,7 +503,10 @@ def test_the_refund_ordered_is_paid_less_confirmed_with_its_letter():
         "confirmation_number": confirmation.document_number,
         "confirmed_amount": 900_000,
         "paid_so_far": 1_200_000,
+        "cause": "overpayment",
+        "additional_charge": False,
     }
+    assert refund.cause == RefundCause.OVERPAYMENT
 
 
 def test_the_refund_is_due_in_20_days_by_default():
@@ -545,42 +549,44 @@ def ordered(case, *, ordered_on, due_on):
     return refund
 
 
-def test_the_money_returned_with_the_charges_for_the_day_closes_the_award():
+def test_an_overpayment_returned_late_bears_late_charge_only_and_closes_the_award():
+    """A return ordered after 額の確定 (article 18(2)) bears no 加算金 (article 19(1) attaches it
+    only to a return after a cancellation under article 17(1)); paid late, 延滞金 (19(2))."""
     case = confirmed_with_overpayment()
     refund = ordered(case, ordered_on=dt.date(2026, 4, 1), due_on=dt.date(2026, 4, 21))
     received_on = dt.date(2026, 5, 1)  # 10 days late
-    # 加算金: the 300,000 is taken from the latest receipt (1 Oct 2025, 500,000): 1 Oct 2025 to
-    # 1 May 2026, both counted = 31 + 30 + 31 + 31 + 28 + 31 + 30 + 1 = 213 days;
-    # 300,000 × 10.95% × 213 / 365 = 300,000 × 0.0003 × 213 = 19,170.
-    # 延滞金: 22 April to 1 May = 10 days; 300,000 × 0.0003 × 10 = 900.
+    # No 加算金 (even though the money was received on 1 Oct 2025: 213 days would have been 19,170).
+    # 延滞金: 22 April to 1 May = 10 days; 300,000 × 10.95% × 10 / 365 = 300,000 × 0.0003 × 10 = 900.
     due = money_steps.refund_due(refund, on=received_on)
-    assert (due.additional_charge, due.late_charge, due.total) == (19_170, 900, 320_070)
+    assert (due.additional_charge, due.late_charge, due.total) == (0, 900, 300_900)
     with pytest.raises(Refused) as refused, translation.override("en"):
         money_steps.refund_receive(award=case.award, received_on=received_on, received_amount=300_000, by=case.staff)
     assert refused.value.code == "amount"
-    assert "¥300,000 to return + 加算金 ¥19,170 + 延滞金 ¥900 = ¥320,070" in refused.value.message
+    assert "¥300,000 to return + 延滞金 ¥900 = ¥300,900" in refused.value.message
+    assert "加算金" not in refused.value.message
     refund = money_steps.refund_receive(
-        award=case.award, received_on=received_on, received_amount=320_070, by=case.staff
+        award=case.award, received_on=received_on, received_amount=300_900, by=case.staff
     )
     assert (refund.received_on, refund.received_amount, refund.additional_charge, refund.late_charge) == (
         received_on,
-        320_070,
-        19_170,
+        300_900,
+        0,
         900,
     )
     case.award.refresh_from_db()
     assert case.award.status == AwardStatus.CLOSED
     [entry] = entries(case.award, "refund_received")
     assert entry.before == {"status": "refund_ordered"}
-    assert entry.after["received_amount"] == 320_070 and entry.after["additional_charge"] == 19_170
+    assert entry.after["received_amount"] == 300_900 and entry.after["additional_charge"] == 0
+    assert entry.after["cause"] == "overpayment"
 
 
 def test_returned_by_the_due_date_bears_no_late_charge():
     case = confirmed_with_overpayment()
     refund = ordered(case, ordered_on=dt.date(2026, 4, 1), due_on=dt.date(2026, 4, 21))
     due = money_steps.refund_due(refund, on=dt.date(2026, 4, 21))
-    # 1 Oct 2025 to 21 Apr 2026 = 203 days: 300,000 × 0.0003 × 203 = 18,270
-    assert (due.additional_charge, due.late_charge) == (18_270, 0)
+    # an overpayment (article 18(2)): no 加算金, and no 延滞金 on the due date itself
+    assert (due.additional_charge, due.late_charge, due.total) == (0, 0, 300_000)
     one_day_late = money_steps.refund_due(refund, on=dt.date(2026, 4, 22))
     assert one_day_late.late_charge == 90  # 300,000 × 10.95% / 365
 
@@ -608,7 +614,7 @@ def test_waived_charges_need_a_note_and_take_the_amount_alone():
     )
     assert (refund.additional_charge, refund.late_charge, refund.note) == (0, 0, "災害により納付が遅れたため免除")
     [entry] = entries(case.award, "refund_received")
-    assert entry.after["waived"] is True and entry.after["waived_charges"] == 19_170 + 900
+    assert entry.after["waived"] is True and entry.after["waived_charges"] == 900
 
 
 def test_recording_the_money_returned_twice_is_refused():
