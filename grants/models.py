@@ -6,6 +6,7 @@ Programmes, calls and themes live in ``calls``; applications in ``applications``
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from applications.models import BudgetCategory
 from calls.models import Call
@@ -118,7 +119,7 @@ class AwardStatus(models.TextChoices):
     REPORT_ACCEPTED = "report_accepted", _("Final report accepted")  # 額の確定待ち
     CONFIRMED = "confirmed", _("Amount confirmed")  # 額の確定 (article 15)
     REFUND_ORDERED = "refund_ordered", _("Refund ordered")  # 返還命令 (article 18)
-    CLOSED = "closed", _("Closed")  # 精算払 paid, refund received, or nothing left to settle
+    CLOSED = "closed", pgettext_lazy("award step", "Closed")  # 精算払 paid, refund received, or nothing left to settle
     DECLINED = "declined", _("Declined")  # 辞退 / 申請の取下げ (article 9)
 
 

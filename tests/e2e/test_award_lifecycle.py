@@ -86,11 +86,11 @@ DECLINED = "辞退"
 
 
 def closed_label() -> str:
-    """What the page calls AwardStatus.CLOSED in Japanese. Today that is 締切済: the model's label
-    "Closed" shares its msgid (and so its Japanese) with a call's "Closed", where 完了 is meant —
-    a context (pgettext) for the award's label would fix it; this follows whatever it becomes."""
+    """What the page calls AwardStatus.CLOSED in Japanese (its own context: not a call's 締切済)."""
     with translation.override("ja"):
-        return str(AwardStatus.CLOSED.label)
+        label = str(AwardStatus.CLOSED.label)
+    assert label == "完了"
+    return label
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -609,7 +609,6 @@ def test_from_adoption_to_refund(page: Page, live_server, new_page, tmp_path):
             f"確定額金{yen(confirmed)}",
             "納期限",
             "".join(format_wareki(due_on).split()),
-            "加算金",
             "延滞金",
             "10.95パーセント",
             "以上",
@@ -645,6 +644,7 @@ def test_from_adoption_to_refund(page: Page, live_server, new_page, tmp_path):
     assert (stored.amount, stored.due_on, stored.received_on) == (refund, due_on, today())
     assert stored.received_amount == int(due_today) == refund + stored.additional_charge + stored.late_charge
     assert stored.late_charge == 0  # paid before the due date
+    assert stored.additional_charge == 0  # an 18(2) return (overpayment after 額の確定) bears no 加算金
     assert sorted(Letter.objects.filter(application=application).values_list("kind", flat=True)) == sorted(
         [LetterKind.GRANT_DECISION, LetterKind.CONFIRMATION, LetterKind.REFUND_ORDER]
     )
