@@ -273,7 +273,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     expect(page).to_have_url(f"{base}/staff/awards/{award.pk}/")
     expect(page.get_by_role("heading", level=1)).to_have_text(winner.title)
     expect(page.get_by_test_id("award-status")).to_have_text(ADOPTED_STEP)
-    applicant.get_by_role("link", name="採択後の手続と報告").click()
+    applicant.get_by_role("link", name="採択後の手続（交付申請・変更・報告・支払）").click()
     expect(applicant).to_have_url(f"{base}/applications/{winner.pk}/award/")
     expect(applicant.get_by_test_id("award-status")).to_have_text(ADOPTED_STEP)
     expect(applicant.get_by_test_id("due-list")).to_contain_text("交付申請")

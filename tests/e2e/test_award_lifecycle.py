@@ -223,7 +223,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     member = page
     log_in(member, base, APPLICANT, "/applications/")
     row = member.get_by_role("row").filter(has_text=application.receipt_number)
-    row.get_by_role("link", name="採択後の手続と報告").click()
+    row.get_by_role("link", name="採択後の手続（交付申請・変更・報告・支払）").click()
     expect(member).to_have_url(base + member_page)
     expect(member.get_by_role("heading", level=1)).to_have_text(application.title)
     expect(member.get_by_test_id("award-status")).to_have_text(ADOPTED)
@@ -730,7 +730,7 @@ def test_decline_then_promote_from_the_reserve_list(page: Page, live_server, new
     other = new_page()
     log_in(other, base, COLLEAGUE, "/applications/")
     row = other.get_by_role("row").filter(has_text=reserve.receipt_number)
-    row.get_by_role("link", name="採択後の手続と報告").click()
+    row.get_by_role("link", name="採択後の手続（交付申請・変更・報告・支払）").click()
     expect(other).to_have_url(f"{base}/applications/{reserve.pk}/award/")
     expect(other.get_by_test_id("award-status")).to_have_text(ADOPTED)
     expect(other.get_by_role("main")).to_contain_text(yen(freed))
