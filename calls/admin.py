@@ -36,4 +36,23 @@ class CallAdmin(admin.ModelAdmin):
         ("Window", {"fields": ("opens_at", "closes_at", "closed_manually")}),
         ("Money", {"fields": ("cap_amount", "subsidy_rate_percent", "budget_total", "budget_label")}),
         ("Rules", {"fields": ("eligible_types", "area_rule", "summary_max_length", "receipt_prefix")}),
+        (
+            "After adoption",
+            {
+                "fields": (
+                    "funding_kind",
+                    "grant_application_step",
+                    "progress_report_step",
+                    "advance_payments",
+                    "grant_application_due_days",
+                    "decline_days",
+                    "final_report_due_days",
+                    "final_report_due_date",
+                    "minor_change_percent",
+                    "confirm_by_line",
+                    "late_interest_percent",
+                    "grant_conditions",
+                )
+            },
+        ),
     )

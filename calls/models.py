@@ -7,6 +7,7 @@ models moved here from ``grants`` without copying a row.
 """
 
 import datetime as dt
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -82,6 +83,25 @@ class AreaRule(models.TextChoices):
     WIDER_THAN_ONE_PREFECTURE = "multi_prefecture", _("In principle, a project area wider than one prefecture")
 
 
+class FundingKind(models.TextChoices):
+    """How the call's projects are funded. A contract (委託) has no 交付申請, 交付決定, 変更承認 or
+    返還命令 letters and no 加算金: those are the subsidies Act's, not a contract's."""
+
+    SUBSIDY = "subsidy", _("Subsidy (補助金・交付金)")
+    CONTRACT = "contract", _("Contract (委託)")
+
+
+DEFAULT_GRANT_CONDITIONS = "\n".join(
+    [
+        "補助事業の内容又は経費の配分を変更しようとするときは、あらかじめ変更承認申請書を提出し、その承認を受けること。ただし、軽微な変更についてはこの限りでない。",
+        "補助事業を中止し、又は廃止しようとするときは、あらかじめ承認を受けること。",
+        "補助事業が完了したときは、定められた期日までに実績報告書を提出すること。",
+        "補助事業に係る経費の収支を明らかにした帳簿及び証拠書類を、補助事業の完了した日の属する年度の終了後5年間保存すること。",
+        "補助金等に係る予算の執行の適正化に関する法律その他の法令及び交付要綱に従うこと。",
+    ]
+)
+
+
 class Call(models.Model):
     """公募: one call for applications, with its window, cap and rules."""
 
@@ -132,6 +152,57 @@ class Call(models.Model):
         default=default_reminder_offsets,
         blank=True,
         help_text=_("For example [168, 72, 24, 3]: 7 days, 3 days, 1 day and 3 hours before."),
+    )
+    # --- after 採択: the steps the call uses and their due rules (交付要綱), edited in the admin ---
+    funding_kind = models.CharField(
+        _("funding"), max_length=10, choices=FundingKind.choices, default=FundingKind.SUBSIDY
+    )
+    grant_application_step = models.BooleanField(
+        _("separate grant application (交付申請)"),
+        default=True,
+        help_text=_("Off: the application itself serves as the grant application and staff decide the grant from it."),
+    )
+    progress_report_step = models.BooleanField(_("progress report (状況報告)"), default=True)
+    advance_payments = models.BooleanField(_("advance payments (概算払)"), default=True)
+    grant_application_due_days = models.PositiveSmallIntegerField(
+        _("grant application due (days after the adoption notice)"), default=30
+    )
+    decline_days = models.PositiveSmallIntegerField(
+        _("declining allowed (days after the grant decision notice)"),
+        default=15,
+        help_text=_("申請の取下げ (article 9): the period in which the organisation may still decline."),
+    )
+    final_report_due_days = models.PositiveSmallIntegerField(
+        _("final report due (days after the project ends)"), default=30
+    )
+    final_report_due_date = models.DateField(
+        _("final report due at the latest"),
+        null=True,
+        blank=True,
+        help_text=_("A fixed date; the earlier of the two applies (e.g. 10 April after the fiscal year)."),
+    )
+    minor_change_percent = models.PositiveSmallIntegerField(
+        _("minor change threshold (%)"),
+        default=20,
+        help_text=_("A shift between expense categories of at most this share of the smaller one needs no approval."),
+    )
+    confirm_by_line = models.BooleanField(
+        _("confirm the amount line by line"),
+        default=False,
+        help_text=_("On: each expense category counts at most its amount in the budget in force."),
+    )
+    late_interest_percent = models.DecimalField(
+        _("rate of 加算金 and 延滞金 (% a year)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10.95"),
+        help_text=_("Article 19 of the subsidies Act: 10.95% a year, counted in days."),
+    )
+    grant_conditions = models.TextField(
+        _("conditions of the grant decision (記)"),
+        default=DEFAULT_GRANT_CONDITIONS,
+        blank=True,
+        help_text=_("One condition per line; printed on the grant decision notice."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -193,6 +264,19 @@ class Call(models.Model):
     @property
     def has_area_rule(self) -> bool:
         return self.area_rule != AreaRule.NONE
+
+    @property
+    def is_subsidy(self) -> bool:
+        return self.funding_kind == FundingKind.SUBSIDY
+
+    @property
+    def uses_grant_application(self) -> bool:
+        """The organisation files a 交付申請 after 採択 (a contract never does)."""
+        return self.is_subsidy and self.grant_application_step
+
+    @property
+    def grant_condition_items(self) -> list[str]:
+        return [line.strip() for line in self.grant_conditions.splitlines() if line.strip()]
 
     @property
     def menu_items(self) -> list[str]:

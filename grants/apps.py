@@ -9,7 +9,7 @@ class GrantsConfig(AppConfig):
     def ready(self) -> None:
         from kodoku_portal import audit, outbox
 
-        from . import mails, reminders
+        from . import change_steps, forms, grant_steps, letters, mails, money_steps, reminders, report_steps
         from . import rules as _rules  # noqa: F401 - registers the named permissions
         from .models import ReminderKind
         from .services import NOTICE_MAIL
@@ -17,8 +17,14 @@ class GrantsConfig(AppConfig):
         outbox.register(NOTICE_MAIL, mails.build_notice_mail, label=_("Notice (通知書)"))
         for kind in ReminderKind:
             outbox.register(kind.value, reminders.build_reminder_mail, label=kind.label)
+        outbox.register(letters.LETTER_MAIL, letters.build_letter_mail, label=_("Letter (通知書等)"))
         for action, sentence in AUDIT_SENTENCES.items():
             audit.register_action(action, sentence)
+        # Each step's module names its own actions (sentences for the trail, labels for its filter).
+        for module in (grant_steps, change_steps, report_steps, money_steps):
+            for action, sentence in module.AUDIT_SENTENCES.items():
+                audit.register_action(action, sentence)
+            forms.AUDIT_ACTION_LABELS.update(module.AUDIT_LABELS)
 
 
 # How the audit page says what each action of this layer did. "decision" keeps the core's sentence
@@ -26,9 +32,8 @@ class GrantsConfig(AppConfig):
 # when there is none (不採択, 補欠); one sentence of ours would print empty brackets there.
 AUDIT_SENTENCES = {
     "notices_prepared": _("%(actor)s made the notices of %(object)s and queued them for sending"),
+    # Entries of the four-step tracking that preceded the lifecycle (kept in older trails).
     "award_granted": _("%(actor)s recorded the grant decision for %(object)s (%(amount)s)"),
-    "report_progress": _("%(actor)s submitted a progress report for %(object)s"),
-    "report_final": _("%(actor)s submitted the final report for %(object)s"),
     "report_returned": _("%(actor)s returned the final report of %(object)s to be filed again"),
     "award_confirmed": _("%(actor)s confirmed the amount of %(object)s (%(amount)s)"),
     "award_paid": _("%(actor)s recorded the payment for %(object)s"),

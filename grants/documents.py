@@ -1,7 +1,10 @@
-"""The notice of adoption or non-adoption (採択通知書 / 不採択通知書) as PDF and e-mail.
+"""The notice of adoption, non-adoption or of the reserve list (採択通知書 / 不採択通知書 /
+補欠通知書) as PDF and e-mail.
 
 ``notice_pdf(notice) -> bytes``
-    The A4 official letter (公用文), always in Japanese, from templates/pdf/notice.html.
+    The A4 official letter (公用文), always in Japanese, from templates/pdf/notice.html (the layout
+    it shares with the letters after 採択: templates/pdf/letters/_official.html). A practice
+    call's notice carries the 「練習用」 mark (and its number is of the practice series).
 ``notice_email(notice, to=None) -> EmailMessage``
     The e-mail to ``to`` (default: the organisation and the person who submitted), with the PDF
     attached as ``<document number>.pdf`` (the stored PDF when it has been rendered, so the mail
@@ -36,7 +39,11 @@ def _context(notice: Notice) -> dict:
     application = notice.application
     return {
         "notice": notice,
+        "document_number": notice.document_number,
+        "issued_on": notice.issued_on,
+        "practice": application.call.is_practice,  # the 「練習用」 mark; the number is 練習用第N号
         "adopted": notice.kind == NoticeKind.ADOPTED,
+        "reserve": notice.kind == NoticeKind.RESERVE,
         "application": application,
         "organisation": application.organisation,
         "call": application.call,

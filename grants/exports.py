@@ -14,7 +14,9 @@ are typed as text, which Excel never evaluates.
 """
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.db.models import F
@@ -197,3 +199,241 @@ def write_xlsx(call, fileobj: BinaryIO | str, *, chunk_size: int = CHUNK_SIZE) -
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(ADOPTION_COLUMNS))}{count + 1}"
     workbook.save(fileobj)
     return count
+
+
+# --- 支払一覧: payments and refunds for the finance office ----------------------------------------
+#
+# One list: every 概算払 and 精算払, and every 返還 (refund ordered back) as a row of its own kind,
+# its due date in the "scheduled" column and the day received in the "paid" column. The payee and
+# the bank account are the organisation's as given in the award's last accepted 交付申請 (none where
+# the call has no grant application: "—"). Bank, branch and account numbers stay text (leading
+# zeros); amounts are numbers. Headers and cells are Japanese whatever the request's language.
+
+PAYMENT_COLUMNS = (
+    "公募",
+    "受付番号",
+    "支払先（団体名）",
+    "金融機関名",
+    "金融機関コード",
+    "支店名",
+    "支店コード",
+    "預金種目",
+    "口座番号",
+    "口座名義（カナ）",
+    "金額（円）",
+    "加算金・延滞金（円）",
+    "種別",
+    "状態",
+    "支払予定日・納期限",
+    "支払日・受領日",
+)
+PAYMENT_AMOUNT_COLUMNS = frozenset({PAYMENT_COLUMNS.index("金額（円）"), PAYMENT_COLUMNS.index("加算金・延滞金（円）")})
+PAYMENT_DATE_COLUMNS = frozenset({PAYMENT_COLUMNS.index("支払予定日・納期限"), PAYMENT_COLUMNS.index("支払日・受領日")})
+PAYMENT_SHEET_TITLE = "支払一覧"
+PAYMENT_COLUMN_WIDTHS = (36, 16, 40, 24, 10, 20, 8, 8, 10, 30, 14, 14, 8, 16, 14, 14)
+DATE_FORMAT = "yyyy-mm-dd"
+MISSING = "—"
+
+REFUND_KIND = "refund"
+REFUND_ORDERED = "refund_ordered"
+REFUND_RECEIVED = "refund_received"
+PAYMENT_KIND_JA = {"advance": "概算", "settlement": "精算", REFUND_KIND: "返還"}
+PAYMENT_STATUS_JA = {
+    "requested": "申請中",
+    "approved": "支払予定",
+    "refused": "不承認",
+    "paid": "支払済",
+    REFUND_ORDERED: "返還命令済",
+    REFUND_RECEIVED: "返還受領済",
+}
+ACCOUNT_TYPE_JA = {"ordinary": "普通", "current": "当座"}
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    award_id: int
+    call: str
+    receipt_number: str
+    payee: str
+    bank_name: str
+    bank_code: str
+    branch_name: str
+    branch_code: str
+    account_type: str  # "ordinary" / "current" / ""
+    account_number: str
+    account_holder_kana: str
+    amount: int
+    charges: int | None  # 加算金 + 延滞金 of a refund received
+    kind: str  # "advance" / "settlement" / "refund"
+    status: str  # a PaymentStatus value, "refund_ordered" or "refund_received"
+    scheduled_on: dt.date | None
+    paid_on: dt.date | None
+
+    def cells(self) -> list:
+        """The row in PAYMENT_COLUMNS order: texts (— where no account is known), amounts as int,
+        dates as dates."""
+        return [
+            self.call,
+            self.receipt_number,
+            self.payee,
+            self.bank_name or MISSING,
+            self.bank_code or MISSING,
+            self.branch_name or MISSING,
+            self.branch_code or MISSING,
+            ACCOUNT_TYPE_JA.get(self.account_type, MISSING),
+            self.account_number or MISSING,
+            self.account_holder_kana or MISSING,
+            self.amount,
+            self.charges,
+            PAYMENT_KIND_JA.get(self.kind, self.kind),
+            PAYMENT_STATUS_JA.get(self.status, self.status),
+            self.scheduled_on,
+            self.paid_on,
+        ]
+
+
+def _accounts(award_ids: set[int]) -> dict:
+    """The last accepted 交付申請 of each award (its bank account)."""
+    from .models import GrantApplication, GrantApplicationStatus
+
+    accounts = {}
+    filings = GrantApplication.objects.filter(award_id__in=award_ids, status=GrantApplicationStatus.ACCEPTED).order_by(
+        "award_id", "number"
+    )
+    for filing in filings:
+        accounts[filing.award_id] = filing  # the later number wins
+    return accounts
+
+
+def payment_rows(*, call=None, kind: str = "", status: str = "") -> list[PaymentRow]:
+    """Every payment and refund (filtered by call, kind and status), by call, receipt number, date."""
+    from .models import Payment, Refund
+
+    related = ("award__application__call", "award__application__organisation")
+    payments = Payment.objects.select_related(*related)
+    refunds = Refund.objects.select_related(*related)
+    if call is not None:
+        payments = payments.filter(award__application__call=call)
+        refunds = refunds.filter(award__application__call=call)
+    if kind and kind != REFUND_KIND:
+        payments = payments.filter(kind=kind)
+        refunds = refunds.none()
+    elif kind == REFUND_KIND:
+        payments = payments.none()
+    if status in (REFUND_ORDERED, REFUND_RECEIVED):
+        payments = payments.none()
+        refunds = refunds.filter(received_on__isnull=status == REFUND_ORDERED)
+    elif status:
+        payments = payments.filter(status=status)
+        refunds = refunds.none()
+    payments, refunds = list(payments), list(refunds)
+    accounts = _accounts({item.award_id for item in [*payments, *refunds]})
+
+    def row(award, **values) -> PaymentRow:
+        filing = accounts.get(award.pk)
+        application = award.application
+        with translation.override("ja"):
+            call_title = str(application.call)
+        return PaymentRow(
+            award_id=award.pk,
+            call=call_title,
+            receipt_number=application.receipt_number,
+            payee=application.organisation.name,
+            bank_name=filing.bank_name if filing else "",
+            bank_code=filing.bank_code if filing else "",
+            branch_name=filing.branch_name if filing else "",
+            branch_code=filing.branch_code if filing else "",
+            account_type=filing.account_type if filing else "",
+            account_number=filing.account_number if filing else "",
+            account_holder_kana=filing.account_holder_kana if filing else "",
+            **values,
+        )
+
+    rows = [
+        row(
+            payment.award,
+            amount=payment.amount,
+            charges=None,
+            kind=payment.kind,
+            status=payment.status,
+            scheduled_on=payment.scheduled_on,
+            paid_on=payment.paid_on,
+        )
+        for payment in payments
+    ]
+    rows += [
+        row(
+            refund.award,
+            amount=refund.amount,
+            charges=None if refund.received_on is None else (refund.additional_charge or 0) + (refund.late_charge or 0),
+            kind=REFUND_KIND,
+            status=REFUND_ORDERED if refund.received_on is None else REFUND_RECEIVED,
+            scheduled_on=refund.due_on,
+            paid_on=refund.received_on,
+        )
+        for refund in refunds
+    ]
+    far = dt.date.max
+    return sorted(
+        rows,
+        key=lambda r: (r.call, len(r.receipt_number), r.receipt_number, r.scheduled_on or r.paid_on or far, r.kind),
+    )
+
+
+def _payment_csv_cell(index: int, value):
+    if index in PAYMENT_AMOUNT_COLUMNS:
+        return "" if value is None else value
+    if index in PAYMENT_DATE_COLUMNS:
+        return value.isoformat() if value else ""
+    return _text(value)
+
+
+def payments_csv(rows: list[PaymentRow]) -> Iterator[str]:
+    """The payments list as CSV for Excel: UTF-8 with a BOM, CRLF, text cells formula-safe.
+    (A CSV cannot keep a leading zero from Excel's eye: the XLSX can, and is the one to open.)"""
+    yield "\ufeff"
+    writer = csv.writer(Echo(), lineterminator="\r\n")
+    yield writer.writerow([_text(header) for header in PAYMENT_COLUMNS])
+    for payment_row in rows:
+        yield writer.writerow([_payment_csv_cell(i, value) for i, value in enumerate(payment_row.cells())])
+
+
+def payments_xlsx(rows: list[PaymentRow], fileobj: BinaryIO | str) -> int:
+    """The payments list as an XLSX workbook (one sheet, 支払一覧): codes and account numbers as
+    text cells (leading zeros kept), amounts as numbers, dates as dates."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(PAYMENT_SHEET_TITLE)
+    for index, width in enumerate(PAYMENT_COLUMN_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def text_cell(value, font=None) -> Cell:
+        cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
+        cell.data_type = "s"
+        cell.number_format = TEXT_FORMAT
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def cell(index: int, value):
+        if index in PAYMENT_AMOUNT_COLUMNS:
+            if value is None:
+                return None
+            amount = WriteOnlyCell(sheet, value=int(value))
+            amount.number_format = AMOUNT_FORMAT
+            return amount
+        if index in PAYMENT_DATE_COLUMNS:
+            if value is None:
+                return None
+            day = WriteOnlyCell(sheet, value=value)
+            day.number_format = DATE_FORMAT
+            return day
+        return text_cell(value)
+
+    sheet.append([text_cell(header, bold) for header in PAYMENT_COLUMNS])
+    for payment_row in rows:
+        sheet.append([cell(index, value) for index, value in enumerate(payment_row.cells())])
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(PAYMENT_COLUMNS))}{len(rows) + 1}"
+    workbook.save(fileobj)
+    return len(rows)

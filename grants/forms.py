@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from applications.models import ApplicationStatus, BudgetCategory
-from kodoku_portal.formfields import CountField, YenAmountField
+from applications.models import ApplicationStatus
+from kodoku_portal.formfields import YenAmountField
 
 DECISION_CHOICES = [
     (ApplicationStatus.ADOPTED.value, _("Adopt (採択)")),
@@ -27,55 +27,6 @@ class ProposalForm(forms.Form):
             ("theme", _("Themes take turns")),
             ("region", _("Regions take turns")),
         ],
-    )
-
-
-class GrantForm(forms.Form):
-    granted_on = forms.DateField(
-        label=_("Grant decided on (交付決定日)"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    granted_amount = YenAmountField(label=_("Granted amount (yen)"), min_value=1)
-    progress_report_due = forms.DateField(
-        label=_("Progress report due"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    final_report_due = forms.DateField(label=_("Final report due"), widget=forms.DateInput(attrs={"type": "date"}))
-
-
-class ConfirmForm(forms.Form):
-    confirmed_amount = YenAmountField(label=_("Confirmed amount (yen)"), min_value=0)
-    confirmed_on = forms.DateField(label=_("Confirmed on"), widget=forms.DateInput(attrs={"type": "date"}))
-
-
-class PayForm(forms.Form):
-    paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
-
-
-class ReportForm(forms.Form):
-    activities = forms.CharField(label=_("Activities done"), widget=forms.Textarea(attrs={"rows": 4}))
-    participants = CountField(label=_("Participants (total)"), max_value=100_000_000)
-    results = forms.CharField(label=_("Results"), widget=forms.Textarea(attrs={"rows": 4}))
-    issues = forms.CharField(label=_("Issues"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args, final: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.final = final
-        if final:
-            for value, label in BudgetCategory.choices:
-                self.fields[f"cost_{value}"] = YenAmountField(label=label, required=False, min_value=0)
-
-    def costs(self) -> list[tuple[str, int]]:
-        if not self.final:
-            return []
-        return [
-            (value, self.cleaned_data[f"cost_{value}"])
-            for value, _label in BudgetCategory.choices
-            if self.cleaned_data.get(f"cost_{value}")
-        ]
-
-
-class ReturnReportForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Why the report is returned"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 

@@ -6,9 +6,6 @@ the outbox row. When the mail server has accepted it, the notice counts as e-mai
 organisation may see the decision (``services.notice_mail_sent``).
 """
 
-import logging
-from collections.abc import Callable
-
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
@@ -17,27 +14,7 @@ from kodoku_portal.models import OutboxMessage
 from . import services
 from .documents import notice_email
 from .models import Notice
-
-logger = logging.getLogger(__name__)
-
-
-class _MailWithAfterSend(EmailMessage):
-    """An e-mail that runs ``after_send`` once the mail server has accepted it.
-
-    The outbox calls its builders' mails' ``send()`` outside any transaction; this is where "the
-    notice was sent" is known. A failure of ``after_send`` is logged, never raised: raising would
-    count as a failed attempt and send the mail again."""
-
-    after_send: Callable[[], None] | None = None
-
-    def send(self, fail_silently: bool = False) -> int:
-        sent = super().send(fail_silently=fail_silently)
-        if sent and self.after_send is not None:
-            try:
-                self.after_send()
-            except Exception:
-                logger.exception("the notice mail was sent, but recording it failed")
-        return sent
+from .sent_mail import MailWithAfterSend
 
 
 def notice_sent(message: OutboxMessage) -> None:
@@ -50,6 +27,6 @@ def build_notice_mail(message: OutboxMessage) -> EmailMessage | None:
     if not Notice.objects.filter(pk=message.subject_id).exists():
         return None
     notice = services.notice_render(notice_id=message.subject_id)
-    email = notice_email(notice, to=[message.to_email], message_class=_MailWithAfterSend)
+    email = notice_email(notice, to=[message.to_email], message_class=MailWithAfterSend)
     email.after_send = lambda: notice_sent(message)
     return email

@@ -7,9 +7,10 @@ Kinds and when they are due (all times aware; shown in JST):
   that starts late sends the 1-day reminder, not the 7-day and 3-day ones as well.
 - review: a reviewer has an assignment without a submitted review, due 72 and 24 hours before
   the assignment's due date (same rule).
-- report: an awarded organisation whose progress or final report is not in yet, 14 days and
-  3 days before the end of its due date (JST), to every member. Not optional: reports are an
-  obligation of the grant.
+- report (kind "reminder_report", every date an award is due by): an awarded organisation whose
+  交付申請, progress or final report is not in yet, or whose refund (返還) is not paid, 14 days and
+  3 days before the end of its due date (JST), to every member. Not optional: these are
+  obligations of the grant.
 
 Exactly once: each reminder is an outbox message (kodoku_portal/outbox.py) of kind
 "reminder_deadline", "reminder_review" or "reminder_report", about the application, the
@@ -32,6 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from applications.checks import application_problems
@@ -178,28 +180,56 @@ def report_deadline(due: dt.date) -> dt.datetime:
     return dt.datetime.combine(due + dt.timedelta(days=1), dt.time(0, 0), tzinfo=JST)
 
 
-def _report_due_on(award: Award, kind: str) -> dt.date | None:
-    return award.final_report_due if kind == ReportKind.FINAL else award.progress_report_due
+@dataclass(frozen=True)
+class AwardDue:
+    """Something an award's organisation owes by a date: "grant_application", "refund", or a
+    report kind ("progress", "final")."""
+
+    key: str
+    label: str
+    on: dt.date
+
+
+def award_dues(award: Award) -> list[AwardDue]:
+    """What the organisation of ``award`` owes now, with its date (select ``application__call``
+    and ``refund``, prefetch ``reports`` for many)."""
+    dues = []
+    if (
+        award.status == AwardStatus.ADOPTED
+        and award.application.call.uses_grant_application
+        and award.grant_application_due
+    ):
+        dues.append(AwardDue("grant_application", str(_("Grant application (交付申請)")), award.grant_application_due))
+    for kind in award.reports_open():
+        day = award.final_report_due if kind == ReportKind.FINAL else award.progress_report_due
+        if day is not None:
+            dues.append(AwardDue(kind, str(ReportKind(kind).label), day))
+    refund = getattr(award, "refund", None) if award.status == AwardStatus.REFUND_ORDERED else None
+    if refund is not None and refund.received_on is None:
+        dues.append(AwardDue("refund", str(_("Refund (返還)")), refund.due_on))
+    return dues
 
 
 def due_report_reminders(now: dt.datetime) -> list[DueReminder]:
     today = now.astimezone(JST).date()
     horizon = today + dt.timedelta(hours=max(REPORT_OFFSETS_HOURS) + 24)
     awards = (
-        Award.objects.filter(status=AwardStatus.GRANTED)
-        .filter(
-            Q(progress_report_due__gte=today, progress_report_due__lte=horizon)
-            | Q(final_report_due__gte=today, final_report_due__lte=horizon)
+        Award.objects.filter(
+            Q(status=AwardStatus.GRANTED)
+            & (
+                Q(progress_report_due__gte=today, progress_report_due__lte=horizon)
+                | Q(final_report_due__gte=today, final_report_due__lte=horizon)
+            )
+            | Q(status=AwardStatus.ADOPTED, grant_application_due__gte=today, grant_application_due__lte=horizon)
+            | Q(status=AwardStatus.REFUND_ORDERED, refund__due_on__gte=today, refund__due_on__lte=horizon)
         )
-        .select_related("application__organisation")
+        .select_related("application__organisation", "application__call", "refund")
         .prefetch_related("reports", "application__organisation__memberships__user")
     )
     due = []
     for award in awards:
-        for kind in award.reports_open():
-            day = _report_due_on(award, kind)
-            if day is None:
-                continue
+        for owed in award_dues(award):
+            kind, day = owed.key, owed.on
             deadline = report_deadline(day)
             hours = _most_urgent_passed(deadline, REPORT_OFFSETS_HOURS, now)
             if hours is None:
@@ -288,18 +318,18 @@ def _context(kind: str, subject_id: int, report_kind: str) -> dict | None:
         return {"assignment": assignment, "url": absolute_url("reviews:assignment", assignment.pk)}
     if kind == ReminderKind.REPORT:
         award = (
-            Award.objects.select_related("application__call", "application__organisation")
+            Award.objects.select_related("application__call", "application__organisation", "refund")
             .prefetch_related("reports")
             .filter(pk=subject_id)
             .first()
         )
-        if award is None or report_kind not in award.reports_open():
-            return None
-        report = ReportKind(report_kind)
+        owed = next((item for item in award_dues(award) if item.key == report_kind), None) if award else None
+        if owed is None:
+            return None  # filed, paid, or no longer owed
         return {
             "award": award,
-            "report_kind": report,
-            "due": _report_due_on(award, report),
+            "report_kind": owed,
+            "due": owed.on,
             "url": absolute_url("grants:applicant_award", award.application_id),
         }
     return None

@@ -7,6 +7,9 @@ services alike so that each rule is written once. Registered when GrantsConfig.r
   applications layer's rule: a member, once the notice was e-mailed) and the notice PDF exists.
 - ``can_file_report`` (user, award): a member of the organisation, while a report is open
   (``Award.reports_open``: the grant is decided and that report not yet filed).
+- ``can_act_for_award`` (user, award): a member of the organisation once the adoption is disclosed
+  (the organisation's side of every step after 採択).
+- ``can_view_award`` (user, award): programme staff, or ``can_act_for_award``.
 """
 
 import rules
@@ -41,3 +44,15 @@ def notice_pdf_ready(user: Viewer, application: Application) -> bool:
 rules.add_rule("can_manage_awards", is_staff_member)
 rules.add_rule("can_download_notice", can_see_decision & notice_pdf_ready)
 rules.add_rule("can_file_report", is_member_of_awarded_organisation & report_open)
+
+
+@rules.predicate
+def award_decision_disclosed(user: Viewer, award: Award) -> bool:
+    # The organisation sees its award once the adoption (or 繰上げ採択) has been disclosed to it.
+    return award is not None and award.application.decision_is_disclosed
+
+
+# The organisation's side of an award: a member, once the decision is disclosed. Each step's own
+# conditions (the award's state, the call's steps) are the services' to check.
+rules.add_rule("can_act_for_award", is_member_of_awarded_organisation & award_decision_disclosed)
+rules.add_rule("can_view_award", is_staff_member | (is_member_of_awarded_organisation & award_decision_disclosed))

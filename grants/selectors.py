@@ -1,17 +1,32 @@
 """Reads that the staff and decision pages share, with their joins."""
 
+import datetime as dt
+
 from django.apps import apps
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from applications.models import Application, ApplicationStatus
 from calls.models import Call
 from kodoku_portal import outbox
+from kodoku_portal.jp import JST
 from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from kodoku_portal.prefectures import prefecture_name
 from reviews.selectors import RankingRow
 
-from .models import Award, Notice, ReminderKind
+from .models import Award, AwardStatus, Notice, ReminderKind, Report, ReportKind, ReportStatus
 from .services import NOTICE_MAIL, Candidate, committed_amount
 
 AUDIT_PAGE_LIMIT = 500
@@ -160,10 +175,56 @@ def notice_progress(call: Call) -> dict:
     return counts
 
 
-def awards_for_board() -> QuerySet[Award]:
-    return Award.objects.select_related(
-        "application__organisation", "application__call", "application__decision"
-    ).order_by("application__call", "application__receipt_number")
+# The steps at which the organisation acts next (the others wait on programme staff).
+ORGANISATION_ACTS = frozenset({AwardStatus.ADOPTED, AwardStatus.GRANTED, AwardStatus.REFUND_ORDERED})
+FINISHED = frozenset({AwardStatus.CLOSED, AwardStatus.DECLINED})
+
+
+def overdue_awards(today: dt.date) -> Q:
+    """Awards past a date they are due by, while they still wait on it: the 交付申請, an open
+    report (the progress report only until it is filed), or the refund."""
+    live_progress = Report.objects.filter(award=OuterRef("pk"), kind=ReportKind.PROGRESS).exclude(
+        status=ReportStatus.RETURNED
+    )
+    return (
+        Q(status=AwardStatus.ADOPTED, grant_application_due__lt=today, application__call__grant_application_step=True)
+        | Q(status=AwardStatus.GRANTED, final_report_due__lt=today)
+        | (
+            Q(status=AwardStatus.GRANTED, progress_report_due__lt=today)
+            & Q(application__call__progress_report_step=True)
+            & ~Exists(live_progress)
+        )
+        | Q(status=AwardStatus.REFUND_ORDERED, refund__due_on__lt=today, refund__received_on__isnull=True)
+    )
+
+
+def awards_for_board(
+    *, call: Call | None = None, step: str = "", overdue: bool = False, today: dt.date | None = None
+) -> QuerySet[Award]:
+    """The awards board: every award with what its row shows (one query), filtered by the call,
+    the step it waits on, or only the overdue ones; ``is_overdue`` is annotated on each."""
+    today = today or timezone.now().astimezone(JST).date()
+    awards = (
+        Award.objects.select_related("application__organisation", "application__call", "application__decision")
+        .select_related("refund")
+        .annotate(is_overdue=ExpressionWrapper(overdue_awards(today), output_field=BooleanField()))
+        .order_by("application__call", "application__receipt_number")
+    )
+    if call is not None:
+        awards = awards.filter(application__call=call)
+    if step in AwardStatus.values:
+        awards = awards.filter(status=step)
+    elif step == "open":
+        awards = awards.exclude(status__in=FINISHED)
+    if overdue:
+        awards = awards.filter(overdue_awards(today))
+    return awards
+
+
+def award_step_counts() -> dict[str, int]:
+    """How many awards wait at each step (for the board's filter)."""
+    rows = Award.objects.order_by().values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
 
 
 def audit_entries(call: Call) -> QuerySet[AuditEntry]:

@@ -1,4 +1,7 @@
-"""Every state change after the review: decisions, notices, award tracking, publication.
+"""Every state change after the review: decisions, notices, publication; the award opened at 採択.
+
+The steps after 採択 are in their own modules: grant_steps (交付申請, 交付決定, 辞退, 繰上げ),
+change_steps (変更, 中止・廃止), report_steps (状況報告, 実績報告), money_steps (額の確定, payments, 返還).
 
 Each function is one transaction and the only writer of what it changes. State changes go through
 ``kodoku_portal.workflow.change_state`` (the transition table, the audit entry, the mails); other
@@ -13,6 +16,7 @@ import rules
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,30 +36,29 @@ from kodoku_portal.prefectures import region_of
 from kodoku_portal.workflow import Refused, change_state, record
 
 from .documents import notice_pdf
+from .letters import next_document_number
 from .models import (
     Award,
     AwardStatus,
     Decision,
-    DocumentCounter,
     Notice,
     NoticeBatch,
     NoticeKind,
-    Report,
-    ReportCost,
-    ReportKind,
 )
 
 NOTICE_MAIL = "notice"  # the outbox kind of a notice's mail (one per address)
 
 
 def committed_amount(call: Call, *, excluding: Application | None = None) -> int:
-    """The sum of the award amounts of the call's adopted applications."""
+    """What the call's adopted applications hold of its budget: each its granted amount (交付決定額)
+    once the grant is decided, its award amount before; a declined award (辞退) holds nothing."""
     adopted = Decision.objects.filter(
         application__call=call, application__status=ApplicationStatus.ADOPTED, award_amount__isnull=False
-    )
+    ).exclude(application__award__status=AwardStatus.DECLINED)
     if excluding is not None:
         adopted = adopted.exclude(application=excluding)
-    return adopted.aggregate(total=Sum("award_amount"))["total"] or 0
+    held = Coalesce("application__award__granted_amount", "award_amount")
+    return adopted.aggregate(total=Sum(held))["total"] or 0
 
 
 def _check_award_amount(call: Call, application: Application, award_amount: int | None) -> None:
@@ -220,19 +223,6 @@ def proposal_accept(*, call: Call, application_ids: list[int], decided_by: User)
 # --- notices ----------------------------------------------------------------------------------
 
 
-def _fiscal_year(day: dt.date) -> int:
-    return day.year if day.month >= 4 else day.year - 1
-
-
-def _next_document_number(day: dt.date) -> str:
-    """府孤第N号, numbered per fiscal year (April–March); the counter row is locked until commit."""
-    counter, _created = DocumentCounter.objects.get_or_create(fiscal_year=_fiscal_year(day))
-    counter = DocumentCounter.objects.select_for_update().get(pk=counter.pk)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"府孤第{counter.last}号"
-
-
 def notice_mails(notice: Notice) -> list[Mail]:
     """The mails of a notice: one per address the application is written to (one outbox row each)."""
     application = notice.application
@@ -259,8 +249,13 @@ def notices_prepare(*, call: Call, created_by: User) -> tuple[NoticeBatch, list[
     call = Call.objects.select_for_update().get(pk=call.pk)
     batch = NoticeBatch.objects.create(call=call, created_by=created_by)
     today = timezone.now().astimezone(JST).date()
+    kinds = {
+        ApplicationStatus.ADOPTED: NoticeKind.ADOPTED,
+        ApplicationStatus.NOT_ADOPTED: NoticeKind.NOT_ADOPTED,
+        ApplicationStatus.RESERVE: NoticeKind.RESERVE,  # told they are on the list (補欠)
+    }
     decided = (
-        Application.objects.filter(call=call, status__in=[ApplicationStatus.ADOPTED, ApplicationStatus.NOT_ADOPTED])
+        Application.objects.filter(call=call, status__in=list(kinds))
         .filter(notice__isnull=True)
         .select_related("decision")
         .order_by("receipt_number")
@@ -270,14 +265,14 @@ def notices_prepare(*, call: Call, created_by: User) -> tuple[NoticeBatch, list[
         Notice.objects.create(
             application=application,
             batch=batch,
-            kind=NoticeKind.ADOPTED if adopted else NoticeKind.NOT_ADOPTED,
-            document_number=_next_document_number(today),
+            kind=kinds[application.status],
+            document_number=next_document_number(today, practice=call.is_practice),
             issued_on=today,
             # Imported rounds (e.g. a published list) may have no Decision row and no amount.
             award_amount=getattr(getattr(application, "decision", None), "award_amount", None) if adopted else None,
         )
         if adopted:
-            Award.objects.get_or_create(application=application)
+            award_open(application=application, notice_day=today)
     pending = []
     notices = Notice.objects.filter(application__call=call).select_related(
         "application__organisation", "application__submitted_by"
@@ -344,149 +339,21 @@ def notices_record_sent(*, call: Call | None = None) -> int:
     return repaired
 
 
-# --- award tracking ---------------------------------------------------------------------------
+# --- the award, opened at 採択 ----------------------------------------------------------------
 
 
-def _check_manages_awards(user: User) -> None:
-    if not rules.test_rule("can_manage_awards", user):
-        raise Refused(_("Only programme staff record the steps of an award."), code="forbidden")
-
-
-@transaction.atomic
-def award_grant(
-    *,
-    award: Award,
-    granted_on: dt.date,
-    granted_amount: int,
-    progress_report_due: dt.date | None,
-    final_report_due: dt.date,
-    by: User,
-) -> Award:
-    """交付決定: the granted amount is at most the award amount."""
-    _check_manages_awards(by)
-    award = Award.objects.select_for_update(of=("self",)).select_related("application__decision").get(pk=award.pk)
-    decided = award.application.decision.award_amount
-    if not 0 < granted_amount <= decided:
-        raise Refused(
-            _("The granted amount must be between 1 yen and the award (%(award)s).") % {"award": format_yen(decided)},
-            code="amount",
-        )
-    award.granted_on, award.granted_amount = granted_on, granted_amount
-    award.progress_report_due, award.final_report_due = progress_report_due, final_report_due
-    change_state(
-        award,
-        AwardStatus.GRANTED,
-        by=by,
-        action="award_granted",
-        update_fields=["granted_on", "granted_amount", "progress_report_due", "final_report_due"],
-        after={"granted_amount": granted_amount, "granted_on": granted_on.isoformat()},
-        call_id=award.application.call_id,
-    )
-    return award
-
-
-@transaction.atomic
-def report_submit(
-    *,
-    award: Award,
-    kind: ReportKind,
-    activities: str,
-    participants: int,
-    results: str,
-    issues: str,
-    costs: list[tuple[str, int]],
-    by: User,
-) -> Report:
-    """The organisation's progress or final report (実績報告, with actual costs by 費目). The final
-    report moves the award to "reported" (through the workflow); a progress report is recorded."""
-    award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
-    if not rules.test_rule("can_file_report", by, award) or kind not in award.reports_open():
-        raise Refused(_("This report cannot be submitted now."), code="state")
-    if kind == ReportKind.FINAL and not costs:
-        raise Refused(_("Give the actual costs."), code="costs")
-    report = Report.objects.create(
-        award=award,
-        kind=kind,
-        activities=activities,
-        participants=participants,
-        results=results,
-        issues=issues,
-        submitted_by=by,
-        submitted_at=timezone.now(),
-    )
-    ReportCost.objects.bulk_create(ReportCost(report=report, category=c, amount=a) for c, a in costs)
-    call_id = award.application.call_id
-    if kind == ReportKind.FINAL:
-        change_state(
-            award, AwardStatus.REPORTED, by=by, action="report_final", after={"report": report.pk}, call_id=call_id
-        )
-    else:
-        record(award, by=by, action=f"report_{kind}", after={"report": report.pk}, call_id=call_id)
-    return report
-
-
-@transaction.atomic
-def report_return(*, award: Award, reason: str, by: User) -> Award:
-    """Staff send the final report back to be filed again (the award is "grant decided" again). The
-    returned report is kept on record, marked returned, and no longer counts as filed."""
-    _check_manages_awards(by)
-    award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
-    final = Report.objects.filter(award=award, kind=ReportKind.FINAL, returned_at__isnull=True).first()
-    change_state(
-        award,
-        AwardStatus.GRANTED,
-        by=by,
-        action="report_returned",
-        after={"report": final.pk if final else None, "reason": reason},
-        call_id=award.application.call_id,
-    )
-    if final is not None:
-        final.returned_at = timezone.now()
-        final.save(update_fields=["returned_at"])
-    return award
-
-
-@transaction.atomic
-def award_confirm(*, award: Award, confirmed_amount: int, confirmed_on: dt.date, by: User) -> Award:
-    """額の確定: at most the granted amount and at most the actual costs reported."""
-    _check_manages_awards(by)
-    award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
-    final = Report.objects.filter(award=award, kind=ReportKind.FINAL, returned_at__isnull=True).first()
-    actual = final.costs.aggregate(total=Sum("amount"))["total"] or 0 if final else 0
-    limit = min(award.granted_amount or 0, actual)
-    if not 0 <= confirmed_amount <= limit:
-        raise Refused(
-            _("The confirmed amount must be at most %(limit)s (the granted amount and the actual costs).")
-            % {"limit": format_yen(limit)},
-            code="amount",
-        )
-    award.confirmed_amount, award.confirmed_on = confirmed_amount, confirmed_on
-    change_state(
-        award,
-        AwardStatus.CONFIRMED,
-        by=by,
-        action="award_confirmed",
-        update_fields=["confirmed_amount", "confirmed_on"],
-        after={"confirmed_amount": confirmed_amount},
-        call_id=award.application.call_id,
-    )
-    return award
-
-
-@transaction.atomic
-def award_pay(*, award: Award, paid_on: dt.date, by: User) -> Award:
-    """支払: the payment is recorded once the amount is confirmed."""
-    _check_manages_awards(by)
-    award = Award.objects.select_for_update(of=("self",)).select_related("application").get(pk=award.pk)
-    award.paid_on = paid_on
-    change_state(
-        award,
-        AwardStatus.PAID,
-        by=by,
-        action="award_paid",
-        update_fields=["paid_on"],
-        after={"paid_on": paid_on.isoformat()},
-        call_id=award.application.call_id,
+def award_open(*, application: Application, notice_day: dt.date) -> Award:
+    """The award of an adopted application, created with its notice (or a 繰上げ採択): the 交付申請
+    is due the call's number of days after the notice (none where the application serves as it)."""
+    call = application.call
+    due = notice_day + dt.timedelta(days=call.grant_application_due_days) if call.uses_grant_application else None
+    award, _created = Award.objects.get_or_create(
+        application=application,
+        defaults={
+            "grant_application_due": due,
+            "project_start": application.period_start,
+            "project_end": application.period_end,
+        },
     )
     return award
 

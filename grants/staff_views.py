@@ -20,7 +20,7 @@ from kodoku_portal.views_support import refusals_to_messages
 from reviews.selectors import ranking_rows, review_round
 
 from . import exports, selectors, services
-from .forms import AuditFilterForm, ConfirmForm, DecisionForm, GrantForm, PayForm, ProposalForm, ReturnReportForm
+from .forms import AuditFilterForm, DecisionForm, ProposalForm
 from .models import AwardStatus
 
 staff_only = role_required(*STAFF_ROLES)
@@ -145,34 +145,31 @@ def publish(request, slug):
 
 @staff_only
 def awards_board(request):
-    return render(request, "grants/staff/awards.html", {"awards": selectors.awards_for_board(), "Status": AwardStatus})
-
-
-AWARD_STEPS = {
-    "grant": (GrantForm, services.award_grant),
-    "return": (ReturnReportForm, services.report_return),
-    "confirm": (ConfirmForm, services.award_confirm),
-    "pay": (PayForm, services.award_pay),
-}
-
-
-@staff_only
-@refusals_to_messages()  # a refused step: its message, on the award's page again
-def award_detail(request, pk):
-    award = get_object_or_404(selectors.awards_for_board(), pk=pk)
-    forms = {step: form_class(prefix=step) for step, (form_class, _action) in AWARD_STEPS.items()}
-    if request.method == "POST" and request.POST.get("step") in AWARD_STEPS:
-        step = request.POST["step"]
-        form_class, action = AWARD_STEPS[step]
-        forms[step] = form = form_class(request.POST, prefix=step)
-        if form.is_valid():
-            action(award=award, by=request.user, **form.cleaned_data)
-            messages.success(request, _("Saved."))
-            return redirect("grants:award", pk=pk)
+    """Every award, filtered by call, by the step it waits on, or only what is overdue."""
+    calls = Call.objects.filter(applications__award__isnull=False).distinct().order_by("-closes_at", "id")
+    call = calls.filter(slug=request.GET.get("call", "")).first()
+    step = request.GET.get("step", "open")
+    overdue = request.GET.get("overdue") == "1"
+    awards = selectors.awards_for_board(call=call, step=step, overdue=overdue)
+    counts = selectors.award_step_counts()
+    steps = [
+        ("open", _("Not finished"), sum(n for s, n in counts.items() if s not in selectors.FINISHED)),
+        ("", _("Every step"), sum(counts.values())),
+    ]
+    steps += [(status.value, status.label, counts.get(status.value, 0)) for status in AwardStatus]
     return render(
         request,
-        "grants/staff/award.html",
-        {"award": award, "forms": forms, "reports": award.reports.prefetch_related("costs"), "Status": AwardStatus},
+        "grants/staff/awards.html",
+        {
+            "awards": awards,
+            "calls": calls,
+            "call": call,
+            "step": step,
+            "steps": steps,
+            "overdue": overdue,
+            "organisation_acts": selectors.ORGANISATION_ACTS,
+            "Status": AwardStatus,
+        },
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import applicant_views, staff_views, views
+from . import applicant_views, award_views, change_views, grant_views, money_views, report_views, staff_views, views
 
 app_name = "grants"
 
@@ -20,8 +20,14 @@ urlpatterns = [
     path("staff/calls/<slug:slug>/audit/", staff_views.audit_trail, name="audit"),
     path("staff/calls/<slug:slug>/adoptions.<str:fmt>", staff_views.export_adoptions, name="export_adoptions"),
     path("staff/awards/", staff_views.awards_board, name="awards"),
-    path("staff/awards/<int:pk>/", staff_views.award_detail, name="award"),
+    path("staff/awards/<int:pk>/", award_views.staff_award, name="award"),
+    path("staff/letters/<int:pk>.pdf", applicant_views.staff_letter_download, name="staff_letter"),
     path("applications/<int:pk>/notice.pdf", applicant_views.notice_download, name="notice"),
-    path("applications/<int:pk>/award/", applicant_views.award_page, name="applicant_award"),
+    path("applications/<int:pk>/award/", award_views.applicant_award, name="applicant_award"),
+    path("applications/<int:pk>/letters/<int:letter>.pdf", applicant_views.letter_download, name="applicant_letter"),
     path("staff/calls/<slug:slug>/applications/", views.staff_call_applications, name="staff_call_applications"),
+    *grant_views.urlpatterns,
+    *change_views.urlpatterns,
+    *report_views.urlpatterns,
+    *money_views.urlpatterns,
 ]

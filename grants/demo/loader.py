@@ -20,6 +20,7 @@ from calls.models import ApplicantType, AreaRule, Call, Programme, Theme
 from kodoku_portal.jp import JST
 
 from . import data
+from .awards import seed_practice_awards
 
 PRACTICE_DAYS = 30
 
@@ -381,4 +382,11 @@ def _seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
     seed_demo_organisation(users, report)
     seed_practice_review(users, report, now=now)
     seed_unsubmitted_drafts(users, report)
+    types = _applicant_types(report)
+    seed_practice_awards(
+        users,
+        _npo_model_defaults(_programme("npo-model", report)),
+        [types[code] for code in data.NON_PROFIT_CORPORATIONS],
+        report,
+    )
     return report

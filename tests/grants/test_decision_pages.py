@@ -1,13 +1,11 @@
 """Decision, notice, award and publication pages: who may use them, and what they do."""
 
-import datetime as dt
-
 import pytest
 
 from accounts.models import Role
 from applications.models import ApplicationStatus, MemberRole, Membership
 from grants import services
-from grants.models import Award, AwardStatus
+from grants.models import Award
 from kodoku_portal.workflow import Refused
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory, enable_totp
 
@@ -107,39 +105,6 @@ def test_the_proposal_page_suggests_and_staff_accept(client, staff):
     )
     statuses = [a.__class__.objects.get(pk=a.pk).status for a in applications]
     assert statuses == [ApplicationStatus.ADOPTED, ApplicationStatus.SUBMITTED, ApplicationStatus.ADOPTED]
-
-
-def test_the_member_downloads_the_notice_and_files_a_report(client, decided, staff):
-    application, member = decided
-    client.force_login(member)
-    response = client.get(f"/applications/{application.pk}/notice.pdf")
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content).startswith(b"%PDF-")
-    award = Award.objects.get(application=application)
-    services.award_grant(
-        award=award,
-        granted_on=dt.date(2025, 7, 1),
-        granted_amount=1_500_000,
-        progress_report_due=dt.date(2025, 10, 31),
-        final_report_due=dt.date(2026, 3, 31),
-        by=staff,
-    )
-    page = client.get(f"/applications/{application.pk}/award/").content.decode()
-    assert "2026年3月31日" in page
-    client.post(
-        f"/applications/{application.pk}/award/",
-        {
-            "kind": "final",
-            "final-activities": "カフェを週2回",
-            "final-participants": "１２００",
-            "final-results": "参加者が増えた",
-            "final-cost_honoraria": "1,000,000",
-            "final-cost_rental": "400,000",
-        },
-    )
-    award.refresh_from_db()
-    assert award.status == AwardStatus.REPORTED
-    assert sum(c.amount for c in award.reports.get().costs.all()) == 1_400_000
 
 
 def test_others_cannot_reach_the_notice_or_the_award(client, decided):
@@ -301,50 +266,3 @@ def test_bad_ids_in_staff_forms_are_not_found(client, staff):
         client.post(f"/staff/calls/{call.slug}/review/conflicts/", {"reviewer": "x", "organisation": "y"}).status_code
         == 404
     )
-
-
-def test_staff_return_a_final_report_from_the_award_page(client, decided, staff):
-    application, member = decided
-    award = Award.objects.get(application=application)
-    services.award_grant(
-        award=award,
-        granted_on=dt.date(2025, 7, 1),
-        granted_amount=1_500_000,
-        progress_report_due=None,
-        final_report_due=dt.date(2026, 3, 31),
-        by=staff,
-    )
-    services.report_submit(
-        award=award,
-        kind="final",
-        activities="カフェ",
-        participants=10,
-        results="増えた",
-        issues="",
-        costs=[("honoraria", 1_000_000)],
-        by=member,
-    )
-    client.force_login(staff)
-    assert 'name="return-reason"' in client.get(f"/staff/awards/{award.pk}/").content.decode()
-    response = client.post(f"/staff/awards/{award.pk}/", {"step": "return", "return-reason": "領収書がありません"})
-    assert response.status_code == 302
-    award.refresh_from_db()
-    assert award.status == AwardStatus.GRANTED
-    client.force_login(member)
-    page = client.get(f"/applications/{application.pk}/award/").content.decode()
-    assert 'name="kind" value="final"' in page  # the organisation can file it again
-
-
-def test_a_refused_award_step_is_a_message_on_the_award_page(client, decided, staff):
-    application, _member = decided
-    award = Award.objects.get(application=application)
-    client.force_login(staff)
-    response = client.post(
-        f"/staff/awards/{award.pk}/",
-        {"step": "pay", "pay-paid_on": "2026-05-15"},  # not before the amount is confirmed
-        follow=True,
-    )
-    assert response.redirect_chain[-1][0] == f"/staff/awards/{award.pk}/"
-    assert [m.level_tag for m in response.context["messages"]] == ["error"]
-    award.refresh_from_db()
-    assert award.status == AwardStatus.ADOPTED

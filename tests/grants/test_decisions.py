@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Role
-from applications.models import ApplicationStatus, MemberRole, Membership
+from applications.models import ApplicationStatus
 from grants import services
-from grants.models import Award, AwardStatus, Notice, NoticeKind, ReportKind
+from grants.models import Award, Notice, NoticeKind
 from grants.services import Candidate
 from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from kodoku_portal.tasks import deliver_message
@@ -237,58 +237,6 @@ def test_a_failed_notice_is_shown_and_retried(call, staff, django_capture_on_com
     assert notice.emailed_at is not None and (message.status, message.attempts) == (OutboxStatus.SENT, 2)
     assert len(mail.outbox) == 1
     assert selectors.notice_progress(call) == {"total": 1, "sent": 1, "failed": 0, "percent": 100}
-
-
-def test_the_award_life_cycle(call, staff, settings, tmp_path, django_capture_on_commit_callbacks):
-    import datetime as dt
-
-    settings.MEDIA_ROOT = tmp_path
-    [application] = submitted(call, 1_000_000)
-    adopt(application, 800_000, staff)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.notices_prepare(call=call, created_by=staff)
-    award = Award.objects.get()
-    with pytest.raises(Refused):
-        services.award_grant(
-            award=award,
-            granted_on=dt.date(2025, 7, 1),
-            granted_amount=800_001,
-            progress_report_due=None,
-            final_report_due=dt.date(2026, 3, 31),
-            by=staff,
-        )
-    services.award_grant(
-        award=award,
-        granted_on=dt.date(2025, 7, 1),
-        granted_amount=800_000,
-        progress_report_due=None,
-        final_report_due=dt.date(2026, 3, 31),
-        by=staff,
-    )
-    member = UserFactory()
-    Membership.objects.create(organisation=application.organisation, user=member, role=MemberRole.OWNER)
-    services.report_submit(
-        award=award,
-        kind=ReportKind.FINAL,
-        activities="カフェ週2回",
-        participants=1200,
-        results="参加者が増えた",
-        issues="",
-        costs=[("honoraria", 500_000), ("rental", 250_000)],
-        by=member,
-    )
-    award.refresh_from_db()
-    assert award.status == AwardStatus.REPORTED
-    with pytest.raises(Refused):  # more than the actual costs
-        services.award_confirm(award=award, confirmed_amount=760_000, confirmed_on=dt.date(2026, 4, 20), by=staff)
-    services.award_confirm(award=award, confirmed_amount=750_000, confirmed_on=dt.date(2026, 4, 20), by=staff)
-    services.award_pay(award=award, paid_on=dt.date(2026, 5, 15), by=staff)
-    award.refresh_from_db()
-    assert (award.status, award.confirmed_amount) == (AwardStatus.PAID, 750_000)
-    actions = list(
-        AuditEntry.objects.filter(object_type="grants.Award").order_by("id").values_list("action", flat=True)
-    )
-    assert actions == ["award_granted", "report_final", "award_confirmed", "award_paid"]
 
 
 def test_only_staff_decide_send_notices_and_publish(call):

@@ -36,8 +36,13 @@ pytestmark = [
 ]
 
 TASK = "kodoku_portal.tasks.deliver_message"
-# Three adopted, three not adopted (each gets a notice) and one on the reserve list (none).
+# Three adopted, three not adopted and one on the reserve list: each gets a notice (補欠通知書 too).
 OUTCOMES = [ApplicationStatus.ADOPTED, ApplicationStatus.NOT_ADOPTED] * 3 + [ApplicationStatus.RESERVE]
+NOTICE_KINDS = {
+    ApplicationStatus.ADOPTED: NoticeKind.ADOPTED,
+    ApplicationStatus.NOT_ADOPTED: NoticeKind.NOT_ADOPTED,
+    ApplicationStatus.RESERVE: NoticeKind.RESERVE,
+}
 
 
 def _log_count(log: Path, pattern: str) -> int:
@@ -86,8 +91,8 @@ def test_a_two_process_worker_sends_each_notice_mail_once_however_often_it_is_as
                 outbox.dispatch(message_id)
             # And the batch again, while the worker is at it: nothing new is recorded.
             _batch, again = services.notices_prepare(call=call, created_by=staff)
-        assert len(first) == 6 and set(again) <= set(first)
-        assert len(ids) == 12  # the organisation and the submitter of each
+        assert len(first) == 7 and set(again) <= set(first)
+        assert len(ids) == 14  # the organisation and the submitter of each
         assert mail.outbox == []  # nothing ran in this process
         dispatched = 2 * len(ids)
 
@@ -109,15 +114,11 @@ def test_a_two_process_worker_sends_each_notice_mail_once_however_often_it_is_as
         assert set(OutboxMessage.objects.values_list("status", "attempts")) == {(OutboxStatus.SENT, 1)}
 
         notices = {notice.document_number: notice for notice in Notice.objects.select_related("application")}
-        assert len(notices) == 6
-        assert {notice.application_id for notice in notices.values()} == {
-            pk for pk, a in applications.items() if a.status != ApplicationStatus.RESERVE
-        }
+        assert len(notices) == 7
+        assert {notice.application_id for notice in notices.values()} == set(applications)
         for notice in notices.values():
             decided = applications[notice.application_id].status
-            assert notice.kind == (
-                NoticeKind.ADOPTED if decided == ApplicationStatus.ADOPTED else NoticeKind.NOT_ADOPTED
-            )
+            assert notice.kind == NOTICE_KINDS[decided]
             assert notice.emailed_at and notice.generated_at and notice.pdf
         assert Award.objects.count() == 3 and NoticeBatch.objects.count() == 2
         # One PDF per notice, rendered once: a second rendering stored would be a second file.
@@ -126,7 +127,7 @@ def test_a_two_process_worker_sends_each_notice_mail_once_however_often_it_is_as
 
         # Exactly one mail per notice and address, each with the PDF on record.
         messages = worker.read_mails(mail_dir)
-        assert len(messages) == 12, len(messages)
+        assert len(messages) == 14, len(messages)
         mailed = collections.Counter()
         for message in messages:
             [attachment] = message.iter_attachments()
@@ -139,7 +140,7 @@ def test_a_two_process_worker_sends_each_notice_mail_once_however_often_it_is_as
                 assert attachment.get_content() == stored_pdf.read()  # the very file on record
             assert address in {application.organisation.email.lower(), application.submitted_by.email}
             assert application.receipt_number in str(message["Subject"])
-        assert sorted(mailed.values()) == [1] * 12
+        assert sorted(mailed.values()) == [1] * 14
         passed = True
     finally:
         if process is not None:

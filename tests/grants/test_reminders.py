@@ -318,3 +318,45 @@ def test_a_failed_reminder_is_not_retried_after_its_deadline(db, settings, recor
         outbox.sweep(now=timezone.now() + dt.timedelta(hours=1))
     assert OutboxMessage.objects.get(pk=message_id).status == OutboxStatus.CANCELLED
     assert mail.outbox == []
+
+
+def test_the_grant_application_and_the_refund_are_reminded_before_they_are_due(db, record):
+    from grants.models import AwardStatus, Refund
+    from tests.grants.lifecycle import award_at
+
+    adopted = award_at(AwardStatus.ADOPTED)
+    adopted.award.grant_application_due = dt.date(2099, 6, 30)
+    adopted.award.save()
+    ordered = award_at(AwardStatus.REFUND_ORDERED, staff=adopted.staff, confirmed_amount=1_000_000)
+    Refund.objects.create(
+        award=ordered.award,
+        amount=500_000,
+        ordered_on=dt.date(2099, 6, 1),
+        due_on=dt.date(2099, 6, 30),
+        ordered_by=adopted.staff,
+    )
+    three_days = dt.datetime(2099, 7, 1, 0, 0, tzinfo=JST) - dt.timedelta(hours=72)
+    due = {(item.subject_id, item.report_kind, item.recipient_email) for item in reminders.due_reminders(three_days)}
+    assert due == {
+        (adopted.award.pk, "grant_application", adopted.member.email),
+        (ordered.award.pk, "refund", ordered.member.email),
+    }
+    record(three_days)
+    bodies = sorted(message.subject for message in mail.outbox)
+    assert len(bodies) == 2 and all("2099年6月30日" in subject for subject in bodies)
+
+
+def test_a_grant_application_filed_before_its_reminder_is_sent_cancels_it(db, django_capture_on_commit_callbacks):
+    from grants.models import Award, AwardStatus
+    from tests.grants.lifecycle import award_at
+
+    case = award_at(AwardStatus.ADOPTED)
+    case.award.grant_application_due = dt.date(2099, 6, 30)
+    case.award.save()
+    with django_capture_on_commit_callbacks(execute=False) as dispatches:
+        [message_id] = reminders.record_due_reminders(dt.datetime(2099, 6, 28, 0, 0, tzinfo=JST))
+    Award.objects.filter(pk=case.award.pk).update(status=AwardStatus.APPLIED)  # noqa: the filing, in short
+    for dispatch in dispatches:
+        dispatch()
+    assert OutboxMessage.objects.get(pk=message_id).status == OutboxStatus.CANCELLED
+    assert mail.outbox == []
