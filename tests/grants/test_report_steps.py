@@ -535,6 +535,7 @@ def test_staff_accepting_and_returning_at_once_give_one_result():
     report = file_report(case)
     review_all(report, case.staff)
     second = other_staff()
+
     def in_english(action):
         # Each thread starts in the site's language (Japanese); the message is asserted in English.
         def run():
