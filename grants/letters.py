@@ -325,9 +325,7 @@ def letters_record_sent() -> int:
     sent = OutboxMessage.objects.filter(
         kind=LETTER_MAIL, subject_type=Letter._meta.label, status=OutboxStatus.SENT, sent_at__isnull=False
     )
-    first_sent = (
-        sent.filter(subject_id=OuterRef("pk")).order_by().values("subject_id").annotate(first=Min("sent_at"))
-    )
+    first_sent = sent.filter(subject_id=OuterRef("pk")).order_by().values("subject_id").annotate(first=Min("sent_at"))
     unrecorded = Letter.objects.filter(emailed_at__isnull=True, pk__in=sent.values("subject_id")).annotate(
         first=Subquery(first_sent.values("first"))
     )
