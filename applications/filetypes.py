@@ -69,10 +69,64 @@ _MB = 1024 * 1024
 _MACRO = "macro"
 _ENCRYPTED = "encrypted"
 _ARCHIVE_TOO_LARGE = "archive_too_large"
+_ACTIVE_PDF = "active_pdf"
+_HTML_IN_PDF = "html_in_pdf"
 
 
 # --------------------------------------------------------------------------------------------------
 # PDF
+
+# Names that make a PDF act when it is opened or clicked (scripts, launching programs, embedded
+# files and media, XML forms), looked for in the file and in its compressed streams (object
+# streams hide dictionaries there). Names may be spelt with #xx escapes (/J#61vaScript).
+_PDF_ACTIVE_NAMES = frozenset(
+    {b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"RichMedia", b"XFA", b"ImportData"}
+)
+_PDF_NAME = re.compile(rb"/([^\x00\t\n\f\r ()<>\[\]{}/%]+)")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"stream\r?\n")
+# Markup a web browser would run, in a file that also starts as a PDF (a polyglot).
+_HTML_MARKERS = re.compile(rb"<\s*(?:script|html|body|iframe|svg|!doctype\s+html)\b", re.IGNORECASE)
+# Read at call time. Each stream is inflated up to its first MAX_PDF_STREAM_SCAN_BYTES (dictionaries
+# and scripts are small; large streams are images), all of them up to MAX_PDF_INFLATED_BYTES: past
+# that the file is refused as too much to check, so a bomb stops the check, not the server.
+MAX_PDF_STREAM_SCAN_BYTES = 8 * 1024 * 1024
+MAX_PDF_INFLATED_BYTES = 256 * 1024 * 1024
+
+
+def _has_active_names(data: bytes) -> bool:
+    for match in _PDF_NAME.finditer(data):
+        name = _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), match.group(1))
+        if name in _PDF_ACTIVE_NAMES:
+            return True
+    return False
+
+
+def _inspect_pdf(fileobj: IO[bytes]) -> str | None:
+    """A problem of a PDF's content (active content, markup, too much to inflate), or None.
+
+    The raw file is searched, then every stream that inflates (FlateDecode, the common case),
+    within MAX_PDF_INFLATED_BYTES in all."""
+    fileobj.seek(0)
+    data = fileobj.read()
+    if _HTML_MARKERS.search(data):
+        return _HTML_IN_PDF
+    if _has_active_names(data):
+        return _ACTIVE_PDF
+    budget = MAX_PDF_INFLATED_BYTES
+    view = memoryview(data)
+    for match in _PDF_STREAM.finditer(data):
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(view[match.end() :], MAX_PDF_STREAM_SCAN_BYTES)
+        except zlib.error:
+            continue  # not Flate-encoded (images, other filters): nothing to read as names
+        budget -= len(inflated)
+        if budget < 0:
+            return _ARCHIVE_TOO_LARGE
+        if _HTML_MARKERS.search(inflated) or _has_active_names(inflated):
+            return _ACTIVE_PDF
+    return None
 
 
 _PDF_HEADER_WINDOW = 1024  # the header must start within the first 1024 bytes (as PDF readers allow)
@@ -330,7 +384,8 @@ def _inspect(fileobj: IO[bytes]) -> tuple[str | None, str | None]:
         fileobj.seek(0)
         head = fileobj.read(_PDF_HEADER_WINDOW + 16)
         if _is_pdf(head):
-            return "pdf", None
+            problem = _inspect_pdf(fileobj)
+            return ("pdf", None) if problem is None else (None, problem)
         if head.startswith(_ZIP_LOCAL_HEADER):  # not merely is_zipfile(): that accepts self-extracting .exe
             try:
                 return _inspect_ooxml(fileobj)
@@ -420,6 +475,23 @@ def validate_attachment(upload, *, max_bytes: int) -> str:
         raise ValidationError(
             _("Password-protected files cannot be attached. Please remove the password and attach the file again."),
             code="encrypted",
+        )
+    if problem == _ACTIVE_PDF:
+        raise ValidationError(
+            _(
+                "This PDF contains active content (scripts, actions that launch programs, or embedded files), "
+                "which cannot be attached. Please print it to a new PDF (for example with “Microsoft Print to "
+                "PDF” or your viewer's print-to-PDF) and attach that file."
+            ),
+            code="active_pdf",
+        )
+    if problem == _HTML_IN_PDF:
+        raise ValidationError(
+            _(
+                "This file begins as a PDF but also contains web page code, so it cannot be attached. "
+                "Please print the document to a new PDF and attach that file."
+            ),
+            code="html_in_pdf",
         )
     if problem == _ARCHIVE_TOO_LARGE:
         raise ValidationError(

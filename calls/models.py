@@ -139,7 +139,10 @@ class Call(models.Model):
     eligibility_note = models.TextField(_("eligibility note"), blank=True)
     area_rule = models.CharField(_("area rule"), max_length=20, choices=AreaRule.choices, default=AreaRule.NONE)
     receipt_prefix = models.CharField(
-        _("receipt number prefix"), max_length=12, help_text=_("Receipt numbers read PREFIX-0001, PREFIX-0002, …")
+        _("receipt number prefix"),
+        max_length=12,
+        unique=True,  # receipt numbers are unique across calls: two calls sharing a prefix would collide
+        help_text=_("Receipt numbers read PREFIX-0001, PREFIX-0002, …"),
     )
     summary_max_length = models.PositiveIntegerField(_("summary length limit (characters)"), default=400)
     published = models.BooleanField(_("published"), default=True)

@@ -58,6 +58,7 @@ import datetime as dt
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Min, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -67,7 +68,7 @@ from applications.models import Application
 from applications.selectors import application_mail_recipients
 from kodoku_portal.jp import JST, format_wareki
 from kodoku_portal.links import absolute_url
-from kodoku_portal.models import OutboxMessage
+from kodoku_portal.models import OutboxMessage, OutboxStatus
 from kodoku_portal.outbox import Mail, enqueue
 from kodoku_portal.pdf import render_pdf
 from kodoku_portal.refusals import Refused
@@ -315,3 +316,21 @@ def build_letter_mail(message: OutboxMessage) -> EmailMessage | None:
     email = letter_email(letter, to=[message.to_email], message_class=MailWithAfterSend)
     email.after_send = lambda: letter_mail_sent(letter_id=letter.pk, at=message.sent_at or timezone.now())
     return email
+
+
+def letters_record_sent() -> int:
+    """Repair: a letter whose mail the outbox has sent but that is not recorded as e-mailed (the
+    worker stopped between the mail server's answer and the record) is recorded now, with the time
+    the outbox sent its first mail. Run by beat with the notices' repair; returns how many."""
+    sent = OutboxMessage.objects.filter(
+        kind=LETTER_MAIL, subject_type=Letter._meta.label, status=OutboxStatus.SENT, sent_at__isnull=False
+    )
+    first_sent = sent.filter(subject_id=OuterRef("pk")).order_by().values("subject_id").annotate(first=Min("sent_at"))
+    unrecorded = Letter.objects.filter(emailed_at__isnull=True, pk__in=sent.values("subject_id")).annotate(
+        first=Subquery(first_sent.values("first"))
+    )
+    repaired = 0
+    for letter_id, first in unrecorded.values_list("pk", "first"):
+        letter_mail_sent(letter_id=letter_id, at=first)
+        repaired += 1
+    return repaired

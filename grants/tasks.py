@@ -4,7 +4,7 @@ kodoku_portal.tasks.deliver_message (found by autodiscovery); nothing here sends
 from celery import shared_task
 from django.utils import timezone
 
-from . import reminders, services
+from . import letters, reminders, services
 
 
 @shared_task
@@ -15,6 +15,6 @@ def enqueue_reminders() -> int:
 
 @shared_task
 def record_sent_notices() -> int:
-    """Run by Celery beat: a notice mail sent but not recorded (a worker stopped in between) is
-    recorded and its decision disclosed."""
-    return services.notices_record_sent()
+    """Run by Celery beat: a notice or letter mail sent but not recorded (a worker stopped in
+    between) is recorded, and a notice's decision disclosed."""
+    return services.notices_record_sent() + letters.letters_record_sent()

@@ -412,3 +412,79 @@ def test_safe_download_name_limits_length_without_splitting_characters():
 def test_safe_download_name_unknown_kind():
     with pytest.raises(ValueError, match="unknown attachment kind"):
         safe_download_name("a.png", "png")
+
+
+# --- hostile PDFs --------------------------------------------------------------------------------
+
+
+def pdf_with(*objects: bytes) -> bytes:
+    """A one-page PDF whose catalog also carries ``objects`` (appended as objects 4, 5, …)."""
+    base = [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        *objects,
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    for number, body in enumerate(base, start=1):
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n%%%%EOF\n" % (len(base) + 1)
+    return bytes(out)
+
+
+def flate_stream(content: bytes) -> bytes:
+    import zlib
+
+    packed = zlib.compress(content)
+    return b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream" % (
+        len(packed),
+        packed,
+    )
+
+
+def refused_code(data: bytes, name: str = "計画書.pdf") -> str:
+    with pytest.raises(ValidationError) as refused:
+        validate_attachment(SimpleUploadedFile(name, data), max_bytes=10 * MB)
+    return refused.value.code
+
+
+def test_a_pdf_that_opens_to_a_page_is_accepted():
+    # /OpenAction to a page view is ordinary (many writers add it); only what acts is refused.
+    assert validate_attachment(SimpleUploadedFile("計画書.pdf", pdf_with(b"[3 0 R /Fit]")), max_bytes=10 * MB) == "pdf"
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        b"<< /S /JavaScript /JS (app.alert('x')) >>",  # what the issue saw: /OpenAction + /JavaScript
+        b"<< /S /J#61vaScript /J#53 (app.alert('x')) >>",  # the same, its names spelt with #xx escapes
+        b"<< /S /Launch /F (cmd.exe) >>",
+        b"<< /Type /Filespec /EF << /F 6 0 R >> /Type /EmbeddedFile >>",
+    ],
+)
+def test_a_pdf_with_active_content_is_refused_with_its_message(action):
+    assert refused_code(pdf_with(action)) == "active_pdf"
+    with pytest.raises(ValidationError) as refused:
+        validate_attachment(SimpleUploadedFile("計画書.pdf", pdf_with(action)), max_bytes=10 * MB)
+    assert "active content" in refused.value.messages[0]
+
+
+def test_a_script_hidden_in_a_compressed_object_stream_is_found():
+    hidden = flate_stream(b"5 0 << /S /JavaScript /JS (app.alert('x')) >>")
+    assert b"JavaScript" not in pdf_with(b"[3 0 R /Fit]", hidden)
+    assert refused_code(pdf_with(b"[3 0 R /Fit]", hidden)) == "active_pdf"
+
+
+@pytest.mark.parametrize(
+    "markup", [b"<html><script>alert(1)</script></html>", b"<!DOCTYPE html><body>", b"<svg onload=x>"]
+)
+def test_a_file_that_starts_as_a_pdf_and_holds_a_web_page_is_refused(markup):
+    assert refused_code(b"%PDF-1.4\n" + markup) == "html_in_pdf"
+    assert sniff(io.BytesIO(b"%PDF-1.4\n" + markup)) is None
+
+
+def test_a_compression_bomb_in_a_pdf_stops_the_check_not_the_server(monkeypatch):
+    monkeypatch.setattr(filetypes, "MAX_PDF_INFLATED_BYTES", 1024 * 1024)
+    monkeypatch.setattr(filetypes, "MAX_PDF_STREAM_SCAN_BYTES", 1024 * 1024)
+    bomb = flate_stream(b"\0" * (2 * 1024 * 1024))
+    assert refused_code(pdf_with(b"[3 0 R /Fit]", bomb, bomb)) == "archive_too_large"

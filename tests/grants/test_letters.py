@@ -844,3 +844,21 @@ def test_the_same_letter_issued_twice_at_once_is_issued_once(settings):
     assert errors == []
     assert len(issued) == 1 and refusals == ["issued"]
     assert Letter.objects.count() == 1
+
+
+def test_a_sent_letter_that_was_not_recorded_is_recorded_by_the_repair(django_capture_on_commit_callbacks):
+    """The worker stopped between the mail server's answer and the record: the outbox rows are
+    sent, the letter not marked as e-mailed — until beat's repair records it with the first send."""
+    from grants.tasks import record_sent_notices
+
+    case = case_at()
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = issue(case, LetterKind.GRANT_DECISION, GRANT_DETAILS)
+    first_sent = min(message.sent_at for message in letter_messages(letter))
+    Letter.objects.filter(pk=letter.pk).update(emailed_at=None)  # what a killed worker leaves behind
+    sent_before = len(mail.outbox)
+    assert letters.letters_record_sent() == 1
+    assert Letter.objects.get(pk=letter.pk).emailed_at == first_sent
+    assert letters.letters_record_sent() == 0  # nothing left to repair
+    assert record_sent_notices() == 0  # the beat task runs both repairs
+    assert len(mail.outbox) == sent_before  # and no mail was sent again
