@@ -288,8 +288,10 @@ def outbox_subject_labels(messages: list[OutboxMessage]) -> dict[tuple[str, int]
 
 
 def adopted_for_public(call: Call) -> QuerySet[Application]:
+    """The published list: the adopted projects, less those their organisations declined (辞退)."""
     return (
         Application.objects.filter(call=call, status=ApplicationStatus.ADOPTED)
+        .exclude(award__status=AwardStatus.DECLINED)
         .select_related("organisation", "theme")
         .order_by("receipt_number")
     )

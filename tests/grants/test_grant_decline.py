@@ -92,3 +92,22 @@ def test_a_granted_award_holds_its_granted_amount():
     assert committed_amount(case.call, excluding=case.application) == 1_000_000
     grant_steps.award_decline(award=case.award, reason="x", by=case.member)
     assert committed_amount(case.call) == 1_000_000
+
+
+def test_a_declined_project_leaves_the_published_list(client):
+    from django.utils import timezone
+
+    from grants import grant_steps
+    from grants.models import AwardStatus
+    from tests.grants.lifecycle import award_at
+
+    kept = award_at(AwardStatus.ADOPTED)
+    declined = award_at(AwardStatus.ADOPTED, staff=kept.staff, call=kept.call)
+    call = kept.call
+    call.adoptions_published_at = timezone.now()
+    call.save(update_fields=["adoptions_published_at"])
+    page = client.get(f"/calls/{call.slug}/adopted/").content.decode()
+    assert kept.application.title in page and declined.application.title in page
+    grant_steps.award_decline(award=declined.award, reason="事業の実施体制が整わないため", by=declined.member)
+    page = client.get(f"/calls/{call.slug}/adopted/").content.decode()
+    assert kept.application.title in page and declined.application.title not in page
