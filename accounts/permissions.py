@@ -13,6 +13,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
@@ -71,3 +72,24 @@ def role_required(*roles: Role) -> Callable:
 
 
 STAFF_ROLES = (Role.STAFF, Role.ADMINISTRATOR)
+
+
+def role_required_or_404(*roles: Role) -> Callable:
+    """``role_required`` for a page about one object (an application, its files): a signed-in user
+    of another role is told "not found" rather than "forbidden", so ids cannot be probed. The
+    anonymous visitor is still sent to log in, and reviewers and staff to set up MFA."""
+    guard = role_required(*roles)
+
+    def decorator(view):
+        guarded = guard(view)
+
+        @wraps(guarded)
+        def wrapped(request, *args, **kwargs):
+            try:
+                return guarded(request, *args, **kwargs)
+            except PermissionDenied:
+                raise Http404 from None
+
+        return wrapped
+
+    return decorator

@@ -328,6 +328,11 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return self.original_name
 
+    @property
+    def audit_label(self) -> str:
+        """The audit trail names a file by its application's receipt number and its name."""
+        return f"{self.application.audit_label}: {self.original_name}"
+
 
 class RefusedSaveReason(models.TextChoices):
     CONFLICT = "conflict", _("Someone else saved a newer version first")

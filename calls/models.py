@@ -149,6 +149,12 @@ class Call(models.Model):
     adoptions_published_at = models.DateTimeField(
         _("adopted projects published"), null=True, blank=True, help_text=_("Set by staff from the decisions page.")
     )
+    # 不採択通知書: print the reviewers' comments marked 「申請者に開示可」 on the notice (grants/documents.py).
+    disclose_comments_in_notice = models.BooleanField(
+        _("print disclosed review comments on the non-adoption notice"),
+        default=False,
+        help_text=_("Comments reviewers marked as disclosable are printed without their names."),
+    )
     # Hours before the close at which organisations with an unsubmitted draft are reminded.
     reminder_offsets_hours = models.JSONField(
         _("deadline reminders (hours before the close)"),

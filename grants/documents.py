@@ -21,6 +21,7 @@ from django.utils import translation
 from applications.selectors import application_mail_recipients
 from kodoku_portal.links import absolute_url
 from kodoku_portal.pdf import render_pdf
+from reviews.selectors import disclosed_comments
 
 from .models import Notice, NoticeKind
 
@@ -49,7 +50,16 @@ def _context(notice: Notice) -> dict:
         "call": application.call,
         "programme": application.call.programme,
         "url": absolute_url("applications:detail", application.pk),
+        "review_comments": _review_comments(notice),
     }
+
+
+def _review_comments(notice: Notice) -> list[str]:
+    """The reviewers' comments marked 「申請者に開示可」, printed (without names) on a 不採択 notice
+    when the call says so (``Call.disclose_comments_in_notice``); none on any other notice."""
+    if notice.kind != NoticeKind.NOT_ADOPTED or not notice.application.call.disclose_comments_in_notice:
+        return []
+    return disclosed_comments(notice.application)
 
 
 def _render_pdf(notice: Notice) -> bytes:

@@ -253,6 +253,7 @@ ACCOUNT_TYPE_JA = {"ordinary": "普通", "current": "当座"}
 class PaymentRow:
     award_id: int
     call: str
+    application_id: int
     receipt_number: str
     payee: str
     bank_name: str
@@ -337,6 +338,7 @@ def payment_rows(*, call=None, kind: str = "", status: str = "") -> list[Payment
         return PaymentRow(
             award_id=award.pk,
             call=call_title,
+            application_id=application.pk,
             receipt_number=application.receipt_number,
             payee=application.organisation.name,
             bank_name=filing.bank_name if filing else "",

@@ -10,23 +10,26 @@ from django.db.models import (
     ExpressionWrapper,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from applications.models import Application, ApplicationStatus
+from applications.models import Application, ApplicationStatus, Attachment, BudgetLine, RefusedSave
 from calls.models import Call
 from kodoku_portal import outbox
 from kodoku_portal.jp import JST
 from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from kodoku_portal.prefectures import prefecture_name
+from reviews.models import Assignment, ConflictDeclaration, Score
 from reviews.selectors import RankingRow
 
-from .models import Award, AwardStatus, Notice, ReminderKind, Report, ReportKind, ReportStatus
+from .models import Award, AwardStatus, Letter, Notice, ReminderKind, Report, ReportKind, ReportStatus
 from .services import NOTICE_MAIL, Candidate, committed_amount
 
 AUDIT_PAGE_LIMIT = 500
@@ -294,4 +297,52 @@ def adopted_for_public(call: Call) -> QuerySet[Application]:
         .exclude(award__status=AwardStatus.DECLINED)
         .select_related("organisation", "theme")
         .order_by("receipt_number")
+    )
+
+
+# --- the staff page of one application (grants/application_views.py) -----------------------------
+
+
+def application_for_staff(pk: int) -> Application:
+    """One application with everything its staff page shows, in a fixed number of queries however
+    many budget lines, attachments, reviews, scores or letters it has; 404 for a draft (a draft is
+    the organisation's own until it is submitted)."""
+    assignments = (
+        Assignment.objects.select_related("reviewer", "review", "assigned_by")
+        .prefetch_related(
+            Prefetch("review__scores", queryset=Score.objects.select_related("criterion").order_by("criterion__order"))
+        )
+        .order_by("reviewer__full_name", "reviewer__email", "id")
+    )
+    queryset = (
+        Application.objects.exclude(status=ApplicationStatus.DRAFT)
+        .select_related(
+            "call__programme",
+            "organisation__applicant_type",
+            "theme",
+            "submitted_by",
+            "updated_by",
+            "receipt",
+            "decision__decided_by",
+            "notice",
+            "award",
+        )
+        .prefetch_related(
+            Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("position", "id")),
+            Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
+            Prefetch("assignments", queryset=assignments),
+            Prefetch("refused_saves", queryset=RefusedSave.objects.select_related("user").order_by("created_at")),
+            Prefetch("letters", queryset=Letter.objects.order_by("issued_on", "id")),
+        )
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def conflicts_declared(application: Application) -> list:
+    """Conflicts of interest declared with the application's organisation beforehand (one query);
+    the assignments returned for a conflict are among the application's assignments."""
+    return list(
+        ConflictDeclaration.objects.filter(organisation_id=application.organisation_id)
+        .select_related("reviewer")
+        .order_by("declared_at", "id")
     )

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import applicant_views, award_views, change_views, grant_views, money_views, report_views, staff_views, views
+from . import (
+    applicant_views,
+    application_views,
+    award_views,
+    change_views,
+    grant_views,
+    money_views,
+    report_views,
+    staff_views,
+    views,
+)
 
 app_name = "grants"
 
@@ -26,6 +36,7 @@ urlpatterns = [
     path("applications/<int:pk>/award/", award_views.applicant_award, name="applicant_award"),
     path("applications/<int:pk>/letters/<int:letter>.pdf", applicant_views.letter_download, name="applicant_letter"),
     path("staff/calls/<slug:slug>/applications/", views.staff_call_applications, name="staff_call_applications"),
+    *application_views.urlpatterns,
     *grant_views.urlpatterns,
     *change_views.urlpatterns,
     *report_views.urlpatterns,

@@ -22,5 +22,6 @@ class ReviewsConfig(AppConfig):
             "conflict_recorded": _("%(actor)s recorded a conflict of interest: %(object)s"),
             "review_submitted": _("%(actor)s submitted the review of %(object)s"),
             "review_reopened": _("%(actor)s reopened the review of %(object)s"),
+            "attachment_opened": _("%(actor)s opened the attachment %(object)s"),
         }.items():
             register_action(code, sentence)

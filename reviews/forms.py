@@ -31,6 +31,11 @@ class ReviewForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    disclose_to_applicant = forms.BooleanField(
+        label=_("Disclose to the applicant (申請者に開示可)"),
+        help_text=_("The organisation reads this comment, without your name, once its notice has been sent."),
+        required=False,
+    )
 
     def __init__(self, *args, criteria, **kwargs):
         super().__init__(*args, **kwargs)

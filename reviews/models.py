@@ -215,6 +215,9 @@ class Review(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT)
     comment_to_staff = models.TextField(_("comment to staff"), blank=True)
     comment_to_applicant = models.TextField(_("comment that may be shared with the applicant"), blank=True)
+    # 申請者に開示可: the reviewer lets the organisation read comment_to_applicant (without the
+    # reviewer's name) once its notice is out; reviews/selectors.disclosed_comments reads it.
+    disclose_to_applicant = models.BooleanField(_("disclose to the applicant"), default=False)
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

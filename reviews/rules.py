@@ -11,6 +11,9 @@ ask these by name. The module is imported by ``ReviewsConfig.ready`` so the name
   returned for a conflict), and the round is not locked.
 - ``can_see_assignment(user, assignment)``: the reviewer of a live assignment, or staff.
 - ``can_manage_review_round(user[, call])``: programme staff and administrators.
+- ``can_read_application_files(user, application)``: staff, or a reviewer holding an accepted
+  assignment on the application (declared free of any conflict of interest): the same reviewers
+  who may open the application's page. A returned or conflicted assignment loses it at once.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import Role, User
 from accounts.permissions import STAFF_ROLES
-from applications.models import DECIDED_STATUSES
+from applications.models import DECIDED_STATUSES, Application
 
 from .models import OPEN_PHASES, Assignment, AssignmentStatus, ReviewPhase, ReviewRound
 
@@ -73,6 +76,16 @@ def application_is_undecided(user: Viewer, assignment: Assignment) -> bool:
     return assignment.application.status not in DECIDED_STATUSES
 
 
+@rules.predicate
+def holds_accepted_assignment(user: Viewer, application: Application | None) -> bool:
+    """The user is a reviewer with an accepted assignment on ``application`` (read afresh)."""
+    if not getattr(user, "is_authenticated", False) or application is None:
+        return False
+    return Assignment.objects.filter(
+        application_id=application.pk, reviewer_id=user.pk, status=AssignmentStatus.ACCEPTED
+    ).exists()
+
+
 can_review = is_assigned_reviewer & assignment_is_accepted & round_is_open & application_is_undecided
 can_declare_conflict = is_assigned_reviewer & assignment_is_live & ~round_is_locked
 can_see_assignment = (is_assigned_reviewer & assignment_is_live) | is_staff_member
@@ -82,3 +95,5 @@ rules.add_rule("can_review", can_review)
 rules.add_rule("can_declare_conflict", can_declare_conflict)
 rules.add_rule("can_see_assignment", can_see_assignment)
 rules.add_rule("can_manage_review_round", can_manage_review_round)
+can_read_application_files = is_staff_member | (is_reviewer & holds_accepted_assignment)
+rules.add_rule("can_read_application_files", can_read_application_files)

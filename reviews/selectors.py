@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Role, User
-from applications.models import Application, ApplicationStatus, BudgetLine
+from applications.models import Application, ApplicationStatus, Attachment, BudgetLine
 from calls.models import Call
 
 from . import ranking
@@ -56,6 +56,29 @@ def application_for_reviewer(assignment: Assignment) -> Application:
         .prefetch_related(Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("position")), "attachments")
         .get(pk=assignment.application_id)
     )
+
+
+def attachment_for_reader(user: User, application: Application, pk: int) -> Attachment:
+    """One attachment of ``application`` for someone who may read its files
+    (rules.can_read_application_files: staff, or a reviewer with an accepted assignment), or 404."""
+    if not rules.test_rule("can_read_application_files", user, application):
+        raise Http404
+    attachment = get_object_or_404(Attachment.objects.filter(application_id=application.pk), pk=pk)
+    attachment.application = application  # the audit entry names it by the receipt number
+    return attachment
+
+
+def disclosed_comments(application: Application) -> list[str]:
+    """The reviewers' comments marked 「申請者に開示可」 on counted reviews of ``application``: text
+    only, never who wrote them, sorted by their text (a stable order that says nothing of the
+    reviewer or of the order of the reviews)."""
+    comments = (
+        Review.objects.counted()
+        .filter(assignment__application_id=application.pk, disclose_to_applicant=True)
+        .exclude(comment_to_applicant="")
+        .values_list("comment_to_applicant", flat=True)
+    )
+    return sorted(comment.strip() for comment in comments if comment.strip())
 
 
 def criteria_of(call: Call) -> list[Criterion]:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from applications.models import Application, ApplicationStatus, Membership, Organisation
+from applications.models import Application, ApplicationStatus, Attachment, Membership, Organisation
 from calls.models import Call
 from kodoku_portal.jp import join_list
 from kodoku_portal.workflow import Refused, change_state, record
@@ -395,6 +395,7 @@ def review_save(
     comment_to_staff: str,
     comment_to_applicant: str,
     submit: bool,
+    disclose_to_applicant: bool = False,
 ) -> Review:
     """Save scores as a draft by the assignment's reviewer (rules.can_review), and with ``submit``
     submit them in the same transaction (review_submit); every score must lie in 0..max of its
@@ -423,7 +424,8 @@ def review_save(
     Score.objects.bulk_create(Score(review=review, criterion_id=c, value=v) for c, v in scores.items() if v is not None)
     review.comment_to_staff = comment_to_staff
     review.comment_to_applicant = comment_to_applicant
-    review.save(update_fields=["comment_to_staff", "comment_to_applicant", "updated_at"])
+    review.disclose_to_applicant = disclose_to_applicant
+    review.save(update_fields=["comment_to_staff", "comment_to_applicant", "disclose_to_applicant", "updated_at"])
     if submit:
         review = review_submit(assignment=locked)
     return review
@@ -484,3 +486,22 @@ def review_reopen(*, assignment: Assignment) -> Review:
         call_id=review.assignment.application.call_id,
     )
     return review
+
+
+# --- reading the file ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def attachment_opened(*, attachment: Attachment, by: User) -> None:
+    """Audit that ``by`` opened ``attachment`` (who, which file, when), after asking
+    rules.can_read_application_files: staff, or a reviewer with an accepted assignment on it."""
+    application = attachment.application
+    if not permissions.can_read_application_files.test(by, application):
+        raise Refused(_("You may not open the files of this application."), code="forbidden")
+    record(
+        attachment,
+        by=by,
+        action="attachment_opened",
+        after={"file": attachment.original_name, "kind": attachment.kind, "role": by.role},
+        call_id=application.call_id,
+    )

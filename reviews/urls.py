@@ -9,4 +9,5 @@ urlpatterns = [
     path("assignments/<int:pk>/declare/", views.declare, name="declare"),
     path("assignments/<int:pk>/", views.assignment_detail, name="assignment"),
     path("assignments/<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("assignments/<int:pk>/attachments/<int:attachment_pk>/", views.assignment_attachment, name="attachment"),
 ]

@@ -7,7 +7,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.permissions import role_required
+from accounts.permissions import role_required, role_required_or_404
+from applications.attachment_files import attachment_response
 from kodoku_portal.views_support import refusals_to_messages
 
 from . import selectors, services
@@ -58,7 +59,11 @@ def assignment_detail(request, pk):
     initial = {}
     if review is not None:
         initial = {f"score_{s.criterion_id}": s.value for s in review.scores.all()}
-        initial.update(comment_to_staff=review.comment_to_staff, comment_to_applicant=review.comment_to_applicant)
+        initial.update(
+            comment_to_staff=review.comment_to_staff,
+            comment_to_applicant=review.comment_to_applicant,
+            disclose_to_applicant=review.disclose_to_applicant,
+        )
     form = ReviewForm(request.POST or None, initial=initial, criteria=criteria)
     if request.method == "POST" and form.is_valid():
         # The scores are kept as a draft first, so that a refused submission (a criterion left
@@ -68,6 +73,7 @@ def assignment_detail(request, pk):
             scores=form.scores(),
             comment_to_staff=form.cleaned_data["comment_to_staff"],
             comment_to_applicant=form.cleaned_data["comment_to_applicant"],
+            disclose_to_applicant=form.cleaned_data["disclose_to_applicant"],
             submit=False,
         )
         submit = "submit" in request.POST
@@ -97,3 +103,14 @@ def reopen(request, pk):
     assignment = selectors.assignment_for_reviewer(request.user, pk)
     services.review_reopen(assignment=assignment)
     return redirect("reviews:assignment", pk=pk)
+
+
+@role_required_or_404(Role.REVIEWER)
+def assignment_attachment(request, pk, attachment_pk):
+    """An attachment of the assigned application, opened beside the scoring form (a PDF in the
+    browser, Office files downloaded), by the reviewer of an accepted assignment; each opening is
+    audited. Another reviewer's assignment, a returned or conflicted one: 404."""
+    assignment = selectors.assignment_for_reviewer(request.user, pk)
+    attachment = selectors.attachment_for_reader(request.user, assignment.application, attachment_pk)
+    services.attachment_opened(attachment=attachment, by=request.user)
+    return attachment_response(attachment, inline=True)

@@ -112,3 +112,23 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     organisation = factory.SubFactory(OrganisationFactory)
     title = factory.Sequence(lambda n: f"テスト事業 {n}")
     status = ApplicationStatus.DRAFT
+
+
+# --- rv-file: attachments read by reviewers and staff ---------------------------------------------
+
+MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+class AttachmentFactory(factory.django.DjangoModelFactory):
+    """A stored attachment (a small PDF unless ``file__data`` and ``file_type`` say otherwise);
+    store files under a temporary MEDIA_ROOT in the test."""
+
+    class Meta:
+        model = "applications.Attachment"
+
+    application = factory.SubFactory(ApplicationFactory)
+    kind = "articles"
+    file = factory.django.FileField(data=MINIMAL_PDF, filename="upload")
+    original_name = "定款.pdf"
+    file_type = "pdf"
+    size = factory.LazyAttribute(lambda attachment: attachment.file.size)

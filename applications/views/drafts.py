@@ -5,7 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,8 +19,9 @@ from kodoku_portal.jp import format_datetime, format_yen, join_list
 from kodoku_portal.views_support import refusals_to_messages
 
 from .. import selectors, services
+from ..attachment_files import attachment_response
 from ..checks import amount_over_cap
-from ..filetypes import ALLOWED_KINDS, safe_download_name, validate_attachment
+from ..filetypes import validate_attachment
 from ..forms import ApplicationForm, AttachmentForm, BudgetFormSet
 from ..models import ApplicationStatus, BudgetCategory
 
@@ -267,17 +268,7 @@ def attachment_upload(request, pk):
 @role_required(Role.APPLICANT)
 def attachment_download(request, pk, attachment_pk):
     attachment = selectors.attachment_for_member(request.user, pk, attachment_pk)
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    _label, _extension, mime = ALLOWED_KINDS[attachment.file_type]
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=safe_download_name(attachment.original_name, attachment.file_type),
-        content_type=mime,
-    )
+    return attachment_response(attachment)
 
 
 @require_POST

@@ -269,7 +269,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     expect(board).to_have_count(len(adopted))
     board_row = board.filter(has_text=winner.receipt_number)
     expect(board_row.get_by_role("cell").nth(3)).to_have_text(ADOPTED_STEP)
-    board_row.get_by_role("link", name=winner.receipt_number).click()
+    board_row.get_by_role("link", name=ADOPTED_STEP).click()
     expect(page).to_have_url(f"{base}/staff/awards/{award.pk}/")
     expect(page.get_by_role("heading", level=1)).to_have_text(winner.title)
     expect(page.get_by_test_id("award-status")).to_have_text(ADOPTED_STEP)
