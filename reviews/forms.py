@@ -27,7 +27,7 @@ class ReviewForm(forms.Form):
         label=_("Comment to staff"), required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
     comment_to_applicant = forms.CharField(
-        label=_("Comment that may be shared with the applicant"),
+        label=_("Comment to the applicant"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
