@@ -181,13 +181,23 @@ def test_staff_open_an_issued_notice_and_the_award_is_linked(client, staff, djan
     assert response["Content-Disposition"].startswith("inline;")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content).startswith(b"%PDF-")
-    response.close()
     page = client.get(f"/staff/applications/{application.pk}/").content.decode()
     assert f'href="/staff/awards/{application.award.pk}/"' in page
-    # The notice is the organisation's and staff's only.
-    for user, status in ((member, 404), (_user(Role.REVIEWER), 404), (_user(Role.APPLICANT), 404)):
+    # On this URL, the notice is staff's only (the organisation has its own download).
+    url = f"/staff/applications/{application.pk}/notice.pdf"
+    for user, status in (
+        (_user(Role.ADMINISTRATOR), 200),
+        (member, 404),
+        (_user(Role.REVIEWER), 404),
+        (_user(Role.APPLICANT), 404),
+    ):
         client.force_login(user)
-        assert client.get(f"/staff/applications/{application.pk}/notice.pdf").status_code == status
+        response = client.get(url)
+        assert response.status_code == status
+        if response.streaming:
+            b"".join(response.streaming_content)  # read to the end: the test client closes the file
+    client.logout()
+    assert client.get(url)["Location"].startswith("/accounts/login/")
 
 
 def test_a_draft_has_no_staff_page(client, staff):

@@ -81,11 +81,11 @@ def case(call, reviewing, staff):
 
 
 def fetch(client, url: str):
-    """GET ``url``, its file (if any) read and closed."""
+    """GET ``url``, its file (if any) read to the end, which closes it (the test client closes a
+    streamed response once its content is consumed; closing it again would end the request twice)."""
     response = client.get(url)
     if response.streaming:
         response.content_bytes = b"".join(response.streaming_content)
-    response.close()
     return response
 
 
