@@ -133,10 +133,10 @@ def test_reviewer_and_staff_read_the_file_and_the_organisation_reads_the_feedbac
     expect(staff_page.get_by_role("heading", level=1)).to_have_text("雪あかりの縁側事業")
     expect(staff_page.get_by_role("main")).to_contain_text("冬の夜に集える縁側をつくる。")
     open_file(staff_page, staff_page.get_by_role("region", name="添付書類").get_by_role("link", name="定款.pdf"))
-    reviews = staff_page.get_by_test_id("review-table")
-    expect(reviews).to_contain_text("審査 冬美")
-    expect(reviews.get_by_test_id("comment-to-applicant")).to_contain_text(COMMENT)
-    expect(reviews.get_by_test_id("disclosed")).to_have_text("申請者に開示可")
+    expect(staff_page.get_by_test_id("review-table")).to_contain_text("審査 冬美")
+    comments = staff_page.get_by_test_id("review-comments").filter(has_text="審査 冬美")
+    expect(comments.get_by_test_id("comment-to-applicant")).to_contain_text(COMMENT)
+    expect(comments.get_by_test_id("disclosed")).to_have_text("申請者に開示可")
     assert list(opened.order_by("id").values_list("actor__email", flat=True)) == [reviewer.email, staff.email]
 
     # 3. 不採択, the notice mailed: the organisation reads the comment, never who wrote it.
