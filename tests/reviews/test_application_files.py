@@ -144,6 +144,9 @@ def test_an_attachment_of_another_application_is_not_found_through_an_assignment
     assignment = case["assignments"]["assigned"]
     url = f"/reviews/assignments/{assignment.pk}/attachments/{case['other_file'].pk}/"
     assert fetch(client, url).status_code == 404
+    # Nor through another reviewer's assignment to the same application.
+    others = case["assignments"]["pending"]
+    assert fetch(client, f"/reviews/assignments/{others.pk}/attachments/{case['pdf'].pk}/").status_code == 404
     log_in(client, case["people"]["staff"])
     url = f"/staff/applications/{case['application'].pk}/attachments/{case['other_file'].pk}/"
     assert fetch(client, url).status_code == 404
