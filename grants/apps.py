@@ -39,4 +39,6 @@ AUDIT_SENTENCES = {
     "award_paid": _("%(actor)s recorded the payment for %(object)s"),
     "adoptions_published": _("%(actor)s published the list of adopted projects of %(object)s"),
     "adoptions_withdrawn": _("%(actor)s withdrew the public list of adopted projects of %(object)s"),
+    "dossier_downloaded": _("%(actor)s downloaded the dossier of %(object)s"),
+    "call_dossier_downloaded": _("%(actor)s downloaded the dossiers of every application of %(object)s"),
 }

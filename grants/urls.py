@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import applicant_views, award_views, change_views, grant_views, money_views, report_views, staff_views, views
+from . import (
+    applicant_views,
+    award_views,
+    change_views,
+    dossier_views,
+    grant_views,
+    money_views,
+    report_views,
+    staff_views,
+    views,
+)
 
 app_name = "grants"
 
@@ -30,4 +40,5 @@ urlpatterns = [
     *change_views.urlpatterns,
     *report_views.urlpatterns,
     *money_views.urlpatterns,
+    *dossier_views.urlpatterns,
 ]
