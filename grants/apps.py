@@ -41,4 +41,7 @@ AUDIT_SENTENCES = {
     "adoptions_withdrawn": _("%(actor)s withdrew the public list of adopted projects of %(object)s"),
     "dossier_downloaded": _("%(actor)s downloaded the dossier of %(object)s"),
     "call_dossier_downloaded": _("%(actor)s downloaded the dossiers of every application of %(object)s"),
+    "retention_anonymised": _(
+        "%(actor)s anonymised the personal data in the records of %(object)s whose retention period has passed"
+    ),
 }

@@ -128,11 +128,12 @@ def folder_name(application: Application) -> str:
     return _safe(application.receipt_number or f"application-{application.pk}")
 
 
-def dossier_applications():
-    """Applications with everything their dossier prints (applied per chunk by ``application_parts``)."""
+def dossier_applications(*, submitted_only: bool = True):
+    """Applications with everything their dossier prints (applied per chunk by ``application_parts``);
+    the submitted ones (with a receipt number) unless ``submitted_only`` is False."""
+    queryset = Application.objects.exclude(receipt_number=None) if submitted_only else Application.objects.all()
     return (
-        Application.objects.exclude(receipt_number=None)
-        .select_related(
+        queryset.select_related(
             "call__programme",
             "organisation__applicant_type",
             "theme",
@@ -209,8 +210,8 @@ def _owner_key(entry: AuditEntry, owners: dict[tuple[str, str], int]) -> int | N
     return owners.get((entry.object_type, entry.object_id))
 
 
-def _owners(applications: list[Application]) -> dict[tuple[str, str], int]:
-    """(object type, id) → the application it belongs to."""
+def owners_of(applications: list[Application]) -> dict[tuple[str, str], int]:
+    """(object type, id) → the application it belongs to (its audit entries and mails are about these)."""
     owners: dict[tuple[str, str], int] = {}
 
     def own(label: str, obj, application: Application) -> None:
@@ -246,7 +247,7 @@ def _owners(applications: list[Application]) -> dict[tuple[str, str], int]:
 def application_parts(queryset, *, chunk: int = CHUNK) -> Iterator[Part]:
     """Every file of the dossiers of ``queryset``'s applications (from ``dossier_applications()``)."""
     for applications in _chunks(queryset, chunk):
-        owners = _owners(applications)
+        owners = owners_of(applications)
         entries: dict[int, list[AuditEntry]] = defaultdict(list)
         for entry in (
             AuditEntry.objects.filter(_audit_query(applications)).select_related("actor").order_by("created_at", "pk")
