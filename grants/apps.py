@@ -20,6 +20,13 @@ class GrantsConfig(AppConfig):
         outbox.register(letters.LETTER_MAIL, letters.build_letter_mail, label=_("Letter (通知書等)"))
         for action, sentence in AUDIT_SENTENCES.items():
             audit.register_action(action, sentence)
+        forms.AUDIT_ACTION_LABELS.update(
+            {
+                "dossier_downloaded": _("Dossier downloaded"),
+                "call_dossier_downloaded": _("Dossiers of the call downloaded"),
+                "retention_anonymised": _("Personal data anonymised (retention)"),
+            }
+        )
         # Each step's module names its own actions (sentences for the trail, labels for its filter).
         for module in (grant_steps, change_steps, report_steps, money_steps):
             for action, sentence in module.AUDIT_SENTENCES.items():

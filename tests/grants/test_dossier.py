@@ -9,11 +9,13 @@ import zipfile
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.models import Role
 from applications.models import MemberRole, Membership
 from grants import dossier
 from grants.models import AwardStatus
+from kodoku_portal.audit import describe
 from kodoku_portal.models import AuditEntry
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory, enable_totp
 from tests.grants.records import full_record
@@ -99,7 +101,9 @@ def test_each_download_is_audited(client):
     case, _rows = full_record()
     _staff_client(client, case).get(f"/staff/applications/{case.application.pk}/dossier.zip")
     entry = AuditEntry.objects.get(action="dossier_downloaded")
-    assert (entry.actor, entry.object_id) == (case.staff, str(case.application.pk))
+    assert (entry.actor, entry.object_id, entry.call_id) == (case.staff, str(case.application.pk), case.call.pk)
+    with translation.override("en"):
+        assert describe(entry) == f"{case.staff.email} downloaded the dossier of {case.application.receipt_number}"
     b"".join(client.get(f"/staff/calls/{case.call.slug}/dossier.zip").streaming_content)
     entry = AuditEntry.objects.get(action="call_dossier_downloaded")
     assert (entry.actor, entry.object_id, entry.after) == (case.staff, str(case.call.pk), {"applications": 1})

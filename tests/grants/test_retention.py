@@ -16,6 +16,7 @@ from grants import retention
 from grants.models import AwardStatus
 from kodoku_portal.append_only import retention as retention_path
 from kodoku_portal.models import AuditEntry, OutboxMessage
+from kodoku_portal.workflow import record
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory
 from tests.grants.records import full_record
 
@@ -92,8 +93,6 @@ def world():
         submitted_by=old_member,
     )
     with transaction.atomic():
-        from kodoku_portal.workflow import record
-
         record(not_adopted, by=old_member, action="note", after={"email": "old@example.jp", "memo": "佐藤 次郎 より"})
     AuditEntry.objects.create(
         action="viewed",
