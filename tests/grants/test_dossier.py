@@ -17,6 +17,7 @@ from grants import dossier
 from grants.models import AwardStatus
 from kodoku_portal.audit import describe
 from kodoku_portal.models import AuditEntry
+from reviews.models import ConflictDeclaration
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory, enable_totp
 from tests.grants.records import full_record
 
@@ -166,10 +167,12 @@ def test_chunks_cost_a_fixed_number_of_queries_each(client):
         ("member", 403),
         ("other_applicant", 403),
         ("assigned_reviewer", 403),
+        ("conflicted_reviewer", 403),
         ("reviewer", 403),
         ("staff", 200),
         ("staff_without_totp", 302),
         ("administrator", 200),
+        ("administrator_without_totp", 302),
     ],
 )
 @pytest.mark.parametrize("page", ["application", "call"])
@@ -179,13 +182,15 @@ def test_who_may_download(client, who, expected, page):
         "member": case.member,
         "other_applicant": UserFactory(role=Role.APPLICANT),
         "assigned_reviewer": case.application.assignments.get().reviewer,
+        "conflicted_reviewer": ConflictDeclaration.objects.get(organisation=case.application.organisation).reviewer,
         "reviewer": UserFactory(role=Role.REVIEWER),
         "staff": case.staff,
         "staff_without_totp": UserFactory(role=Role.STAFF),
         "administrator": UserFactory(role=Role.ADMINISTRATOR),
+        "administrator_without_totp": UserFactory(role=Role.ADMINISTRATOR),
     }
     Membership.objects.create(organisation=OrganisationFactory(), user=users["other_applicant"], role=MemberRole.OWNER)
-    for name in ("assigned_reviewer", "reviewer", "administrator"):
+    for name in ("assigned_reviewer", "conflicted_reviewer", "reviewer", "administrator"):
         enable_totp(users[name])
     if who != "anonymous":
         client.force_login(users[who])
