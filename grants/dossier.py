@@ -485,9 +485,13 @@ def zip_stream(parts: Iterable[Part], *, manifest: list[ManifestRow] | None = No
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
 
-        def put(path: str, chunks: Iterable[bytes], status: str = "ok") -> Iterator[bytes]:
+        def put(path: str, chunks: Iterable[bytes], expected_size: int, status: str = "ok") -> Iterator[bytes]:
+            # The size known beforehand lets zipfile leave out the ZIP64 fields below 2 GiB (some
+            # unzip tools, older Windows Explorer among them, stumble on them).
+            info = _info(path, now)
+            info.file_size = expected_size
             digest, size = hashlib.sha256(), 0
-            with archive.open(_info(path, now), mode="w", force_zip64=True) as target:
+            with archive.open(info, mode="w") as target:
                 for chunk in chunks:
                     digest.update(chunk)
                     size += len(chunk)
@@ -497,21 +501,23 @@ def zip_stream(parts: Iterable[Part], *, manifest: list[ManifestRow] | None = No
             rows.append(ManifestRow(path, size, digest.hexdigest(), status))
             yield sink.take()
 
-        yield from put(README, [README_TEXT.encode("utf-8")])
+        readme = README_TEXT.encode("utf-8")
+        yield from put(README, [readme], len(readme))
         for part in parts:
             if part.stored is not None:
                 try:
+                    expected = part.stored.storage.size(part.stored.name)
                     handle = part.stored.open("rb")
                 except (FileNotFoundError, OSError, ValueError):
                     rows.append(ManifestRow(part.path, 0, "", "missing"))
                     continue
                 try:
-                    yield from put(part.path, iter(functools.partial(handle.read, COPY_BUFFER), b""))
+                    yield from put(part.path, iter(functools.partial(handle.read, COPY_BUFFER), b""), expected)
                 finally:
                     handle.close()
             else:
                 data = part.data if part.data is not None else part.make()
-                yield from put(part.path, [data])
+                yield from put(part.path, [data], len(data))
         listing = _csv(["path", "size", "sha256", "status"], ([r.path, r.size, r.sha256, r.status] for r in rows))
         archive.writestr(_info(MANIFEST, now), listing)
     yield sink.take()
