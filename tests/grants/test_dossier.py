@@ -4,15 +4,18 @@ each download, who may download it and the queries it takes."""
 import csv
 import hashlib
 import io
+import os
+import tracemalloc
 import zipfile
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from accounts.models import Role
-from applications.models import MemberRole, Membership
+from applications.models import Attachment, MemberRole, Membership
 from grants import dossier
 from grants.models import AwardStatus
 from kodoku_portal.audit import describe
@@ -224,13 +227,6 @@ def test_memory_stays_flat_while_a_large_file_streams():
     """An 8 MiB attachment goes through the ZIP 64 KiB at a time: the peak of memory allocated
     while it streams stays far below the file's size. (Rendering the summary PDF peaks at about
     24 MB in WeasyPrint, once per application, whatever the size of its files.)"""
-    import os
-    import tracemalloc
-
-    from django.core.files.base import ContentFile
-
-    from applications.models import Attachment
-
     case, _rows = full_record()
     big = Attachment(application=case.application, kind="other", original_name="big.bin", file_type="pdf", size=0)
     big.file.save("big", ContentFile(os.urandom(8 * 1024 * 1024)), save=False)

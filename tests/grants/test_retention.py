@@ -17,7 +17,14 @@ from grants.models import AwardStatus
 from kodoku_portal.append_only import retention as retention_path
 from kodoku_portal.models import AuditEntry, OutboxMessage
 from kodoku_portal.workflow import record
-from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory
+from tests.factories import (
+    ApplicationFactory,
+    CallFactory,
+    OrganisationFactory,
+    ProgrammeFactory,
+    UserFactory,
+    enable_totp,
+)
 from tests.grants.records import full_record
 
 pytestmark = pytest.mark.django_db
@@ -291,3 +298,14 @@ def test_the_path_closes_with_its_block(entry):
 def test_the_path_needs_a_transaction():
     with pytest.raises(RuntimeError), retention_path(connection):
         pass
+
+
+def test_the_setting_is_edited_on_the_programme_admin_page(client):
+    programme = ProgrammeFactory()
+    assert programme.retention_years == 5
+    admin = UserFactory(role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
+    enable_totp(admin)
+    client.force_login(admin)
+    page = client.get(f"/admin/calls/programme/{programme.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="retention_years"' in page.content.decode()
