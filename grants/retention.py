@@ -45,7 +45,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from applications.models import Application, ApplicationStatus, Invitation, Membership, Organisation, RefusedSave
-from kodoku_portal.append_only import retention
+from kodoku_portal.append_only import PERSONAL_COLUMNS, retention
 from kodoku_portal.jp import JST
 from kodoku_portal.models import AuditEntry, OutboxMessage
 from kodoku_portal.workflow import record
@@ -68,7 +68,7 @@ ANONYMISED_FIELDS: dict[str, tuple[str, ...]] = {
     "accounts.User": ("email", "full_name", "is_active", "password"),
     "account.EmailAddress": ("email", "verified"),
     "kodoku_portal.OutboxMessage": ("to_email", "context"),
-    "kodoku_portal.AuditEntry": ("ip", "before", "after", "object_repr"),
+    "kodoku_portal.AuditEntry": PERSONAL_COLUMNS,  # the only columns the audit's triggers let change
 }
 # Keys inside an audit entry's before/after whose values are personal.
 PERSONAL_KEYS = frozenset(
