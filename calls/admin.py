@@ -13,7 +13,7 @@ class ApplicantTypeAdmin(admin.ModelAdmin):
 
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner")
+    list_display = ("name", "owner", "retention_years")
     search_fields = ("name", "name_en")
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -56,6 +57,18 @@ class Programme(models.Model):
     purpose = models.TextField(_("purpose"), blank=True)
     purpose_en = models.TextField(_("purpose (English)"), blank=True)
     expected_effects = models.TextField(_("expected effects"), blank=True)
+    # 公文書管理法: how long the programme's records are kept, counted from 1 April after the fiscal
+    # year in which a project ended (grants/retention.py); then `manage.py retention` anonymises
+    # the personal data in them.
+    retention_years = models.PositiveSmallIntegerField(
+        _("retention period (years)"),
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Years the records are kept after the end of the fiscal year in which the project ended; "
+            "then the personal data in them is anonymised."
+        ),
+    )
 
     class Meta:
         db_table = "grants_programme"

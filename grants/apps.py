@@ -20,6 +20,13 @@ class GrantsConfig(AppConfig):
         outbox.register(letters.LETTER_MAIL, letters.build_letter_mail, label=_("Letter (通知書等)"))
         for action, sentence in AUDIT_SENTENCES.items():
             audit.register_action(action, sentence)
+        forms.AUDIT_ACTION_LABELS.update(
+            {
+                "dossier_downloaded": _("Dossier downloaded"),
+                "call_dossier_downloaded": _("Dossiers of the call downloaded"),
+                "retention_anonymised": _("Personal data anonymised (retention)"),
+            }
+        )
         # Each step's module names its own actions (sentences for the trail, labels for its filter).
         for module in (grant_steps, change_steps, report_steps, money_steps):
             for action, sentence in module.AUDIT_SENTENCES.items():
@@ -39,4 +46,9 @@ AUDIT_SENTENCES = {
     "award_paid": _("%(actor)s recorded the payment for %(object)s"),
     "adoptions_published": _("%(actor)s published the list of adopted projects of %(object)s"),
     "adoptions_withdrawn": _("%(actor)s withdrew the public list of adopted projects of %(object)s"),
+    "dossier_downloaded": _("%(actor)s downloaded the dossier of %(object)s"),
+    "call_dossier_downloaded": _("%(actor)s downloaded the dossiers of every application of %(object)s"),
+    "retention_anonymised": _(
+        "%(actor)s anonymised the personal data in the records of %(object)s whose retention period has passed"
+    ),
 }

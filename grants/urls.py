@@ -5,6 +5,7 @@ from . import (
     application_views,
     award_views,
     change_views,
+    dossier_views,
     grant_views,
     money_views,
     report_views,
@@ -41,4 +42,5 @@ urlpatterns = [
     *change_views.urlpatterns,
     *report_views.urlpatterns,
     *money_views.urlpatterns,
+    *dossier_views.urlpatterns,
 ]

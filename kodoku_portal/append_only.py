@@ -22,6 +22,15 @@ and for ``AddField`` with a default, which drops its triggers. A migration that 
 append_only.uninstall)`` again (installing is idempotent). tests/kodoku_portal/test_audit.py fails
 if the triggers are missing after all migrations.
 
+The one sanctioned UPDATE — retention (``manage.py retention``, 公文書管理法): inside
+:func:`retention` the triggers let an UPDATE through when it changes only the personal columns
+(``ip``, ``before``, ``after``, ``object_repr``; every other column, ``actor_id`` included, must be
+as it was). PostgreSQL: :func:`retention` runs ``SET LOCAL kodoku.retention = 'on'`` in the
+caller's transaction (it ends with the transaction) and the trigger function reads
+``current_setting('kodoku.retention', true)``. SQLite: the triggers call a second registered
+function, ``kodoku_audit_retention()``, that returns 1 only inside :func:`retention`. DELETE is
+refused as before. Installed by ``kodoku_portal/migrations/0004_audit_retention_path.py``.
+
 This module imports no models, so migrations and tests/conftest.py can import it at any time.
 """
 
@@ -33,9 +42,15 @@ from collections.abc import Iterator
 
 AUDIT_TABLE = "kodoku_portal_auditentry"
 SQLITE_FUNCTION = "kodoku_audit_maintenance"
+SQLITE_RETENTION_FUNCTION = "kodoku_audit_retention"
+POSTGRESQL_RETENTION_SETTING = "kodoku.retention"
 MESSAGE = "audit entries are append-only"
+# The columns retention may rewrite (personal data); the others must stay as they are.
+PERSONAL_COLUMNS = ("ip", "before", "after", "object_repr")
+KEPT_COLUMNS = ("id", "actor_id", "action", "object_type", "object_id", "call_id", "created_at")
 
 _maintenance: contextvars.ContextVar[bool] = contextvars.ContextVar("kodoku_audit_maintenance", default=False)
+_retention: contextvars.ContextVar[bool] = contextvars.ContextVar("kodoku_audit_retention", default=False)
 
 
 @contextlib.contextmanager
@@ -57,14 +72,42 @@ def in_maintenance() -> bool:
     return _maintenance.get()
 
 
+@contextlib.contextmanager
+def retention(connection) -> Iterator[None]:
+    """Allow UPDATEs of the audit's personal columns (only those) in this transaction / context.
+
+    For ``manage.py retention`` only. Must run inside ``transaction.atomic`` (PostgreSQL's
+    ``SET LOCAL`` lasts until the transaction ends, and is reset on leaving here)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("append_only.retention() must run inside a transaction")
+    token = _retention.set(True)
+    try:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL {POSTGRESQL_RETENTION_SETTING} = 'on'")
+        yield
+        # On an error the transaction is rolled back, and SET LOCAL with it.
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL {POSTGRESQL_RETENTION_SETTING} = 'off'")
+    finally:
+        _retention.reset(token)
+
+
 def _sqlite_flag() -> int:
     return 1 if _maintenance.get() else 0
 
 
+def _sqlite_retention_flag() -> int:
+    return 1 if _retention.get() else 0
+
+
 def register_sqlite_function(sender=None, connection=None, **kwargs) -> None:
-    """``connection_created`` receiver: give a new SQLite connection ``kodoku_audit_maintenance()``."""
+    """``connection_created`` receiver: give a new SQLite connection ``kodoku_audit_maintenance()``
+    and ``kodoku_audit_retention()``."""
     if connection is not None and connection.vendor == "sqlite":
         connection.connection.create_function(SQLITE_FUNCTION, 0, _sqlite_flag)
+        connection.connection.create_function(SQLITE_RETENTION_FUNCTION, 0, _sqlite_retention_flag)
 
 
 _POSTGRESQL_INSTALL = [
@@ -99,6 +142,35 @@ _SQLITE_INSTALL = [
 ]
 _SQLITE_UNINSTALL = _SQLITE_INSTALL[:2]
 
+# With the retention path (migration 0004 on): an UPDATE passes only inside retention() and only
+# when the kept columns are unchanged.
+_PG_KEPT = " AND ".join(f"NEW.{column} IS NOT DISTINCT FROM OLD.{column}" for column in KEPT_COLUMNS)
+_POSTGRESQL_INSTALL_WITH_RETENTION = [
+    f"""
+    CREATE OR REPLACE FUNCTION kodoku_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE'
+           AND coalesce(current_setting('{POSTGRESQL_RETENTION_SETTING}', true), '') = 'on'
+           AND {_PG_KEPT} THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION '{MESSAGE} (% refused)', TG_OP USING ERRCODE = 'restrict_violation';
+    END;
+    $$
+    """,
+    *_POSTGRESQL_INSTALL[1:],
+]
+_SQLITE_KEPT = " AND ".join(f"NEW.{column} IS OLD.{column}" for column in KEPT_COLUMNS)
+_SQLITE_INSTALL_WITH_RETENTION = [
+    *_SQLITE_INSTALL[:2],
+    f"""
+    CREATE TRIGGER kodoku_audit_no_update BEFORE UPDATE ON {AUDIT_TABLE} FOR EACH ROW
+    WHEN {SQLITE_FUNCTION}() = 0 AND NOT ({SQLITE_RETENTION_FUNCTION}() = 1 AND {_SQLITE_KEPT})
+    BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END
+    """,
+    _SQLITE_INSTALL[3],
+]
+
 
 def _run(schema_editor, statements: list[str]) -> None:
     for statement in statements:
@@ -106,14 +178,26 @@ def _run(schema_editor, statements: list[str]) -> None:
 
 
 def install(apps, schema_editor) -> None:
-    """Migration step (``RunPython``): create the triggers for this database's vendor; idempotent."""
+    """Migration step (``RunPython``): create the triggers for this database's vendor; idempotent.
+
+    The current triggers (with the retention path of migration 0004): what a migration that
+    remakes the SQLite table runs again."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        _run(schema_editor, _POSTGRESQL_INSTALL_WITH_RETENTION)
+    elif vendor == "sqlite":
+        _run(schema_editor, _SQLITE_INSTALL_WITH_RETENTION)
+    else:  # pragma: no cover - the portal runs on PostgreSQL and SQLite only
+        raise NotImplementedError(f"append-only audit table: no triggers for {vendor}")
+
+
+def install_without_retention(apps, schema_editor) -> None:
+    """The triggers as migration 0003 made them (no UPDATE at all): 0004's reverse."""
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         _run(schema_editor, _POSTGRESQL_INSTALL)
     elif vendor == "sqlite":
         _run(schema_editor, _SQLITE_INSTALL)
-    else:  # pragma: no cover - the portal runs on PostgreSQL and SQLite only
-        raise NotImplementedError(f"append-only audit table: no triggers for {vendor}")
 
 
 def uninstall(apps, schema_editor) -> None:

@@ -66,6 +66,7 @@ PAGES = {
     "/staff/calls/{slug}/review/": STAFF_PAGE,
     "/staff/calls/{slug}/review/assignments/": STAFF_PAGE,
     "/staff/calls/{slug}/review/ranking/": STAFF_PAGE,
+    "/staff/calls/{slug}/dossier.zip": STAFF_PAGE,
     "/applications/": APPLICANT_PAGE,
     "/organisations/new/": APPLICANT_PAGE,
     "/admin/": {
