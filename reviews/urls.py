@@ -9,4 +9,6 @@ urlpatterns = [
     path("assignments/<int:pk>/declare/", views.declare, name="declare"),
     path("assignments/<int:pk>/", views.assignment_detail, name="assignment"),
     path("assignments/<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("affiliations/", views.affiliations, name="affiliations"),
+    path("affiliations/<int:pk>/remove/", views.affiliation_remove, name="affiliation_remove"),
 ]
