@@ -112,3 +112,17 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     organisation = factory.SubFactory(OrganisationFactory)
     title = factory.Sequence(lambda n: f"テスト事業 {n}")
     status = ApplicationStatus.DRAFT
+
+
+# --- issue 11, integrity checks (branch rv-integrity) ---------------------------------------------
+
+
+class ReviewerAffiliationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "reviews.ReviewerAffiliation"
+
+    reviewer = factory.SubFactory(UserFactory, role=Role.REVIEWER)
+    organisation_name = factory.Sequence(lambda n: f"所属団体{n}")
+    corporate_number = ""
+    year_from = 2020
+    year_to = None
