@@ -282,7 +282,7 @@ class IntegrityFlagKind(models.TextChoices):
 
 
 class IntegrityFlagStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", _("Unresolved")
     DISMISSED = "dismissed", _("Dismissed")
 
 
