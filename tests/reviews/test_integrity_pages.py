@@ -318,3 +318,34 @@ def test_a_member_reviewer_is_never_offered_the_application(call, reviewing, sta
     reviewer = make_reviewer()
     Membership.objects.create(organisation=application.organisation, user=reviewer, role=MemberRole.OWNER)
     assert (application.pk, reviewer.pk) in services.conflicted_pairs(call=call)
+
+
+def test_the_integrity_page_does_not_grow_in_queries(client, call, review_round, staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def pages_queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/staff/calls/{call.slug}/review/integrity/").status_code == 200
+        return len(captured)
+
+    def add(start, n):
+        for application in submitted(call, n, start=start):
+            application.organisation.representative_name = f"代表 {application.pk}"
+            application.organisation.phone = f"03-0000-{application.pk:04d}"
+            application.organisation.save()
+            twin = submitted(call, 1, start=start + 1000)[0]
+            twin.organisation.representative_name = f"代表{application.pk}"
+            twin.organisation.phone = f"０３－００００－{application.pk:04d}"
+            twin.organisation.save()
+            start += 1
+            ReviewerAffiliationFactory(reviewer=make_reviewer(), organisation_name=application.organisation.name)
+
+    client.force_login(staff)
+    add(1, 2)
+    pages_queries()  # the first visit makes the flags
+    small = pages_queries()
+    add(10, 8)
+    pages_queries()
+    assert IntegrityFlag.objects.count() == 20
+    assert pages_queries() == small
