@@ -58,6 +58,7 @@ def decisions_page(request, slug):
             "proposal_form": proposal_form,
             "proposed": proposed,
             "proposed_total": proposed_total,
+            "calibrate": calibrate,
             "Status": ApplicationStatus,
         },
     )

@@ -13,7 +13,7 @@ from calls.models import Call, CallState
 from kodoku_portal import outbox
 from kodoku_portal.models import OutboxStatus
 from kodoku_portal.views_support import refusals_to_messages
-from reviews.selectors import review_progress
+from reviews.selectors import flagged_application_ids, review_progress
 
 from . import selectors
 
@@ -44,6 +44,7 @@ def staff_call_applications(request, slug):
             "CallState": CallState,
             "charts": selectors.call_dashboard_charts(call),
             "progress": review_progress(call),
+            "flag_counts": flagged_application_ids(call),
         },
     )
 

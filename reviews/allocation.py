@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-__all__ = ["allocate"]
+__all__ = ["allocate", "exclude_flagged"]
 
 Pair = tuple[int, int]  # (application id, reviewer id)
 
@@ -106,3 +106,12 @@ def _improving_move(
                 break  # candidates are sorted by load: no later one is lighter
             return a, r_high, r_low
     return None
+
+
+def exclude_flagged(conflicts: set[Pair], flagged: set[Pair]) -> set[Pair]:
+    """The pairs :func:`allocate` must not place: the ``conflicts`` and the ``flagged`` pairs (a
+    possible conflict of interest found by the integrity checks and not dismissed by staff). Pass
+    the result as ``conflicts``; every guarantee of the module then holds with flagged pairs
+    treated as conflicts, so no flagged pair is ever placed (staff may still assign one by hand,
+    with a reason: ``reviews.services.assignment_create``)."""
+    return set(conflicts) | set(flagged)

@@ -23,5 +23,10 @@ class ReviewsConfig(AppConfig):
             "review_submitted": _("%(actor)s submitted the review of %(object)s"),
             "review_reopened": _("%(actor)s reopened the review of %(object)s"),
             "attachment_opened": _("%(actor)s opened the attachment %(object)s"),
+            "integrity_flag_dismissed": _("%(actor)s dismissed the integrity flag %(object)s"),
+            "integrity_flag_reopened": _("%(actor)s: the integrity flag %(object)s opened again (new matching fields)"),
+            "integrity_flag_overridden": _("%(actor)s assigned the flagged pair %(object)s anyway"),
+            "affiliation_added": _("%(actor)s recorded the affiliation %(object)s"),
+            "affiliation_removed": _("%(actor)s removed the affiliation %(object)s"),
         }.items():
             register_action(code, sentence)

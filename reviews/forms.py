@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from applications.models import Application, ApplicationStatus
+from kodoku_portal.formfields import CorporateNumberField
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .models import ReviewRound
@@ -74,6 +75,14 @@ class ManualAssignForm(forms.Form):
     due_at = forms.DateTimeField(
         label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
+    override_reason = forms.CharField(
+        label=_("Reason for assigning a flagged pair anyway (only if needed)"),
+        help_text=_(
+            "Pairs flagged as a possible conflict of interest are skipped unless you give a reason; it is recorded."
+        ),
+        max_length=500,
+        required=False,
+    )
 
     def __init__(self, *args, call, **kwargs):
         super().__init__(*args, **kwargs)
@@ -123,3 +132,39 @@ class RankingFilter(django_filters.FilterSet):
 class RankingOptionsForm(forms.Form):
     sort = forms.ChoiceField(label=_("Sort by"), choices=SORTS, required=False)
     min_score = forms.FloatField(label=_("Minimum score"), required=False, min_value=0, max_value=100)
+
+
+# --- integrity checks (issue 11, item 5) --------------------------------------------------------
+
+
+class AffiliationForm(forms.Form):
+    """A reviewer's affiliation: organisation, 法人番号 (optional) and years (西暦)."""
+
+    organisation_name = forms.CharField(label=_("Organisation name"), max_length=200)
+    corporate_number = CorporateNumberField(label=_("Corporate number (法人番号), if any"), required=False)
+    year_from = forms.IntegerField(label=_("From (year)"), min_value=1950, max_value=2100)
+    year_to = forms.IntegerField(
+        label=_("Until (year)"),
+        min_value=1950,
+        max_value=2100,
+        required=False,
+        help_text=_("Leave empty if you still belong to it."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("year_from"), data.get("year_to")
+        if start is not None and end is not None and end < start:
+            self.add_error("year_to", _("The year until cannot be before the year from."))
+        return data
+
+
+class FlagDismissForm(forms.Form):
+    reason = forms.CharField(label=_("Why this flag is false"), max_length=500)
+
+
+class FlagOverrideForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for assigning anyway"), max_length=500)
+    due_at = forms.DateTimeField(
+        label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )

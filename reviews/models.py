@@ -247,3 +247,123 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion}: {self.value}"
+
+
+# --- integrity checks (issue 11, item 5; reviews/integrity.py) ---------------------------------
+
+
+class ReviewerAffiliation(models.Model):
+    """An organisation a reviewer belongs or belonged to (所属), recorded by the reviewer: the
+    integrity checks compare it with applicants and their partners (those of the past
+    ``reviews.integrity.AFFILIATION_YEARS`` years count)."""
+
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="affiliations")
+    organisation_name = models.CharField(_("organisation name"), max_length=200)
+    corporate_number = models.CharField(_("corporate number (法人番号)"), max_length=13, blank=True)
+    year_from = models.PositiveSmallIntegerField(_("from (year)"))
+    year_to = models.PositiveSmallIntegerField(_("until (year)"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("reviewer", "-year_from", "id")
+        verbose_name = _("reviewer's affiliation")
+        verbose_name_plural = _("reviewers' affiliations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(year_to__isnull=True) | models.Q(year_to__gte=models.F("year_from")),
+                name="affiliation_years_in_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer}: {self.organisation_name}"
+
+
+class IntegrityFlagKind(models.TextChoices):
+    DUPLICATE = "duplicate", _("Possible duplicate application")
+    CONFLICT = "conflict", _("Possible conflict of interest")
+
+
+class IntegrityFlagStatus(models.TextChoices):
+    OPEN = "open", _("Unresolved")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+# IntegrityFlag.TRANSITIONS. A flag is created OPEN; staff dismiss a false one with a reason; a
+# dismissed flag opens again by itself when the check finds other matching fields than those
+# dismissed (reviews.services.integrity_refresh).
+INTEGRITY_FLAG_TRANSITIONS: dict[str, frozenset[str]] = {
+    IntegrityFlagStatus.OPEN: frozenset({IntegrityFlagStatus.DISMISSED}),
+    IntegrityFlagStatus.DISMISSED: frozenset({IntegrityFlagStatus.OPEN}),
+}
+
+
+class IntegrityFlag(models.Model):
+    """A finding of the integrity checks: two applications that may be one applicant twice
+    (``other_application``), or a reviewer who may have a conflict with an application
+    (``reviewer``); ``matched`` keeps the rules that fired with the values as typed."""
+
+    TRANSITIONS = INTEGRITY_FLAG_TRANSITIONS
+
+    kind = models.CharField(_("kind"), max_length=20, choices=IntegrityFlagKind.choices)
+    application = models.ForeignKey(
+        "applications.Application", on_delete=models.CASCADE, related_name="integrity_flags"
+    )
+    other_application = models.ForeignKey(
+        "applications.Application", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="integrity_flags"
+    )
+    matched = models.JSONField(_("why it fired"), default=list)
+    status = models.CharField(
+        _("status"), max_length=20, choices=IntegrityFlagStatus.choices, default=IntegrityFlagStatus.OPEN
+    )
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(_("reason for dismissing"), max_length=500, blank=True)
+    # A conflict flag whose pair staff assigned anyway (reviews.services.assignment_create).
+    override_reason = models.CharField(_("reason for assigning anyway"), max_length=500, blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("kind", "application", "id")
+        verbose_name = _("integrity flag")
+        verbose_name_plural = _("integrity flags")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="duplicate", other_application__isnull=False, reviewer__isnull=True)
+                    | models.Q(kind="conflict", other_application__isnull=True, reviewer__isnull=False)
+                ),
+                name="integrity_flag_names_its_pair",
+            ),
+            models.UniqueConstraint(
+                fields=("application", "other_application"),
+                condition=models.Q(kind="duplicate"),
+                name="integrity_duplicate_once_per_pair",
+            ),
+            models.UniqueConstraint(
+                fields=("application", "reviewer"),
+                condition=models.Q(kind="conflict"),
+                name="integrity_conflict_once_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        other = self.other_application if self.kind == IntegrityFlagKind.DUPLICATE else self.reviewer
+        return f"{self.get_kind_display()}: {self.application.audit_label} × {getattr(other, 'audit_label', other)}"
+
+    @property
+    def audit_label(self) -> str:
+        return str(self)
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.application_id, self.other_application_id, self.reviewer_id)

@@ -47,8 +47,10 @@ __all__ = [
     "ApplicationRank",
     "Criterion",
     "ReviewScores",
+    "ReviewerCalibration",
     "calibrate_totals",
     "rank",
+    "reviewer_calibration",
     "reviewer_z_scores",
     "weighted_total",
 ]
@@ -217,3 +219,59 @@ def rank(criteria: list[Criterion], reviews: list[ReviewScores], *, calibrate: b
         return line.calibrated_mean if line.calibrated_mean is not None else line.mean
 
     return sorted(lines, key=lambda line: (-score(line), line.application_id))
+
+
+# --- each reviewer against the panel (issue 11, item 6) -----------------------------------------
+
+# A reviewer whose mean is this many panel standard deviations or more from the panel's mean is
+# named harsh or lenient on the staff page (the calibration above corrects exactly this).
+OUTLIER_SD = 0.5
+
+
+@dataclass(frozen=True)
+class ReviewerCalibration:
+    """One reviewer against the panel, on the totals :func:`calibrate_totals` reads.
+
+    ``difference`` is ``μ_r − μ_all`` (points of 0..100); ``standing`` is it in panel standard
+    deviations (``difference / σ_all``; 0 when σ_all is 0). ``verdict``: ``too_few`` (one review:
+    the calibration counts it as average), ``flat`` (σ_r == 0: every review the same total, also
+    counted as average), ``harsh`` / ``lenient`` (``|standing| ≥ OUTLIER_SD``), else ``in_line``.
+    """
+
+    reviewer_id: int
+    n_reviews: int
+    mean: float
+    spread: float
+    difference: float
+    standing: float
+    verdict: str
+
+
+def reviewer_calibration(totals: Iterable[tuple[int, int, float]]) -> list[ReviewerCalibration]:
+    """Per reviewer: number of totals, mean, population sd, difference from the panel's mean (all
+    totals of every reviewer, as in :func:`calibrate_totals`) and a verdict. Sorted by reviewer id."""
+    checked = _check_totals(totals)
+    if not checked:
+        return []
+    all_totals = [t for _, _, t in checked]
+    mu_all, sigma_all = statistics.mean(all_totals), statistics.pstdev(all_totals)
+    by_reviewer: dict[int, list[float]] = defaultdict(list)
+    for _, r, t in checked:
+        by_reviewer[r].append(t)
+    lines = []
+    for r, ts in sorted(by_reviewer.items()):
+        mean, spread = statistics.mean(ts), statistics.pstdev(ts)
+        difference = mean - mu_all
+        standing = difference / sigma_all if sigma_all > 0 else 0.0
+        if len(ts) < 2:
+            verdict = "too_few"
+        elif spread == 0:
+            verdict = "flat"
+        elif standing <= -OUTLIER_SD:
+            verdict = "harsh"
+        elif standing >= OUTLIER_SD:
+            verdict = "lenient"
+        else:
+            verdict = "in_line"
+        lines.append(ReviewerCalibration(r, len(ts), mean, spread, difference, standing, verdict))
+    return lines

@@ -2,6 +2,7 @@
 
 Each page's rows come from a fixed number of queries, however many applications and reviews."""
 
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,12 +15,15 @@ from accounts.models import Role, User
 from applications.models import Application, ApplicationStatus, Attachment, BudgetLine
 from calls.models import Call
 
-from . import ranking
+from . import integrity, ranking
 from .models import (
     Assignment,
     AssignmentStatus,
     Criterion,
+    IntegrityFlag,
+    IntegrityFlagStatus,
     Review,
+    ReviewerAffiliation,
     ReviewRound,
     ReviewStatus,
     Score,
@@ -112,10 +116,17 @@ class RankingRow:
     assigned: int
     done: int
     rank: ranking.ApplicationRank | None
+    # Which score orders the list (the round's use_calibration): ``used`` is that score.
+    by_calibrated: bool = False
 
     @property
     def score(self) -> float | None:
         return None if self.rank is None else self.rank.mean
+
+    @property
+    def used(self) -> float | None:
+        """The score the list is ordered by: the calibrated mean or the raw mean."""
+        return self.calibrated if self.by_calibrated else self.score
 
     @property
     def calibrated(self) -> float | None:
@@ -136,7 +147,7 @@ def ranking_rows(call: Call, applications: QuerySet[Application], *, calibrate: 
             distinct=True,
         ),
     )
-    rows = [RankingRow(None, a, a.n_assigned, a.n_done, ranks.get(a.pk)) for a in annotated]
+    rows = [RankingRow(None, a, a.n_assigned, a.n_done, ranks.get(a.pk), calibrate) for a in annotated]
 
     def key(row: RankingRow) -> tuple[bool, float, str]:
         value = (row.calibrated if calibrate else row.score) if row.rank else None
@@ -213,3 +224,88 @@ def reviewer_loads(call: Call) -> list[tuple[User, int]]:
 def active_reviewers() -> QuerySet[User]:
     """Reviewers who may be chosen for assignments, by name."""
     return User.objects.filter(role=Role.REVIEWER, is_active=True).order_by("full_name", "email")
+
+
+# --- integrity checks and calibration (issue 11, items 5 and 6) ---------------------------------
+
+
+@dataclass
+class FlagView:
+    """A flag as the staff pages show it: the flag, why it fired (sentences), and the other side."""
+
+    flag: IntegrityFlag
+    reasons: list[str]
+
+    @property
+    def is_open(self) -> bool:
+        return self.flag.status == IntegrityFlagStatus.OPEN
+
+
+def _flag_views(flags: QuerySet[IntegrityFlag]) -> list[FlagView]:
+    flags = flags.select_related(
+        "application__call",
+        "application__organisation",
+        "other_application__call",
+        "other_application__organisation",
+        "reviewer",
+        "dismissed_by",
+        "overridden_by",
+    ).order_by("status", "kind", "application__receipt_number", "id")
+    return [FlagView(flag, integrity.explain_matched(flag.matched)) for flag in flags]
+
+
+def integrity_flags_of_call(call: Call) -> list[FlagView]:
+    """Every flag touching the call's applications, open ones first (one query)."""
+    on_call = Application.objects.filter(call=call).values("id")
+    flags = IntegrityFlag.objects.filter(Q(application_id__in=on_call) | Q(other_application_id__in=on_call))
+    return _flag_views(flags)
+
+
+def integrity_flags_for(application: Application) -> list[FlagView]:
+    """The flags of one application (either side of a duplicate), for its staff page (one query)."""
+    return _flag_views(IntegrityFlag.objects.filter(Q(application=application) | Q(other_application=application)))
+
+
+def flagged_application_ids(call: Call) -> dict[int, int]:
+    """Application id → number of open flags, for the marker on the call's lists (one query)."""
+    counts: dict[int, int] = {}
+    rows = IntegrityFlag.objects.filter(status=IntegrityFlagStatus.OPEN).filter(
+        Q(application__call=call) | Q(other_application__call=call)
+    )
+    for application_id, other_id in rows.values_list("application_id", "other_application_id"):
+        for pk in (application_id, other_id):
+            if pk is not None:
+                counts[pk] = counts.get(pk, 0) + 1
+    return counts
+
+
+def affiliations_of(user: User) -> QuerySet[ReviewerAffiliation]:
+    return ReviewerAffiliation.objects.filter(reviewer=user).order_by("-year_from", "id")
+
+
+@dataclass
+class CalibrationRow:
+    reviewer: User
+    line: ranking.ReviewerCalibration
+
+
+def reviewer_calibration(call: Call) -> tuple[list[CalibrationRow], dict[str, float] | None]:
+    """Each reviewer of the call against the panel (the totals the ranking's calibration uses),
+    and the panel's own figures (count, mean, spread); three queries."""
+    criteria = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria_of(call)]
+    if not criteria:
+        return [], None
+    totals = [
+        (r.application_id, r.reviewer_id, ranking.weighted_total(criteria, r.scores))
+        for r in submitted_scores(call)
+        if len(r.scores) == len(criteria)
+    ]
+    lines = ranking.reviewer_calibration(totals)
+    if not lines:
+        return [], None
+    users = User.objects.in_bulk([line.reviewer_id for line in lines])
+    values = [t for _a, _r, t in totals]
+    panel = {"n": len(values), "mean": statistics.mean(values), "spread": statistics.pstdev(values)}
+    rows = [CalibrationRow(users[line.reviewer_id], line) for line in lines]
+    rows.sort(key=lambda row: (row.line.difference, row.reviewer.full_name, row.reviewer.email))
+    return rows, panel

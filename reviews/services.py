@@ -10,24 +10,29 @@ reviews/rules.py. Every refusal is a kodoku_portal.workflow.Refused.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Role, User
 from applications.models import Application, ApplicationStatus, Attachment, Membership, Organisation
 from calls.models import Call
 from kodoku_portal.jp import join_list
 from kodoku_portal.workflow import Refused, change_state, record
 
-from . import allocation
+from . import allocation, integrity
 from . import rules as permissions
 from .models import (
     Assignment,
     AssignmentStatus,
     ConflictDeclaration,
     Criterion,
+    IntegrityFlag,
+    IntegrityFlagKind,
+    IntegrityFlagStatus,
     Review,
+    ReviewerAffiliation,
     ReviewPhase,
     ReviewRound,
     ReviewStatus,
@@ -169,17 +174,30 @@ def _check_assignable(application: Application, reviewer: User, conflicts: set[t
 
 @transaction.atomic
 def assignment_create(
-    *, application: Application, reviewer: User, due_at: dt.datetime | None, assigned_by: User
+    *,
+    application: Application,
+    reviewer: User,
+    due_at: dt.datetime | None,
+    assigned_by: User,
+    override_reason: str = "",
 ) -> Assignment:
-    """Assign one reviewer by hand; refused for a conflict of interest."""
+    """Assign one reviewer by hand; refused for a conflict of interest, and for a pair the
+    integrity checks flagged unless ``override_reason`` says why it is assigned anyway (audited)."""
     _refuse_unless_staff(assigned_by)
     _check_assignable(application, reviewer, conflicted_pairs(call=application.call))
+    integrity_refresh(call=application.call)
+    flags = _open_conflict_flags(application.call, {(application.pk, reviewer.pk)})
+    flag = flags.get((application.pk, reviewer.pk))
+    if flag is not None and not override_reason.strip():
+        raise Refused(_flagged_message(flag), code="flagged")
     assignment, created = Assignment.objects.get_or_create(
         application=application, reviewer=reviewer, defaults={"due_at": due_at, "assigned_by": assigned_by}
     )
     if not created:
         raise Refused(_("This reviewer is already assigned to this application."), code="duplicate")
     _record_created([assignment], by=assigned_by)
+    if flag is not None:
+        _record_override(flag, override_reason, by=assigned_by)
     return assignment
 
 
@@ -204,19 +222,27 @@ class BulkResult:
 
 @transaction.atomic
 def assignments_bulk(
-    *, applications: list[Application], reviewers: list[User], due_at: dt.datetime | None, assigned_by: User
+    *,
+    applications: list[Application],
+    reviewers: list[User],
+    due_at: dt.datetime | None,
+    assigned_by: User,
+    override_reason: str = "",
 ) -> BulkResult:
-    """Assign every chosen reviewer to every chosen application, skipping conflicts and duplicates."""
+    """Assign every chosen reviewer to every chosen application, skipping conflicts and duplicates,
+    and pairs the integrity checks flagged unless ``override_reason`` is given (then audited)."""
     _refuse_unless_staff(assigned_by)
     if not applications:
         return BulkResult(0, [])
     conflicts = conflicted_pairs(call=applications[0].call)
+    integrity_refresh(call=applications[0].call)
+    flags = _open_conflict_flags(applications[0].call, {(a.pk, r.pk) for a in applications for r in reviewers})
     existing = set(
         Assignment.objects.filter(application__in=applications, reviewer__in=reviewers).values_list(
             "application_id", "reviewer_id"
         )
     )
-    skipped, new = [], []
+    skipped, new, overridden = [], [], []
     for application in applications:
         for reviewer in reviewers:
             if (application.pk, reviewer.pk) in existing:
@@ -226,14 +252,23 @@ def assignments_bulk(
             except Refused as refused:
                 skipped.append(refused.message)
                 continue
+            flag = flags.get((application.pk, reviewer.pk))
+            if flag is not None:
+                if not override_reason.strip():
+                    skipped.append(_flagged_message(flag))
+                    continue
+                overridden.append(flag)
             new.append(Assignment(application=application, reviewer=reviewer, due_at=due_at, assigned_by=assigned_by))
     _record_created(Assignment.objects.bulk_create(new), by=assigned_by)
+    for flag in overridden:
+        _record_override(flag, override_reason, by=assigned_by)
     return BulkResult(len(new), skipped)
 
 
 @transaction.atomic
 def assignments_auto(*, call: Call, reviewers: list[User], due_at: dt.datetime | None, assigned_by: User) -> int:
-    """Give every submitted application k reviewers, loads as even as possible, never a conflict."""
+    """Give every submitted application k reviewers, loads as even as possible, never a conflict
+    and never a pair the integrity checks flagged (allocation.exclude_flagged)."""
     _refuse_unless_staff(assigned_by)
     review_round = ReviewRound.objects.select_for_update().get(call=call)
     application_ids = list(
@@ -253,6 +288,8 @@ def assignments_auto(*, call: Call, reviewers: list[User], due_at: dt.datetime |
     conflicts = conflicted_pairs(call=call) | {
         (a, r) for a in application_ids for r in others if (a, r) not in existing
     }
+    integrity_refresh(call=call)
+    conflicts = allocation.exclude_flagged(conflicts, flagged_pairs(call=call) - existing)
     pairs = allocation.allocate(
         application_ids,
         chosen + others,
@@ -505,3 +542,247 @@ def attachment_opened(*, attachment: Attachment, by: User) -> None:
         after={"file": attachment.original_name, "kind": attachment.kind, "role": by.role},
         call_id=application.call_id,
     )
+
+# --- integrity checks (issue 11, item 5; the rules are in reviews/integrity.py) -----------------
+
+# Applications the checks read: every one past the draft stage, except those withdrawn.
+_UNCHECKED_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
+
+
+def _application_rows(applications: QuerySet[Application]) -> list[integrity.ApplicationRow]:
+    """The checks' view of applications, in one query."""
+    fields = (
+        "id",
+        "call_id",
+        "organisation_id",
+        "organisation__name",
+        "organisation__corporate_number",
+        "organisation__representative_name",
+        "organisation__address",
+        "organisation__phone",
+        "partners",
+    )
+    return [integrity.ApplicationRow(*row) for row in applications.order_by("id").values_list(*fields)]
+
+
+def _affiliation_rows() -> list[integrity.AffiliationRow]:
+    """Every active reviewer's affiliations, in one query (which count is the rules' business)."""
+    return [
+        integrity.AffiliationRow(*row)
+        for row in ReviewerAffiliation.objects.filter(reviewer__role=Role.REVIEWER, reviewer__is_active=True)
+        .order_by("id")
+        .values_list("id", "reviewer_id", "organisation_name", "corporate_number", "year_from", "year_to")
+    ]
+
+
+def _same_year_calls(call: Call) -> QuerySet[Call]:
+    """The calls whose applications may duplicate this call's: the calls of the same programme and
+    fiscal year (only the call itself when it names no fiscal year)."""
+    if not call.fiscal_year:
+        return Call.objects.filter(pk=call.pk)
+    return Call.objects.filter(programme_id=call.programme_id, fiscal_year=call.fiscal_year)
+
+
+def _reasons(matched: list[dict]) -> list[tuple[str, str]]:
+    """What a dismissal is about: the rules that fired (and for a conflict, which affiliation)."""
+    return sorted({(m.get("rule", ""), m.get("affiliation", "")) for m in matched})
+
+
+@transaction.atomic
+def integrity_refresh(*, call: Call) -> None:
+    """Run the integrity checks for the call's applications and bring its flags up to date.
+
+    Idempotent, and a fixed number of queries however many applications: new findings become OPEN
+    flags; an open flag whose finding is gone is deleted; a dismissed one is kept (its dismissal
+    stays on record) and opens again, audited, when the check now fires for other reasons than
+    those dismissed. Run when staff open the pages that show flags, press 「再検査」, before every
+    assignment, and when a reviewer changes their affiliations.
+    """
+    rows = _application_rows(
+        Application.objects.filter(call__in=_same_year_calls(call)).exclude(status__in=_UNCHECKED_STATUSES)
+    )
+    concerning = {row.id for row in rows if row.call_id == call.pk}
+    this_year = timezone.localdate().year
+    findings = integrity.duplicate_findings(rows, concerning=concerning) + integrity.conflict_findings(
+        [row for row in rows if row.id in concerning], _affiliation_rows(), this_year=this_year
+    )
+    wanted = {finding.key: finding for finding in findings}
+    on_call = Application.objects.filter(call=call).values("id")
+    have = {
+        flag.key: flag
+        for flag in IntegrityFlag.objects.select_for_update().filter(
+            models.Q(application_id__in=on_call) | models.Q(other_application_id__in=on_call)
+        )
+    }
+    IntegrityFlag.objects.bulk_create(
+        [
+            IntegrityFlag(
+                kind=f.kind,
+                application_id=f.application_id,
+                other_application_id=f.other_application_id,
+                reviewer_id=f.reviewer_id,
+                matched=f.matched,
+            )
+            for key, f in wanted.items()
+            if key not in have
+        ],
+        ignore_conflicts=True,  # two pages refreshing at once make the same flag once
+    )
+    gone = [flag.pk for key, flag in have.items() if key not in wanted and flag.status == IntegrityFlagStatus.OPEN]
+    if gone:
+        IntegrityFlag.objects.filter(pk__in=gone).delete()
+    changed = [flag for key, flag in have.items() if key in wanted and flag.matched != wanted[key].matched]
+    quiet = []
+    for flag in changed:
+        new_matched = wanted[flag.key].matched
+        reopen = flag.status == IntegrityFlagStatus.DISMISSED and _reasons(new_matched) != _reasons(flag.matched)
+        flag.matched = new_matched
+        if not reopen:
+            quiet.append(flag)
+            continue
+        flag.dismissed_by, flag.dismissed_at, flag.reason = None, None, ""
+        change_state(
+            flag,
+            IntegrityFlagStatus.OPEN,
+            by=None,
+            action="integrity_flag_reopened",
+            update_fields=["matched", "dismissed_by", "dismissed_at", "reason"],
+            call_id=call.pk,
+        )
+    if quiet:
+        IntegrityFlag.objects.bulk_update(quiet, ["matched"])
+
+
+def integrity_refresh_open_calls() -> None:
+    """Refresh every call that has applications awaiting a decision (after an affiliation changes)."""
+    for call in Call.objects.filter(applications__status=ApplicationStatus.SUBMITTED).distinct().order_by("id"):
+        integrity_refresh(call=call)
+
+
+def flagged_pairs(*, call: Call) -> set[tuple[int, int]]:
+    """(application id, reviewer id) of the call's open conflict-of-interest flags: pairs the
+    automatic assignment never places and a manual one places only with a reason."""
+    return set(
+        IntegrityFlag.objects.filter(
+            kind=IntegrityFlagKind.CONFLICT, status=IntegrityFlagStatus.OPEN, application__call=call
+        ).values_list("application_id", "reviewer_id")
+    )
+
+
+def _open_conflict_flags(call: Call, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], IntegrityFlag]:
+    flags = IntegrityFlag.objects.filter(
+        kind=IntegrityFlagKind.CONFLICT,
+        status=IntegrityFlagStatus.OPEN,
+        application__call=call,
+        application_id__in={a for a, _r in pairs},
+        reviewer_id__in={r for _a, r in pairs},
+    ).select_related("application__organisation", "reviewer")
+    return {(f.application_id, f.reviewer_id): f for f in flags if (f.application_id, f.reviewer_id) in pairs}
+
+
+def _flagged_message(flag: IntegrityFlag) -> str:
+    return _(
+        "%(user)s may have a conflict of interest with %(number)s (%(organisation)s): %(why)s. "
+        "Give a reason to assign anyway, or dismiss the flag on the integrity page."
+    ) % {
+        "user": flag.reviewer,
+        "number": flag.application.receipt_number or flag.application,
+        "organisation": flag.application.organisation.name,
+        "why": join_list(integrity.explain_matched(flag.matched)),
+    }
+
+
+def _record_override(flag: IntegrityFlag, reason: str, *, by: User) -> None:
+    """A flagged pair assigned anyway: the reason is kept on the flag and audited."""
+    flag.override_reason = reason.strip()[: IntegrityFlag._meta.get_field("override_reason").max_length]
+    flag.overridden_by = by
+    flag.overridden_at = timezone.now()
+    flag.save(update_fields=["override_reason", "overridden_by", "overridden_at"])
+    record(
+        flag,
+        by=by,
+        action="integrity_flag_overridden",
+        after={"reviewer": flag.reviewer.email, "reason": flag.override_reason},
+        call_id=flag.application.call_id,
+    )
+
+
+@transaction.atomic
+def integrity_flag_dismiss(*, flag: IntegrityFlag, reason: str, by: User) -> IntegrityFlag:
+    """Staff dismiss a false flag, saying why (audited); a flagged pair may then be assigned."""
+    _refuse_unless_staff(by)
+    reason = reason.strip()
+    if not reason:
+        raise Refused(_("Say why this flag is false before dismissing it."), code="reason_required")
+    locked = (
+        IntegrityFlag.objects.select_for_update(of=("self",))
+        .select_related("application", "other_application", "reviewer")
+        .get(pk=flag.pk)
+    )
+    locked.reason = reason[: IntegrityFlag._meta.get_field("reason").max_length]
+    locked.dismissed_by = by
+    locked.dismissed_at = timezone.now()
+    change_state(
+        locked,
+        IntegrityFlagStatus.DISMISSED,
+        by=by,
+        action="integrity_flag_dismissed",
+        update_fields=["reason", "dismissed_by", "dismissed_at"],
+        after={"reason": locked.reason},
+        call_id=locked.application.call_id,
+    )
+    return locked
+
+
+# --- the reviewer's affiliations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AffiliationInput:
+    organisation_name: str
+    corporate_number: str
+    year_from: int
+    year_to: int | None
+
+
+@transaction.atomic
+def affiliation_add(*, reviewer: User, data: AffiliationInput) -> ReviewerAffiliation:
+    """A reviewer records an organisation they belong or belonged to (audited); the checks run again."""
+    if not permissions.is_reviewer.test(reviewer):
+        raise Refused(_("Only reviewers record affiliations."), code="forbidden")
+    if data.year_to is not None and data.year_to < data.year_from:
+        raise Refused(_("The year until cannot be before the year from."), code="invalid")
+    affiliation = ReviewerAffiliation.objects.create(
+        reviewer=reviewer,
+        organisation_name=data.organisation_name.strip(),
+        corporate_number=data.corporate_number,
+        year_from=data.year_from,
+        year_to=data.year_to,
+    )
+    record(
+        affiliation,
+        by=reviewer,
+        action="affiliation_added",
+        after={
+            "organisation": affiliation.organisation_name,
+            "corporate_number": affiliation.corporate_number,
+            "years": integrity.years_text([affiliation.year_from, affiliation.year_to]),
+        },
+    )
+    integrity_refresh_open_calls()
+    return affiliation
+
+
+@transaction.atomic
+def affiliation_remove(*, affiliation: ReviewerAffiliation, by: User) -> None:
+    """The reviewer removes one of their affiliations (audited); the checks run again."""
+    if affiliation.reviewer_id != getattr(by, "pk", None):
+        raise Refused(_("Only the reviewer may change their affiliations."), code="forbidden")
+    record(
+        affiliation,
+        by=by,
+        action="affiliation_removed",
+        before={"organisation": affiliation.organisation_name, "corporate_number": affiliation.corporate_number},
+    )
+    affiliation.delete()
+    integrity_refresh_open_calls()

@@ -14,4 +14,9 @@ urlpatterns = [
     path("conflicts/", staff_views.record_conflict, name="record_conflict"),
     path("ranking/", staff_views.ranking_page, name="ranking"),
     path("ranking/scores.csv", staff_views.scores_csv, name="scores_csv"),
+    path("calibration/", staff_views.calibration_page, name="calibration"),
+    path("integrity/", staff_views.integrity_page, name="integrity"),
+    path("integrity/recheck/", staff_views.integrity_recheck, name="integrity_recheck"),
+    path("integrity/<int:pk>/dismiss/", staff_views.integrity_dismiss, name="integrity_dismiss"),
+    path("integrity/<int:pk>/assign/", staff_views.integrity_override, name="integrity_override"),
 ]

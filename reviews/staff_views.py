@@ -3,8 +3,9 @@
 import csv
 
 from django.contrib import messages
+from django.db.models import Q
 from django.forms import formset_factory
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,8 +18,25 @@ from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 
 from . import selectors, services
-from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm
-from .models import Assignment, AssignmentStatus, ReviewPhase, ReviewRound, ReviewStatus
+from .forms import (
+    AutoAssignForm,
+    FlagDismissForm,
+    FlagOverrideForm,
+    ManualAssignForm,
+    RankingFilter,
+    RankingOptionsForm,
+    RoundForm,
+)
+from .models import (
+    Assignment,
+    AssignmentStatus,
+    IntegrityFlag,
+    IntegrityFlagKind,
+    ReviewPhase,
+    ReviewRound,
+    ReviewStatus,
+)
+from .ranking import OUTLIER_SD
 from .services import CriterionInput
 
 staff_only = role_required(*STAFF_ROLES)
@@ -151,6 +169,7 @@ def assign_manual(request, slug):
             reviewers=list(form.cleaned_data["reviewers"]),
             due_at=form.cleaned_data["due_at"],
             assigned_by=request.user,
+            override_reason=form.cleaned_data["override_reason"],
         )
         messages.success(request, _("%(n)d assignment(s) made.") % {"n": result.created})
         for skipped in result.skipped:
@@ -238,6 +257,7 @@ def ranking_page(request, slug):
             "options": options,
             "rows": rows,
             "criteria": selectors.criteria_of(call),
+            "flag_counts": selectors.flagged_application_ids(call),
         },
     )
 
@@ -263,3 +283,97 @@ def scores_csv(request, slug):
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="scores-{call.slug}.csv"'
     return response
+
+
+# --- integrity checks and calibration (issue 11, items 5 and 6) ---------------------------------
+
+
+@staff_only
+def integrity_page(request, slug):
+    """整合性チェック: the call's flags, each with why it fired; the checks run again on every visit."""
+    call = _call(slug)
+    services.integrity_refresh(call=call)
+    flags = selectors.integrity_flags_of_call(call)
+    return render(
+        request,
+        "reviews/staff/integrity.html",
+        {
+            "call": call,
+            "open_flags": [f for f in flags if f.is_open],
+            "dismissed_flags": [f for f in flags if not f.is_open],
+            "Kind": IntegrityFlagKind,
+            "dismiss_form": FlagDismissForm(),
+            "override_form": FlagOverrideForm(),
+        },
+    )
+
+
+@require_POST
+@staff_only
+@refusals_to_messages("review_staff:integrity")
+def integrity_recheck(request, slug):
+    services.integrity_refresh(call=_call(slug))
+    messages.success(request, _("The integrity checks were run again."))
+    return redirect("review_staff:integrity", slug=slug)
+
+
+def _flag(slug, pk):
+    return get_object_or_404(
+        IntegrityFlag.objects.select_related("application", "reviewer").filter(
+            Q(application__call__slug=slug) | Q(other_application__call__slug=slug)
+        ),
+        pk=pk,
+    )
+
+
+@require_POST
+@staff_only
+@refusals_to_messages("review_staff:integrity")
+def integrity_dismiss(request, slug, pk):
+    flag = _flag(slug, pk)
+    form = FlagDismissForm(request.POST)
+    if not form.is_valid():
+        raise Refused(_("Say why this flag is false before dismissing it."), code="reason_required")
+    services.integrity_flag_dismiss(flag=flag, reason=form.cleaned_data["reason"], by=request.user)
+    messages.success(request, _("The flag was dismissed."))
+    return redirect("review_staff:integrity", slug=slug)
+
+
+@require_POST
+@staff_only
+@refusals_to_messages("review_staff:integrity")
+def integrity_override(request, slug, pk):
+    """Assign a flagged reviewer–application pair anyway, with a reason (audited)."""
+    flag = _flag(slug, pk)
+    if flag.kind != IntegrityFlagKind.CONFLICT or flag.application.call.slug != slug:
+        raise Http404
+    form = FlagOverrideForm(request.POST)
+    if not form.is_valid():
+        raise Refused(_("Give a reason to assign anyway."), code="reason_required")
+    services.assignment_create(
+        application=flag.application,
+        reviewer=flag.reviewer,
+        due_at=form.cleaned_data["due_at"],
+        assigned_by=request.user,
+        override_reason=form.cleaned_data["reason"],
+    )
+    messages.success(request, _("The reviewer was assigned; your reason was recorded."))
+    return redirect("review_staff:integrity", slug=slug)
+
+
+@staff_only
+def calibration_page(request, slug):
+    """Each reviewer against the panel: how many scored, mean, spread and difference, in words."""
+    call = _call(slug)
+    rows, panel = selectors.reviewer_calibration(call)
+    return render(
+        request,
+        "reviews/staff/calibration.html",
+        {
+            "call": call,
+            "review_round": selectors.review_round(call),
+            "rows": rows,
+            "panel": panel,
+            "outlier_sd": OUTLIER_SD,
+        },
+    )

@@ -10,4 +10,6 @@ urlpatterns = [
     path("assignments/<int:pk>/", views.assignment_detail, name="assignment"),
     path("assignments/<int:pk>/reopen/", views.reopen, name="reopen"),
     path("assignments/<int:pk>/attachments/<int:attachment_pk>/", views.assignment_attachment, name="attachment"),
+    path("affiliations/", views.affiliations, name="affiliations"),
+    path("affiliations/<int:pk>/remove/", views.affiliation_remove, name="affiliation_remove"),
 ]

@@ -1,7 +1,7 @@
 """The reviewer's pages: assignments, the conflict declaration, the application and its scores."""
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,7 +12,8 @@ from applications.attachment_files import attachment_response
 from kodoku_portal.views_support import refusals_to_messages
 
 from . import selectors, services
-from .forms import DeclarationForm, ReviewForm
+from .forms import AffiliationForm, DeclarationForm, ReviewForm
+from .integrity import AFFILIATION_YEARS
 from .models import AssignmentStatus, ReviewStatus
 
 
@@ -114,3 +115,36 @@ def assignment_attachment(request, pk, attachment_pk):
     attachment = selectors.attachment_for_reader(request.user, assignment.application, attachment_pk)
     services.attachment_opened(attachment=attachment, by=request.user)
     return attachment_response(attachment, inline=True)
+
+# --- the reviewer's affiliations (issue 11, item 5) ----------------------------------------------
+
+
+@role_required(Role.REVIEWER)
+@refusals_to_messages("reviews:affiliations")
+def affiliations(request):
+    """所属: the organisations the reviewer belongs or belonged to, for the conflict-of-interest
+    checks. Only their own: there is no other reviewer's list to reach."""
+    form = AffiliationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.affiliation_add(reviewer=request.user, data=services.AffiliationInput(**form.cleaned_data))
+        messages.success(request, _("The affiliation was recorded."))
+        return redirect("reviews:affiliations")
+    return render(
+        request,
+        "reviews/affiliations.html",
+        {
+            "affiliations": selectors.affiliations_of(request.user),
+            "form": form,
+            "years": AFFILIATION_YEARS,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.REVIEWER)
+@refusals_to_messages("reviews:affiliations")
+def affiliation_remove(request, pk):
+    affiliation = get_object_or_404(selectors.affiliations_of(request.user), pk=pk)
+    services.affiliation_remove(affiliation=affiliation, by=request.user)
+    messages.success(request, _("The affiliation was removed."))
+    return redirect("reviews:affiliations")

@@ -132,3 +132,16 @@ class AttachmentFactory(factory.django.DjangoModelFactory):
     original_name = "定款.pdf"
     file_type = "pdf"
     size = factory.LazyAttribute(lambda attachment: attachment.file.size)
+
+# --- issue 11, integrity checks (branch rv-integrity) ---------------------------------------------
+
+
+class ReviewerAffiliationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "reviews.ReviewerAffiliation"
+
+    reviewer = factory.SubFactory(UserFactory, role=Role.REVIEWER)
+    organisation_name = factory.Sequence(lambda n: f"所属団体{n}")
+    corporate_number = ""
+    year_from = 2020
+    year_to = None

@@ -67,6 +67,18 @@ PAGES = {
     "/staff/calls/{slug}/review/assignments/": STAFF_PAGE,
     "/staff/calls/{slug}/review/ranking/": STAFF_PAGE,
     "/staff/calls/{slug}/dossier.zip": STAFF_PAGE,
+    "/staff/calls/{slug}/review/calibration/": STAFF_PAGE,
+    "/staff/calls/{slug}/review/integrity/": STAFF_PAGE,
+    "/reviews/affiliations/": {
+        "anonymous": LOGIN,
+        "applicant": FORBIDDEN,
+        "reviewer": OK,
+        "reviewer_without_totp": MFA,
+        "staff": FORBIDDEN,
+        "staff_without_totp": FORBIDDEN,
+        "administrator": FORBIDDEN,
+        "administrator_without_totp": FORBIDDEN,
+    },
     "/applications/": APPLICANT_PAGE,
     "/organisations/new/": APPLICANT_PAGE,
     "/admin/": {
