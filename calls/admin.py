@@ -36,6 +36,7 @@ class CallAdmin(admin.ModelAdmin):
         ("Window", {"fields": ("opens_at", "closes_at", "closed_manually")}),
         ("Money", {"fields": ("cap_amount", "subsidy_rate_percent", "budget_total", "budget_label")}),
         ("Rules", {"fields": ("eligible_types", "area_rule", "summary_max_length", "receipt_prefix")}),
+        ("Review", {"fields": ("two_stage_review", "final_ranking", "document_weight_percent")}),
         (
             "After adoption",
             {

@@ -22,5 +22,18 @@ class ReviewsConfig(AppConfig):
             "conflict_recorded": _("%(actor)s recorded a conflict of interest: %(object)s"),
             "review_submitted": _("%(actor)s submitted the review of %(object)s"),
             "review_reopened": _("%(actor)s reopened the review of %(object)s"),
+            # rv-stages: the shortlist and the interview slots (reviews/stages.py)
+            "shortlist_added": _("%(actor)s shortlisted %(object)s for the interview"),
+            "shortlist_removed": _("%(actor)s removed %(object)s from the interview shortlist"),
+            "interview_slot_scheduled": _("%(actor)s scheduled the interview of %(object)s"),
+            "interview_slot_changed": _("%(actor)s changed the interview slot of %(object)s"),
         }.items():
             register_action(code, sentence)
+
+        from kodoku_portal import outbox
+
+        from . import mails, stages
+
+        outbox.register(
+            stages.INTERVIEW_SLOT_MAIL, mails.build_interview_slot_mail, label=_("Interview slot (ヒアリング)")
+        )

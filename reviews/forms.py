@@ -118,3 +118,26 @@ class RankingFilter(django_filters.FilterSet):
 class RankingOptionsForm(forms.Form):
     sort = forms.ChoiceField(label=_("Sort by"), choices=SORTS, required=False)
     min_score = forms.FloatField(label=_("Minimum score"), required=False, min_value=0, max_value=100)
+
+
+# --- rv-stages: the shortlist and the interview slots ----------------------------------------
+
+
+class ShortlistTopForm(forms.Form):
+    n = forms.IntegerField(label=_("Number of applications"), min_value=1, max_value=999)
+
+
+class InterviewSlotForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label=_("Date and time"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=600, initial=30)
+    place = forms.CharField(label=_("Place"), max_length=200, required=False)
+    online_url = forms.URLField(label=_("Online meeting URL"), max_length=500, required=False, assume_scheme="https")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("place") or cleaned.get("online_url")):
+            raise forms.ValidationError(_("Give the place or the online meeting URL."))
+        return cleaned
