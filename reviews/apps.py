@@ -27,6 +27,7 @@ class ReviewsConfig(AppConfig):
             "shortlist_removed": _("%(actor)s removed %(object)s from the interview shortlist"),
             "interview_slot_scheduled": _("%(actor)s scheduled the interview of %(object)s"),
             "interview_slot_changed": _("%(actor)s changed the interview slot of %(object)s"),
+            "review_stages_configured": _("%(actor)s changed how %(object)s is reviewed (one or two stages)"),
         }.items():
             register_action(code, sentence)
 

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from applications.models import Application, ApplicationStatus
+from calls.models import Call
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .models import ReviewRound
@@ -141,3 +142,11 @@ class InterviewSlotForm(forms.Form):
         if not (cleaned.get("place") or cleaned.get("online_url")):
             raise forms.ValidationError(_("Give the place or the online meeting URL."))
         return cleaned
+
+
+class StagesForm(forms.ModelForm):
+    """The call's review configuration: one stage or two, and the final ranking of two."""
+
+    class Meta:
+        model = Call
+        fields = ("two_stage_review", "final_ranking", "document_weight_percent")

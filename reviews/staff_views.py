@@ -17,8 +17,8 @@ from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 
-from . import selectors, services
-from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm
+from . import selectors, services, stages
+from .forms import AutoAssignForm, ManualAssignForm, RankingFilter, RankingOptionsForm, RoundForm, StagesForm
 from .models import Assignment, AssignmentStatus, ReviewPhase, ReviewRound, ReviewStage, ReviewStatus
 from .services import CriterionInput
 
@@ -74,6 +74,13 @@ def settings_page(request, slug, stage=ReviewStage.DOCUMENT):
             services.round_configure(call=call, stage=stage, **round_form.cleaned_data)
             messages.success(request, _("The review settings were saved."))
             return redirect(_settings_url(request, slug, stage))
+    stages_form = StagesForm(instance=call, prefix="stages")
+    if request.method == "POST" and "save_stages" in request.POST and stage == ReviewStage.DOCUMENT:
+        stages_form = StagesForm(request.POST, instance=Call.objects.get(pk=call.pk), prefix="stages")
+        if stages_form.is_valid():
+            stages.stages_configure(call=call, by=request.user, **stages_form.cleaned_data)
+            messages.success(request, _("The review settings were saved."))
+            return redirect(_settings_url(request, slug, stage))
     if request.method == "POST" and "save_rubric" in request.POST:
         criteria = Criteria(request.POST, initial=initial, prefix="criteria")
         if criteria.is_valid():
@@ -98,6 +105,7 @@ def settings_page(request, slug, stage=ReviewStage.DOCUMENT):
             "phases": ReviewPhase,
             "next_phases": _next_phases(review_round),
             "stage": stage,
+            "stages_form": stages_form,
             "phase_url": reverse(
                 "review_staff:interview_phase" if stage == ReviewStage.INTERVIEW else "review_staff:phase",
                 kwargs={"slug": slug},

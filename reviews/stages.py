@@ -187,3 +187,34 @@ def slot_schedule(
     for mail in _slot_mails(slot):
         enqueue(mail)
     return slot
+
+
+# --- the call's review configuration ----------------------------------------------------------
+
+
+@transaction.atomic
+def stages_configure(
+    *, call: Call, two_stage_review: bool, final_ranking: str, document_weight_percent: int, by: User
+) -> Call:
+    """How the call is reviewed (also editable in the admin): one stage or two, and what the final
+    ranking of two uses. A call with a shortlist stays two-stage (empty the shortlist first)."""
+    _refuse_unless_staff(by)
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    if not 0 <= document_weight_percent <= 100:
+        raise Refused(_("The weight is a percentage from 0 to 100."), code="invalid")
+    if call.two_stage_review and not two_stage_review and Shortlisting.objects.filter(application__call=call).exists():
+        raise Refused(_("Applications are shortlisted: empty the shortlist first."), code="shortlisted")
+    fields = ("two_stage_review", "final_ranking", "document_weight_percent")
+    before = {name: getattr(call, name) for name in fields}
+    after = {
+        "two_stage_review": two_stage_review,
+        "final_ranking": final_ranking,
+        "document_weight_percent": document_weight_percent,
+    }
+    if before == after:
+        return call
+    for name, value in after.items():
+        setattr(call, name, value)
+    call.save(update_fields=list(fields))
+    record(call, by=by, action="review_stages_configured", before=before, after=after, call_id=call.pk)
+    return call

@@ -378,3 +378,43 @@ def test_a_one_stage_call_ranks_as_before(call, applications, review_round):
         r.application.pk for r in selectors.ranking_rows(call, selectors.reviewable_applications(call), calibrate=False)
     ]
     assert selectors.ranking_basis(call) == ""
+
+
+# --- the call's review configuration ----------------------------------------------------------
+
+
+def test_staff_set_the_stages_on_the_settings_page_and_it_is_audited(client, call, review_round, staff):
+    client.force_login(staff)
+    response = client.post(
+        f"/staff/calls/{call.slug}/review/",
+        {
+            "save_stages": "1",
+            "stages-two_stage_review": "on",
+            "stages-final_ranking": FinalRanking.WEIGHTED,
+            "stages-document_weight_percent": "40",
+        },
+    )
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert (call.two_stage_review, call.final_ranking, call.document_weight_percent) == (True, "weighted", 40)
+    entry = AuditEntry.objects.get(action="review_stages_configured")
+    assert entry.after["document_weight_percent"] == 40
+    assert client.get(f"/staff/calls/{call.slug}/review/interview/").status_code == 200
+
+
+def test_a_call_with_a_shortlist_stays_two_stage(documents_scored, two_stage, staff):
+    stages.shortlist_top(call=two_stage, n=1, by=staff)
+    with pytest.raises(Refused) as refused:
+        stages.stages_configure(
+            call=two_stage,
+            two_stage_review=False,
+            final_ranking=FinalRanking.INTERVIEW,
+            document_weight_percent=30,
+            by=staff,
+        )
+    assert refused.value.code == "shortlisted"
+    stages.stages_configure(
+        call=two_stage, two_stage_review=True, final_ranking=FinalRanking.WEIGHTED, document_weight_percent=50, by=staff
+    )
+    two_stage.refresh_from_db()
+    assert two_stage.final_ranking == FinalRanking.WEIGHTED
