@@ -163,3 +163,26 @@ def test_the_staff_stages_include_shows_shortlist_slot_and_scores(documents_scor
     assert "2025年5月30日（金）14:00" in html
     html = render_to_string("reviews/staff/_stages.html", {"application": documents_scored[3]})
     assert "review-stages" in html and "interview-slot" not in html
+
+
+def test_the_interview_page_does_not_grow_in_queries(client, documents_scored, two_stage, staff):  # noqa: F811
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(staff)
+    url = reverse("review_staff:interview", args=[two_stage.slug])
+    reviewer = make_reviewer()
+
+    def shortlist(n):
+        stages.shortlist_top(call=two_stage, n=n, by=staff)
+        for application in documents_scored[:n]:
+            stages.slot_schedule(application=application, starts_at=SLOT_AT, duration_minutes=30, place="A", by=staff)
+            if not Assignment.objects.filter(application=application, stage=INTERVIEW).exists():
+                services.assignment_create(
+                    application=application, reviewer=reviewer, due_at=None, assigned_by=staff, stage=INTERVIEW
+                )
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    assert shortlist(1) == shortlist(3)
