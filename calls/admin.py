@@ -37,6 +37,7 @@ class CallAdmin(admin.ModelAdmin):
         ("Money", {"fields": ("cap_amount", "subsidy_rate_percent", "budget_total", "budget_label")}),
         ("Rules", {"fields": ("eligible_types", "area_rule", "summary_max_length", "receipt_prefix")}),
         ("Decisions and notices", {"fields": ("disclose_comments_in_notice",)}),
+        ("Review", {"fields": ("two_stage_review", "final_ranking", "document_weight_percent")}),
         (
             "After adoption",
             {

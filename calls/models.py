@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -115,6 +115,13 @@ DEFAULT_GRANT_CONDITIONS = "\n".join(
 )
 
 
+class FinalRanking(models.TextChoices):
+    """What the final ranking of a two-stage call orders by (rv-stages)."""
+
+    INTERVIEW = "interview", _("Interview scores only")
+    WEIGHTED = "weighted", _("Weighted sum of both stages")
+
+
 class Call(models.Model):
     """公募: one call for applications, with its window, cap and rules."""
 
@@ -174,6 +181,24 @@ class Call(models.Model):
         default=default_reminder_offsets,
         blank=True,
         help_text=_("For example [168, 72, 24, 3]: 7 days, 3 days, 1 day and 3 hours before."),
+    )
+    # --- rv-stages: how the call is reviewed: one stage (書類審査) or two (書類審査, then ヒアリング) ---
+    two_stage_review = models.BooleanField(
+        _("two-stage review (書類審査 then ヒアリング)"),
+        default=False,
+        help_text=_("On: staff shortlist applications after the document review and interview them."),
+    )
+    final_ranking = models.CharField(
+        _("final ranking of a two-stage review"),
+        max_length=10,
+        choices=FinalRanking.choices,
+        default=FinalRanking.INTERVIEW,
+    )
+    document_weight_percent = models.PositiveSmallIntegerField(
+        _("weight of the document review (%)"),
+        default=30,
+        validators=[MaxValueValidator(100)],
+        help_text=_("For the weighted sum: the interview counts for the rest (e.g. 30 % and 70 %)."),
     )
     # --- after 採択: the steps the call uses and their due rules (交付要綱), edited in the admin ---
     funding_kind = models.CharField(

@@ -27,7 +27,7 @@ from calls.models import Call
 from kodoku_portal.jp import JST
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
-from reviews.selectors import ranking_rows, review_round
+from reviews.selectors import final_ranking_rows, review_round
 
 from . import grant_steps, selectors
 from .award_support import award_page_url, member_award_or_404, staff_award_or_404
@@ -312,7 +312,7 @@ def _call(slug: str) -> Call:
 def reserve_page(request: HttpRequest, slug: str) -> HttpResponse:
     call = _call(slug)
     calibrate = review_round(call).use_calibration
-    rows = ranking_rows(
+    rows = final_ranking_rows(
         call, grant_steps.reserve_applications(call).select_related("decision", "notice"), calibrate=calibrate
     )
     budget = selectors.budget_summary(call)

@@ -17,7 +17,7 @@ from kodoku_portal.audit import describe
 from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.jp import JST
 from kodoku_portal.views_support import refusals_to_messages
-from reviews.selectors import ranking_rows, review_round
+from reviews.selectors import final_ranking_rows, ranking_basis, review_round
 
 from . import exports, selectors, services
 from .forms import AuditFilterForm, DecisionForm, ProposalForm
@@ -34,7 +34,7 @@ def _call(slug):
 def decisions_page(request, slug):
     call = _call(slug)
     calibrate = review_round(call).use_calibration
-    rows = ranking_rows(call, selectors.decidable_applications(call), calibrate=calibrate)
+    rows = final_ranking_rows(call, selectors.decidable_applications(call), calibrate=calibrate)
     proposal_form = ProposalForm(request.GET or None)
     proposed = None
     if "propose" in request.GET and proposal_form.is_valid():
@@ -60,6 +60,7 @@ def decisions_page(request, slug):
             "proposed_total": proposed_total,
             "calibrate": calibrate,
             "Status": ApplicationStatus,
+            "ranking_basis": ranking_basis(call),
         },
     )
 

@@ -28,5 +28,19 @@ class ReviewsConfig(AppConfig):
             "integrity_flag_overridden": _("%(actor)s assigned the flagged pair %(object)s anyway"),
             "affiliation_added": _("%(actor)s recorded the affiliation %(object)s"),
             "affiliation_removed": _("%(actor)s removed the affiliation %(object)s"),
+            # rv-stages: the shortlist and the interview slots (reviews/stages.py)
+            "shortlist_added": _("%(actor)s shortlisted %(object)s for the interview"),
+            "shortlist_removed": _("%(actor)s removed %(object)s from the interview shortlist"),
+            "interview_slot_scheduled": _("%(actor)s scheduled the interview of %(object)s"),
+            "interview_slot_changed": _("%(actor)s changed the interview slot of %(object)s"),
+            "review_stages_configured": _("%(actor)s changed how %(object)s is reviewed (one or two stages)"),
         }.items():
             register_action(code, sentence)
+
+        from kodoku_portal import outbox
+
+        from . import mails, stages
+
+        outbox.register(
+            stages.INTERVIEW_SLOT_MAIL, mails.build_interview_slot_mail, label=_("Interview slot (ヒアリング)")
+        )

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from applications.models import Application, ApplicationStatus
+from calls.models import Call
 from kodoku_portal.formfields import CorporateNumberField
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
@@ -168,3 +169,33 @@ class FlagOverrideForm(forms.Form):
     due_at = forms.DateTimeField(
         label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
+
+# --- rv-stages: the shortlist and the interview slots ----------------------------------------
+
+
+class ShortlistTopForm(forms.Form):
+    n = forms.IntegerField(label=_("Number of applications"), min_value=1, max_value=999)
+
+
+class InterviewSlotForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label=_("Date and time"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=600, initial=30)
+    place = forms.CharField(label=_("Place"), max_length=200, required=False)
+    online_url = forms.URLField(label=_("Online meeting URL"), max_length=500, required=False, assume_scheme="https")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("place") or cleaned.get("online_url")):
+            raise forms.ValidationError(_("Give the place or the online meeting URL."))
+        return cleaned
+
+
+class StagesForm(forms.ModelForm):
+    """The call's review configuration: one stage or two, and the final ranking of two."""
+
+    class Meta:
+        model = Call
+        fields = ("two_stage_review", "final_ranking", "document_weight_percent")

@@ -29,12 +29,21 @@ PHASE_TRANSITIONS: dict[str, frozenset[str]] = {
 OPEN_PHASES = frozenset({ReviewPhase.REVIEWING, ReviewPhase.SHARED})
 
 
+class ReviewStage(models.TextChoices):
+    """The stage a round, a criterion or an assignment belongs to (rv-stages: two-stage review)."""
+
+    DOCUMENT = "document", _("Document review (書類審査)")
+    INTERVIEW = "interview", _("Interview (ヒアリング)")
+
+
 class ReviewRound(models.Model):
-    """How a call is reviewed: reviewers per application, phase, and which ranking is in use."""
+    """How a call is reviewed at one stage: reviewers per application, phase, which ranking is in
+    use. One round per stage of a call; a one-stage call has only its document round."""
 
     TRANSITIONS = PHASE_TRANSITIONS
 
-    call = models.OneToOneField("calls.Call", on_delete=models.CASCADE, related_name="review_round")
+    call = models.ForeignKey("calls.Call", on_delete=models.CASCADE, related_name="review_rounds")
+    stage = models.CharField(_("stage"), max_length=12, choices=ReviewStage.choices, default=ReviewStage.DOCUMENT)
     reviewers_per_application = models.PositiveSmallIntegerField(
         _("reviewers per application"), default=2, validators=[MinValueValidator(1)]
     )
@@ -49,13 +58,17 @@ class ReviewRound(models.Model):
     class Meta:
         verbose_name = _("review round")
         verbose_name_plural = _("review rounds")
+        constraints = [models.UniqueConstraint(fields=("call", "stage"), name="review_round_once_per_stage")]
 
     def __str__(self) -> str:
         return f"{self.call} ({self.get_phase_display()})"
 
     @property
     def audit_label(self) -> str:
-        """The audit trail names the round by its call (the phase is in the entry itself)."""
+        """The audit trail names the round by its call (the phase is in the entry itself), and the
+        interview round by its stage as well."""
+        if self.stage == ReviewStage.INTERVIEW:
+            return f"{self.call} ({self.get_stage_display()})"
         return str(self.call)
 
     @property
@@ -71,6 +84,7 @@ class Criterion(models.Model):
     """審査項目: one criterion of a call's rubric."""
 
     call = models.ForeignKey("calls.Call", on_delete=models.CASCADE, related_name="criteria")
+    stage = models.CharField(_("stage"), max_length=12, choices=ReviewStage.choices, default=ReviewStage.DOCUMENT)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     name = models.CharField(_("name (Japanese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
@@ -79,7 +93,7 @@ class Criterion(models.Model):
     weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
 
     class Meta:
-        ordering = ("call", "order", "id")
+        ordering = ("call", "stage", "order", "id")
         verbose_name = _("criterion")
         verbose_name_plural = _("criteria")
         constraints = [
@@ -162,6 +176,7 @@ class Assignment(models.Model):
 
     application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="assignments")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    stage = models.CharField(_("stage"), max_length=12, choices=ReviewStage.choices, default=ReviewStage.DOCUMENT)
     status = models.CharField(
         _("status"), max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.PENDING
     )
@@ -179,7 +194,9 @@ class Assignment(models.Model):
         ordering = ("due_at", "id")
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
-        constraints = [models.UniqueConstraint(fields=("application", "reviewer"), name="assignment_once_per_reviewer")]
+        constraints = [
+            models.UniqueConstraint(fields=("application", "reviewer", "stage"), name="assignment_once_per_stage")
+        ]
 
     def __str__(self) -> str:
         return f"{self.application} → {self.reviewer}"
@@ -367,3 +384,58 @@ class IntegrityFlag(models.Model):
     @property
     def key(self) -> tuple:
         return (self.kind, self.application_id, self.other_application_id, self.reviewer_id)
+
+# --- rv-stages: two-stage review (書類審査 → ヒアリング): the shortlist and the interview slots ------
+
+
+class Shortlisting(models.Model):
+    """An application shortlisted for the interview (ヒアリング) of a two-stage call. Its existence is
+    the fact; staff add and remove it (reviews/stages.py) until the interview round opens."""
+
+    application = models.OneToOneField(
+        "applications.Application", on_delete=models.CASCADE, related_name="shortlisting"
+    )
+    position = models.PositiveSmallIntegerField(_("rank at shortlisting"), null=True, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("position", "application_id")
+        verbose_name = _("shortlisted application")
+        verbose_name_plural = _("shortlisted applications")
+
+    def __str__(self) -> str:
+        return str(self.application)
+
+    @property
+    def audit_label(self) -> str:
+        return self.application.audit_label
+
+
+class InterviewSlot(models.Model):
+    """The interview slot of a shortlisted application: when, how long, where or at which URL.
+    ``version`` grows with every change that the organisation is told of (one mail per version)."""
+
+    application = models.OneToOneField(
+        "applications.Application", on_delete=models.CASCADE, related_name="interview_slot"
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), default=30, validators=[MinValueValidator(5)]
+    )
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    online_url = models.URLField(_("online meeting URL"), max_length=500, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("interview slot")
+        verbose_name_plural = _("interview slots")
+
+    def __str__(self) -> str:
+        return f"{self.application} @ {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def audit_label(self) -> str:
+        return self.application.audit_label

@@ -31,8 +31,12 @@ Viewer = User | AnonymousUser
 
 
 def _phase_of(assignment: Assignment) -> str | None:
-    """The phase of the assignment's round, read afresh (None before the round exists)."""
-    return ReviewRound.objects.filter(call_id=assignment.application.call_id).values_list("phase", flat=True).first()
+    """The phase of the round of the assignment's stage, read afresh (None before the round exists)."""
+    return (
+        ReviewRound.objects.filter(call_id=assignment.application.call_id, stage=assignment.stage)
+        .values_list("phase", flat=True)
+        .first()
+    )
 
 
 @rules.predicate

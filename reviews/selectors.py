@@ -10,10 +10,11 @@ import rules
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from applications.models import Application, ApplicationStatus, Attachment, BudgetLine
-from calls.models import Call
+from calls.models import Call, FinalRanking
 
 from . import integrity, ranking
 from .models import (
@@ -22,11 +23,14 @@ from .models import (
     Criterion,
     IntegrityFlag,
     IntegrityFlagStatus,
+    InterviewSlot,
     Review,
     ReviewerAffiliation,
     ReviewRound,
+    ReviewStage,
     ReviewStatus,
     Score,
+    Shortlisting,
     counted_review_q,
     live_assignment_q,
 )
@@ -85,23 +89,28 @@ def disclosed_comments(application: Application) -> list[str]:
     return sorted(comment.strip() for comment in comments if comment.strip())
 
 
-def criteria_of(call: Call) -> list[Criterion]:
-    return list(Criterion.objects.filter(call=call).order_by("order", "id"))
+def criteria_of(call: Call, stage: str = ReviewStage.DOCUMENT) -> list[Criterion]:
+    """The rubric of ``stage`` (the document review's unless told)."""
+    return list(Criterion.objects.filter(call=call, stage=stage).order_by("order", "id"))
 
 
 def other_reviews(assignment: Assignment) -> list[Review]:
     return list(
-        Review.objects.filter(assignment__application_id=assignment.application_id, status=ReviewStatus.SUBMITTED)
+        Review.objects.filter(
+            assignment__application_id=assignment.application_id,
+            assignment__stage=assignment.stage,
+            status=ReviewStatus.SUBMITTED,
+        )
         .exclude(assignment=assignment)
         .select_related("assignment__reviewer")
         .prefetch_related("scores__criterion")
     )
 
 
-def submitted_scores(call: Call) -> list[ranking.ReviewScores]:
-    """Every counted review of the call with its scores (one query)."""
+def submitted_scores(call: Call, stage: str = ReviewStage.DOCUMENT) -> list[ranking.ReviewScores]:
+    """Every counted review of the call at ``stage`` with its scores (one query)."""
     rows = Score.objects.filter(
-        review__in=Review.objects.counted().filter(assignment__application__call=call)
+        review__in=Review.objects.counted().filter(assignment__application__call=call, assignment__stage=stage)
     ).values_list("review__assignment__application_id", "review__assignment__reviewer_id", "criterion_id", "value")
     reviews: dict[tuple[int, int], dict[int, int]] = {}
     for application_id, reviewer_id, criterion_id, value in rows:
@@ -133,17 +142,22 @@ class RankingRow:
         return None if self.rank is None else self.rank.calibrated_mean
 
 
-def ranking_rows(call: Call, applications: QuerySet[Application], *, calibrate: bool) -> list[RankingRow]:
-    """The ranking of ``applications`` (already filtered): scores, spread and progress."""
-    criteria = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria_of(call)]
-    reviews = submitted_scores(call)
+def ranking_rows(
+    call: Call, applications: QuerySet[Application], *, calibrate: bool, stage: str = ReviewStage.DOCUMENT
+) -> list[RankingRow]:
+    """The ranking of ``applications`` (already filtered) at ``stage``: scores, spread and progress."""
+    criteria = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria_of(call, stage)]
+    reviews = submitted_scores(call, stage)
     complete = [r for r in reviews if len(r.scores) == len(criteria)]
     ranks = {r.application_id: r for r in ranking.rank(criteria, complete, calibrate=True)} if criteria else {}
     annotated = applications.select_related("organisation", "theme").annotate(
-        n_assigned=Count("assignments", filter=live_assignment_q("assignments__"), distinct=True),
+        n_assigned=Count(
+            "assignments", filter=live_assignment_q("assignments__") & Q(assignments__stage=stage), distinct=True
+        ),
         n_done=Count(
             "assignments",
-            filter=counted_review_q(review="assignments__review__", assignment="assignments__"),
+            filter=counted_review_q(review="assignments__review__", assignment="assignments__")
+            & Q(assignments__stage=stage),
             distinct=True,
         ),
     )
@@ -170,13 +184,13 @@ def reviewable_applications(call: Call) -> QuerySet[Application]:
     )
 
 
-def scores_export(call: Call) -> Iterator[list]:
+def scores_export(call: Call, stage: str = ReviewStage.DOCUMENT) -> Iterator[list]:
     """Rows of the scores CSV: one per counted review, criteria in rubric order (two queries)."""
-    criteria = criteria_of(call)
+    criteria = criteria_of(call, stage)
     weights = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria]
     reviews = (
         Review.objects.counted()
-        .filter(assignment__application__call=call)
+        .filter(assignment__application__call=call, assignment__stage=stage)
         .select_related("assignment__application__organisation", "assignment__reviewer")
         .prefetch_related("scores")
         .order_by("assignment__application__receipt_number", "assignment__reviewer__email")
@@ -196,28 +210,31 @@ def scores_export(call: Call) -> Iterator[list]:
         ]
 
 
-def review_round(call: Call) -> ReviewRound:
+def review_round(call: Call, stage: str = ReviewStage.DOCUMENT) -> ReviewRound:
     from .services import review_round_for
 
-    return review_round_for(call=call)
+    return review_round_for(call=call, stage=stage)
 
 
-def review_progress(call: Call) -> dict[str, int]:
-    """Assignments of the call (not returned for a conflict) and how many have a submitted review."""
-    live = Assignment.objects.filter(application__call=call).live()
+def review_progress(call: Call, stage: str = ReviewStage.DOCUMENT) -> dict[str, int]:
+    """Assignments of the call at ``stage`` (not returned for a conflict) and how many have a
+    submitted review."""
+    live = Assignment.objects.filter(application__call=call, stage=stage).live()
     counts = live.aggregate(
         assigned=Count("id"),
         done=Count("id", filter=Q(review__status=ReviewStatus.SUBMITTED)),
         undeclared=Count("id", filter=Q(status=AssignmentStatus.PENDING)),
     )
-    counts["returned"] = Assignment.objects.filter(application__call=call, status=AssignmentStatus.CONFLICT).count()
+    counts["returned"] = Assignment.objects.filter(
+        application__call=call, stage=stage, status=AssignmentStatus.CONFLICT
+    ).count()
     counts["percent"] = round(100 * counts["done"] / counts["assigned"]) if counts["assigned"] else 0
     return counts
 
 
-def reviewer_loads(call: Call) -> list[tuple[User, int]]:
-    """Every active reviewer with their load on the call (live assignments), for the staff page."""
-    load = Assignment.objects.filter(application__call=call).load_by_reviewer()
+def reviewer_loads(call: Call, stage: str = ReviewStage.DOCUMENT) -> list[tuple[User, int]]:
+    """Every active reviewer with their load on the call at ``stage`` (live assignments), for the staff page."""
+    load = Assignment.objects.filter(application__call=call, stage=stage).load_by_reviewer()
     return [(reviewer, load.get(reviewer.pk, 0)) for reviewer in active_reviewers()]
 
 
@@ -309,3 +326,139 @@ def reviewer_calibration(call: Call) -> tuple[list[CalibrationRow], dict[str, fl
     rows = [CalibrationRow(users[line.reviewer_id], line) for line in lines]
     rows.sort(key=lambda row: (row.line.difference, row.reviewer.full_name, row.reviewer.email))
     return rows, panel
+
+# --- rv-stages: the final ranking of a two-stage call (書類審査 → ヒアリング) -----------------------
+
+
+@dataclass
+class FinalRankingRow(RankingRow):
+    """A line of the final ranking of a two-stage call: ``rank`` holds the final score (its ``mean``
+    raw, its ``calibrated_mean`` calibrated), ``document`` and ``interview`` the two stages' own."""
+
+    shortlisted: bool = False
+    document: ranking.ApplicationRank | None = None
+    interview: ranking.ApplicationRank | None = None
+
+
+def _combined(
+    call: Call, document: ranking.ApplicationRank | None, interview: ranking.ApplicationRank
+) -> tuple[float | None, float | None]:
+    """(raw, calibrated) final score of a shortlisted application: the interview's, or the weighted
+    sum ``w * document + (1 − w) * interview`` with ``w = document_weight_percent / 100``."""
+    if call.final_ranking != FinalRanking.WEIGHTED:
+        return interview.mean, interview.calibrated_mean
+    if document is None:
+        return None, None
+    w = call.document_weight_percent / 100
+    raw = w * document.mean + (1 - w) * interview.mean
+    calibrated = None
+    if document.calibrated_mean is not None and interview.calibrated_mean is not None:
+        calibrated = w * document.calibrated_mean + (1 - w) * interview.calibrated_mean
+    return raw, calibrated
+
+
+def ranking_basis(call: Call) -> str:
+    """What the decisions page orders by, in words (its column header says so)."""
+    if not call.two_stage_review:
+        return ""
+    if call.final_ranking == FinalRanking.WEIGHTED:
+        return _("Final score: document review %(document)d%% + interview %(interview)d%%") % {
+            "document": call.document_weight_percent,
+            "interview": 100 - call.document_weight_percent,
+        }
+    return _("Final score: interview scores")
+
+
+def final_ranking_rows(call: Call, applications: QuerySet[Application], *, calibrate: bool) -> list[RankingRow]:
+    """The ranking the decisions use. A one-stage call: the document ranking (ranking_rows). A
+    two-stage call: the shortlisted applications with an interview score first, by the final score
+    (call.final_ranking); then the shortlisted still without one; then the applications not
+    shortlisted, by their document score, without a position or a final score (so the adoption
+    proposal leaves them out; staff may still decide them by hand)."""
+    if not call.two_stage_review:
+        return ranking_rows(call, applications, calibrate=calibrate)
+    document_rows = ranking_rows(call, applications, calibrate=calibrate, stage=ReviewStage.DOCUMENT)
+    interview = {
+        row.application.pk: row.rank
+        for row in ranking_rows(call, applications, calibrate=calibrate, stage=ReviewStage.INTERVIEW)
+        if row.rank
+    }
+    shortlisted = set(Application.objects.filter(call=call, shortlisting__isnull=False).values_list("pk", flat=True))
+    rows = []
+    for row in document_rows:
+        pk = row.application.pk
+        final = None
+        if pk in shortlisted and pk in interview:
+            raw, calibrated = _combined(call, row.rank, interview[pk])
+            if raw is not None:
+                i = interview[pk]
+                final = ranking.ApplicationRank(
+                    pk, i.n_reviews, raw, i.spread, calibrated, i.reviewer_totals, i.calibrated_totals
+                )
+        rows.append(
+            FinalRankingRow(
+                None,
+                row.application,
+                row.assigned,
+                row.done,
+                final,
+                by_calibrated=calibrate,
+                shortlisted=pk in shortlisted,
+                document=row.rank,
+                interview=interview.get(pk),
+            )
+        )
+
+    def key(row: FinalRankingRow) -> tuple:
+        if row.rank is not None:
+            value = (row.rank.calibrated_mean if calibrate else row.rank.mean) or 0
+            return (0, -value, row.application.receipt_number or "")
+        document = (
+            row.document.calibrated_mean
+            if (row.document and calibrate)
+            else (row.document.mean if row.document else None)
+        )
+        return (1 if row.shortlisted else 2, -(document or 0), row.application.receipt_number or "")
+
+    rows.sort(key=key)
+    for position, row in enumerate((r for r in rows if r.rank), start=1):
+        row.position = position
+    return rows
+
+
+def stage_summary(application: Application) -> dict:
+    """One application's part in a two-stage review, for the staff page of the application: the
+    shortlisting, the slot and each interview review's weighted total (a fixed number of queries)."""
+    call = application.call
+    if not call.two_stage_review:
+        return {"two_stage": False}
+    shortlisting = Shortlisting.objects.filter(application=application).first()
+    slot = InterviewSlot.objects.filter(application=application).first()
+    criteria = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria_of(call, ReviewStage.INTERVIEW)]
+    reviews = []
+    for assignment in (
+        Assignment.objects.filter(application=application, stage=ReviewStage.INTERVIEW)
+        .select_related("reviewer", "review")
+        .prefetch_related("review__scores")
+        .order_by("id")
+    ):
+        review = getattr(assignment, "review", None)
+        scores = {s.criterion_id: s.value for s in review.scores.all()} if review else {}
+        counted = (
+            review is not None
+            and review.status == ReviewStatus.SUBMITTED
+            and assignment.status == AssignmentStatus.ACCEPTED
+            and criteria
+            and len(scores) == len(criteria)
+        )
+        reviews.append(
+            {"assignment": assignment, "total": ranking.weighted_total(criteria, scores) if counted else None}
+        )
+    totals = [r["total"] for r in reviews if r["total"] is not None]
+    return {
+        "two_stage": True,
+        "shortlisting": shortlisting,
+        "slot": slot,
+        "reviews": reviews,
+        "mean": sum(totals) / len(totals) if totals else None,
+    }

@@ -35,8 +35,10 @@ from .models import (
     ReviewerAffiliation,
     ReviewPhase,
     ReviewRound,
+    ReviewStage,
     ReviewStatus,
     Score,
+    Shortlisting,
 )
 
 # 審査項目 for the NPO model calls, from the call's purpose in the seed: pioneering initiatives,
@@ -58,14 +60,33 @@ DEFAULT_RUBRIC = [
 ]
 
 
+# 評価項目 of the interview (ヒアリング) of a two-stage call, until staff change them.
+INTERVIEW_RUBRIC = [
+    ("事業の理解・熱意", "Understanding and commitment", "事業の目的と内容を十分に理解し、実施への意欲が明確か。"),
+    ("質疑への対応", "Answers to questions", "質問に対して具体的かつ的確に回答できているか。"),
+    ("実施体制の確実性", "Reliability of the organisation", "計画を確実に実施できる体制・人員が確保されているか。"),
+]
+
+
 @transaction.atomic
-def review_round_for(*, call: Call) -> ReviewRound:
-    """The call's review round, created with the default rubric the first time it is needed."""
-    review_round, created = ReviewRound.objects.get_or_create(call=call)
-    if created and not call.criteria.exists():
+def review_round_for(*, call: Call, stage: str = ReviewStage.DOCUMENT) -> ReviewRound:
+    """The call's review round of ``stage``, created with the default rubric of that stage the first
+    time it is needed."""
+    review_round, created = ReviewRound.objects.get_or_create(call=call, stage=stage)
+    if created and not call.criteria.filter(stage=stage).exists():
+        rubric = INTERVIEW_RUBRIC if stage == ReviewStage.INTERVIEW else DEFAULT_RUBRIC
         Criterion.objects.bulk_create(
-            Criterion(call=call, order=i, name=name, name_en=name_en, description=description, max_score=5, weight=1)
-            for i, (name, name_en, description) in enumerate(DEFAULT_RUBRIC, start=1)
+            Criterion(
+                call=call,
+                stage=stage,
+                order=i,
+                name=name,
+                name_en=name_en,
+                description=description,
+                max_score=5,
+                weight=1,
+            )
+            for i, (name, name_en, description) in enumerate(rubric, start=1)
         )
     return review_round
 
@@ -80,17 +101,18 @@ class CriterionInput:
 
 
 @transaction.atomic
-def rubric_replace(*, call: Call, criteria: list[CriterionInput]) -> None:
-    """Replace the rubric; only while the round is being prepared (no score refers to it yet)."""
-    review_round = ReviewRound.objects.select_for_update().get(call=call)
+def rubric_replace(*, call: Call, criteria: list[CriterionInput], stage: str = ReviewStage.DOCUMENT) -> None:
+    """Replace the rubric of ``stage``; only while its round is being prepared (no score refers to it yet)."""
+    review_round = ReviewRound.objects.select_for_update().get(call=call, stage=stage)
     if not review_round.rubric_editable:
         raise Refused(_("The rubric can only be changed before the review starts."), code="locked")
     if not criteria:
         raise Refused(_("The rubric needs at least one criterion."), code="empty")
-    call.criteria.all().delete()
+    call.criteria.filter(stage=stage).delete()
     Criterion.objects.bulk_create(
         Criterion(
             call=call,
+            stage=stage,
             order=i,
             name=c.name,
             name_en=c.name_en,
@@ -104,9 +126,14 @@ def rubric_replace(*, call: Call, criteria: list[CriterionInput]) -> None:
 
 @transaction.atomic
 def round_configure(
-    *, call: Call, reviewers_per_application: int, use_calibration: bool, default_due_at: dt.datetime | None
+    *,
+    call: Call,
+    reviewers_per_application: int,
+    use_calibration: bool,
+    default_due_at: dt.datetime | None,
+    stage: str = ReviewStage.DOCUMENT,
 ) -> ReviewRound:
-    review_round = ReviewRound.objects.select_for_update().get(call=call)
+    review_round = ReviewRound.objects.select_for_update().get(call=call, stage=stage)
     if reviewers_per_application < 1:
         raise Refused(_("At least one reviewer per application."), code="invalid")
     review_round.reviewers_per_application = reviewers_per_application
@@ -122,12 +149,34 @@ def _refuse_unless_staff(user: User | None) -> None:
 
 
 @transaction.atomic
-def phase_set(*, call: Call, phase: ReviewPhase, by: User) -> ReviewRound:
-    """Move the round to another phase (ReviewRound.TRANSITIONS)."""
+def phase_set(*, call: Call, phase: ReviewPhase, by: User, stage: str = ReviewStage.DOCUMENT) -> ReviewRound:
+    """Move the round of ``stage`` to another phase (ReviewRound.TRANSITIONS); in a two-stage call
+    the stages follow each other (reviews/stages.py: refuse_phase_change)."""
     _refuse_unless_staff(by)
-    review_round = ReviewRound.objects.select_for_update().get(call=call)
+    review_round = ReviewRound.objects.select_for_update().get(call=call, stage=stage)
+    _refuse_out_of_stage_order(review_round, phase)
     change_state(review_round, phase, by=by, action="phase_changed", field="phase")
     return review_round
+
+
+def _refuse_out_of_stage_order(review_round: ReviewRound, phase: str) -> None:
+    """rv-stages: in a two-stage call the interview opens only once the document review is locked
+    and someone is shortlisted; the document review stays locked once the interview has opened."""
+    call = review_round.call
+    others = dict(ReviewRound.objects.filter(call=call).values_list("stage", "phase"))
+    if review_round.stage == ReviewStage.INTERVIEW and review_round.phase == ReviewPhase.SETUP:
+        if not call.two_stage_review:
+            raise Refused(_("This call is reviewed in one stage."), code="one_stage")
+        if others.get(ReviewStage.DOCUMENT) != ReviewPhase.LOCKED:
+            raise Refused(_("Lock the document review before the interview opens."), code="order")
+        if not Shortlisting.objects.filter(application__call=call).exists():
+            raise Refused(_("Shortlist at least one application before the interview opens."), code="empty")
+    if (
+        review_round.stage == ReviewStage.DOCUMENT
+        and review_round.phase == ReviewPhase.LOCKED
+        and others.get(ReviewStage.INTERVIEW, ReviewPhase.SETUP) != ReviewPhase.SETUP
+    ):
+        raise Refused(_("The document review cannot reopen once the interview has opened."), code="order")
 
 
 # --- conflicts and assignments ----------------------------------------------------------------
@@ -159,9 +208,17 @@ def conflicted_pairs(*, call: Call) -> set[tuple[int, int]]:
     return pairs
 
 
-def _check_assignable(application: Application, reviewer: User, conflicts: set[tuple[int, int]]) -> None:
+def _check_assignable(
+    application: Application, reviewer: User, conflicts: set[tuple[int, int]], shortlist: set[int] | None = None
+) -> None:
+    """``shortlist``: for an interview assignment, the ids of the shortlisted applications."""
     if application.status != ApplicationStatus.SUBMITTED:
         raise Refused(_("Only submitted applications can be reviewed."), code="not_submitted")
+    if shortlist is not None and application.pk not in shortlist:
+        raise Refused(
+            _("%(application)s is not shortlisted for the interview.") % {"application": application.audit_label},
+            code="not_shortlisted",
+        )
     if not permissions.is_reviewer.test(reviewer):
         raise Refused(_("%(user)s is not a reviewer.") % {"user": reviewer}, code="not_reviewer")
     if (application.pk, reviewer.pk) in conflicts:
@@ -180,18 +237,25 @@ def assignment_create(
     due_at: dt.datetime | None,
     assigned_by: User,
     override_reason: str = "",
+    stage: str = ReviewStage.DOCUMENT,
 ) -> Assignment:
-    """Assign one reviewer by hand; refused for a conflict of interest, and for a pair the
-    integrity checks flagged unless ``override_reason`` says why it is assigned anyway (audited)."""
+    """Assign one reviewer by hand; refused for a conflict of interest (declared at either stage),
+    and for a pair the integrity checks flagged unless ``override_reason`` says why it is assigned
+    anyway (audited)."""
     _refuse_unless_staff(assigned_by)
-    _check_assignable(application, reviewer, conflicted_pairs(call=application.call))
+    _check_assignable(
+        application, reviewer, conflicted_pairs(call=application.call), _shortlist_of(application.call_id, stage)
+    )
     integrity_refresh(call=application.call)
     flags = _open_conflict_flags(application.call, {(application.pk, reviewer.pk)})
     flag = flags.get((application.pk, reviewer.pk))
     if flag is not None and not override_reason.strip():
         raise Refused(_flagged_message(flag), code="flagged")
     assignment, created = Assignment.objects.get_or_create(
-        application=application, reviewer=reviewer, defaults={"due_at": due_at, "assigned_by": assigned_by}
+        application=application,
+        reviewer=reviewer,
+        stage=stage,
+        defaults={"due_at": due_at, "assigned_by": assigned_by},
     )
     if not created:
         raise Refused(_("This reviewer is already assigned to this application."), code="duplicate")
@@ -199,6 +263,13 @@ def assignment_create(
     if flag is not None:
         _record_override(flag, override_reason, by=assigned_by)
     return assignment
+
+
+def _shortlist_of(call_id: int, stage: str) -> set[int] | None:
+    """The applications an interview assignment may be about (None for the document stage)."""
+    if stage != ReviewStage.INTERVIEW:
+        return None
+    return set(Shortlisting.objects.filter(application__call_id=call_id).values_list("application_id", flat=True))
 
 
 def _record_created(assignments: list[Assignment], *, by: User) -> None:
@@ -209,7 +280,7 @@ def _record_created(assignments: list[Assignment], *, by: User) -> None:
             assignment,
             by=by,
             action="assignment_created",
-            after={"reviewer": assignment.reviewer.email, "due_at": assignment.due_at},
+            after={"reviewer": assignment.reviewer.email, "due_at": assignment.due_at, "stage": assignment.stage},
             call_id=assignment.application.call_id,
         )
 
@@ -228,6 +299,7 @@ def assignments_bulk(
     due_at: dt.datetime | None,
     assigned_by: User,
     override_reason: str = "",
+    stage: str = ReviewStage.DOCUMENT,
 ) -> BulkResult:
     """Assign every chosen reviewer to every chosen application, skipping conflicts and duplicates,
     and pairs the integrity checks flagged unless ``override_reason`` is given (then audited)."""
@@ -237,8 +309,9 @@ def assignments_bulk(
     conflicts = conflicted_pairs(call=applications[0].call)
     integrity_refresh(call=applications[0].call)
     flags = _open_conflict_flags(applications[0].call, {(a.pk, r.pk) for a in applications for r in reviewers})
+    shortlist = _shortlist_of(applications[0].call_id, stage)
     existing = set(
-        Assignment.objects.filter(application__in=applications, reviewer__in=reviewers).values_list(
+        Assignment.objects.filter(application__in=applications, reviewer__in=reviewers, stage=stage).values_list(
             "application_id", "reviewer_id"
         )
     )
@@ -248,7 +321,7 @@ def assignments_bulk(
             if (application.pk, reviewer.pk) in existing:
                 continue
             try:
-                _check_assignable(application, reviewer, conflicts)
+                _check_assignable(application, reviewer, conflicts, shortlist)
             except Refused as refused:
                 skipped.append(refused.message)
                 continue
@@ -258,7 +331,11 @@ def assignments_bulk(
                     skipped.append(_flagged_message(flag))
                     continue
                 overridden.append(flag)
-            new.append(Assignment(application=application, reviewer=reviewer, due_at=due_at, assigned_by=assigned_by))
+            new.append(
+                Assignment(
+                    application=application, reviewer=reviewer, stage=stage, due_at=due_at, assigned_by=assigned_by
+                )
+            )
     _record_created(Assignment.objects.bulk_create(new), by=assigned_by)
     for flag in overridden:
         _record_override(flag, override_reason, by=assigned_by)
@@ -266,20 +343,28 @@ def assignments_bulk(
 
 
 @transaction.atomic
-def assignments_auto(*, call: Call, reviewers: list[User], due_at: dt.datetime | None, assigned_by: User) -> int:
-    """Give every submitted application k reviewers, loads as even as possible, never a conflict
-    and never a pair the integrity checks flagged (allocation.exclude_flagged)."""
+def assignments_auto(
+    *,
+    call: Call,
+    reviewers: list[User],
+    due_at: dt.datetime | None,
+    assigned_by: User,
+    stage: str = ReviewStage.DOCUMENT,
+) -> int:
+    """Give every submitted application (at the interview stage: every shortlisted one) k reviewers,
+    loads as even as possible, never a conflict (declared at either stage) and never a pair the
+    integrity checks flagged (allocation.exclude_flagged)."""
     _refuse_unless_staff(assigned_by)
-    review_round = ReviewRound.objects.select_for_update().get(call=call)
-    application_ids = list(
-        Application.objects.filter(call=call, status=ApplicationStatus.SUBMITTED)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    review_round = ReviewRound.objects.select_for_update().get(call=call, stage=stage)
+    candidates = Application.objects.filter(call=call, status=ApplicationStatus.SUBMITTED)
+    shortlist = _shortlist_of(call.pk, stage)
+    if shortlist is not None:
+        candidates = candidates.filter(pk__in=shortlist)
+    application_ids = list(candidates.order_by("id").values_list("id", flat=True))
     chosen = sorted(r.pk for r in reviewers if permissions.is_reviewer.test(r))
     if not application_ids or not chosen:
         return 0
-    on_call = Assignment.objects.filter(application__call=call)
+    on_call = Assignment.objects.filter(application__call=call, stage=stage)
     existing = set(on_call.live().values_list("application_id", "reviewer_id"))
     load = on_call.load_by_reviewer()
     # Reviewers already on the call but not chosen this time still count towards each
@@ -301,7 +386,7 @@ def assignments_auto(*, call: Call, reviewers: list[User], due_at: dt.datetime |
     applications = Application.objects.in_bulk({a for a, _r in pairs})
     users = User.objects.in_bulk({r for _a, r in pairs})
     created = Assignment.objects.bulk_create(
-        Assignment(application=applications[a], reviewer=users[r], due_at=due_at, assigned_by=assigned_by)
+        Assignment(application=applications[a], reviewer=users[r], stage=stage, due_at=due_at, assigned_by=assigned_by)
         for a, r in pairs
     )
     _record_created(created, by=assigned_by)
@@ -443,7 +528,7 @@ def review_save(
         .get(pk=assignment.pk)
     )
     _refuse_unless_reviewable(locked, closed_message=_("Reviews are not open for this call."), closed_code="closed")
-    criteria = {c.pk: c for c in Criterion.objects.filter(call_id=locked.application.call_id)}
+    criteria = {c.pk: c for c in Criterion.objects.filter(call_id=locked.application.call_id, stage=locked.stage)}
     unknown = set(scores) - set(criteria)
     if unknown:
         raise Refused(_("Unknown criterion."), code="invalid")
@@ -482,7 +567,10 @@ def review_submit(*, assignment: Assignment) -> Review:
     if review is None or review.status == ReviewStatus.SUBMITTED:
         raise Refused(_("There is no draft review to submit."), code="transition")
     missing = [
-        str(c) for c in Criterion.objects.filter(call_id=locked.application.call_id).exclude(scores__review=review)
+        str(c)
+        for c in Criterion.objects.filter(call_id=locked.application.call_id, stage=locked.stage).exclude(
+            scores__review=review
+        )
     ]
     if missing:
         raise Refused(

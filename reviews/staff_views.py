@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.forms import formset_factory
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,7 +18,7 @@ from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 
-from . import selectors, services
+from . import selectors, services, stages
 from .forms import (
     AutoAssignForm,
     FlagDismissForm,
@@ -26,6 +27,7 @@ from .forms import (
     RankingFilter,
     RankingOptionsForm,
     RoundForm,
+    StagesForm,
 )
 from .models import (
     Assignment,
@@ -34,6 +36,7 @@ from .models import (
     IntegrityFlagKind,
     ReviewPhase,
     ReviewRound,
+    ReviewStage,
     ReviewStatus,
 )
 from .ranking import OUTLIER_SD
@@ -59,11 +62,19 @@ def _criterion_formset():
     return formset_factory(CriterionForm, extra=1, can_delete=True)
 
 
+def _settings_url(request, slug, stage=ReviewStage.DOCUMENT):
+    """The settings page of the stage (rv-stages: the interview has its own)."""
+    name = "review_staff:interview_settings" if stage == ReviewStage.INTERVIEW else "review_staff:settings"
+    return reverse(name, kwargs={"slug": slug})
+
+
 @staff_only
-@refusals_to_messages("review_staff:settings")
-def settings_page(request, slug):
+@refusals_to_messages(_settings_url)
+def settings_page(request, slug, stage=ReviewStage.DOCUMENT):
     call = _call(slug)
-    review_round = selectors.review_round(call)
+    if stage == ReviewStage.INTERVIEW and not call.two_stage_review:
+        raise Http404
+    review_round = selectors.review_round(call, stage)
     Criteria = _criterion_formset()
     initial = [
         {
@@ -73,16 +84,23 @@ def settings_page(request, slug):
             "max_score": c.max_score,
             "weight": c.weight,
         }
-        for c in selectors.criteria_of(call)
+        for c in selectors.criteria_of(call, stage)
     ]
     round_form = RoundForm(instance=review_round, prefix="round")
     criteria = Criteria(initial=initial, prefix="criteria")
     if request.method == "POST" and "save_round" in request.POST:
         round_form = RoundForm(request.POST, instance=review_round, prefix="round")
         if round_form.is_valid():
-            services.round_configure(call=call, **round_form.cleaned_data)
+            services.round_configure(call=call, stage=stage, **round_form.cleaned_data)
             messages.success(request, _("The review settings were saved."))
-            return redirect("review_staff:settings", slug=slug)
+            return redirect(_settings_url(request, slug, stage))
+    stages_form = StagesForm(instance=call, prefix="stages")
+    if request.method == "POST" and "save_stages" in request.POST and stage == ReviewStage.DOCUMENT:
+        stages_form = StagesForm(request.POST, instance=Call.objects.get(pk=call.pk), prefix="stages")
+        if stages_form.is_valid():
+            stages.stages_configure(call=call, by=request.user, **stages_form.cleaned_data)
+            messages.success(request, _("The review settings were saved."))
+            return redirect(_settings_url(request, slug, stage))
     if request.method == "POST" and "save_rubric" in request.POST:
         criteria = Criteria(request.POST, initial=initial, prefix="criteria")
         if criteria.is_valid():
@@ -93,9 +111,9 @@ def settings_page(request, slug):
                 for f in criteria.forms
                 if f.cleaned_data and not f.cleaned_data.get("DELETE")
             ]
-            services.rubric_replace(call=call, criteria=rows)
+            services.rubric_replace(call=call, criteria=rows, stage=stage)
             messages.success(request, _("The rubric was saved."))
-            return redirect("review_staff:settings", slug=slug)
+            return redirect(_settings_url(request, slug, stage))
     return render(
         request,
         "reviews/staff/settings.html",
@@ -106,6 +124,12 @@ def settings_page(request, slug):
             "criteria": criteria,
             "phases": ReviewPhase,
             "next_phases": _next_phases(review_round),
+            "stage": stage,
+            "stages_form": stages_form,
+            "phase_url": reverse(
+                "review_staff:interview_phase" if stage == ReviewStage.INTERVIEW else "review_staff:phase",
+                kwargs={"slug": slug},
+            ),
         },
     )
 
@@ -116,14 +140,14 @@ def _next_phases(review_round: ReviewRound) -> list[ReviewPhase]:
 
 @require_POST
 @staff_only
-@refusals_to_messages("review_staff:settings")
-def phase(request, slug):
+@refusals_to_messages(_settings_url)
+def phase(request, slug, stage=ReviewStage.DOCUMENT):
     call = _call(slug)
     if request.POST.get("phase") not in ReviewPhase.values:
         raise Refused(_("This change is not possible at this stage."), code="transition")
-    services.phase_set(call=call, phase=ReviewPhase(request.POST["phase"]), by=request.user)
+    services.phase_set(call=call, phase=ReviewPhase(request.POST["phase"]), by=request.user, stage=stage)
     messages.success(request, _("The review phase was changed."))
-    return redirect("review_staff:settings", slug=slug)
+    return redirect(_settings_url(request, slug, stage))
 
 
 @staff_only

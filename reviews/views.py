@@ -54,8 +54,8 @@ def assignment_detail(request, pk):
     if assignment.status != AssignmentStatus.ACCEPTED:
         return redirect("reviews:declare", pk=pk)
     application = selectors.application_for_reviewer(assignment)
-    review_round = selectors.review_round(application.call)
-    criteria = selectors.criteria_of(application.call)
+    review_round = selectors.review_round(application.call, assignment.stage)
+    criteria = selectors.criteria_of(application.call, assignment.stage)
     review = getattr(assignment, "review", None)
     initial = {}
     if review is not None:
