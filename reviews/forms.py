@@ -170,6 +170,7 @@ class FlagOverrideForm(forms.Form):
         label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
+
 # --- rv-stages: the shortlist and the interview slots ----------------------------------------
 
 

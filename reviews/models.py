@@ -385,6 +385,7 @@ class IntegrityFlag(models.Model):
     def key(self) -> tuple:
         return (self.kind, self.application_id, self.other_application_id, self.reviewer_id)
 
+
 # --- rv-stages: two-stage review (書類審査 → ヒアリング): the shortlist and the interview slots ------
 
 

@@ -327,6 +327,7 @@ def reviewer_calibration(call: Call) -> tuple[list[CalibrationRow], dict[str, fl
     rows.sort(key=lambda row: (row.line.difference, row.reviewer.full_name, row.reviewer.email))
     return rows, panel
 
+
 # --- rv-stages: the final ranking of a two-stage call (書類審査 → ヒアリング) -----------------------
 
 

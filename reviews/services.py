@@ -631,6 +631,7 @@ def attachment_opened(*, attachment: Attachment, by: User) -> None:
         call_id=application.call_id,
     )
 
+
 # --- integrity checks (issue 11, item 5; the rules are in reviews/integrity.py) -----------------
 
 # Applications the checks read: every one past the draft stage, except those withdrawn.

@@ -116,6 +116,7 @@ def assignment_attachment(request, pk, attachment_pk):
     services.attachment_opened(attachment=attachment, by=request.user)
     return attachment_response(attachment, inline=True)
 
+
 # --- the reviewer's affiliations (issue 11, item 5) ----------------------------------------------
 
 

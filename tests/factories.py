@@ -133,6 +133,7 @@ class AttachmentFactory(factory.django.DjangoModelFactory):
     file_type = "pdf"
     size = factory.LazyAttribute(lambda attachment: attachment.file.size)
 
+
 # --- issue 11, integrity checks (branch rv-integrity) ---------------------------------------------
 
 
