@@ -315,7 +315,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     expect(page.get_by_test_id("ranking-basis")).to_have_text(RAW_BASIS)
     ranking = page.get_by_role("table", name="点数順の申請一覧")
     expect(ranking.get_by_role("columnheader")).to_have_text(
-        ["順位", "受付番号", "団体", "テーマ", "素点の平均 ★", "補正後の平均", "ばらつき", "審査済み"]
+        ["順位", "受付番号", "団体", "テーマ", "素点の平均 ★順位の基準", "補正後の平均", "ばらつき", "審査済み"]
     )
     ranking_rows = ranking.get_by_test_id("ranking-row")
     expect(ranking_rows).to_have_count(3)
