@@ -136,6 +136,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kodoku_portal.tasks.sweep_outbox",
         "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
     },
+    "sweep-jobs": {
+        "task": "kodoku_portal.tasks.sweep_jobs",
+        "schedule": env_int("JOB_SWEEP_SECONDS", 60),
+    },
     # A notice mail sent but not recorded (its worker stopped in between) discloses its decision.
     "record-sent-notices": {
         "task": "grants.tasks.record_sent_notices",
@@ -151,6 +155,14 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 # A queued message not claimed this long after its dispatch is dispatched again by the sweeper.
 OUTBOX_DISPATCH_GRACE_SECONDS = env_int("OUTBOX_DISPATCH_GRACE_SECONDS", 120)
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
+
+# --- Background jobs that are not mails (kodoku_portal/jobs.py: virus scans) ---------------------
+# A running job belongs to its worker this long; keep it above the slowest job (the scan timeout).
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 600)
+# Automatic attempts (30 s, 1 min, 2 min … apart) before a job waits for staff.
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
+JOB_DISPATCH_GRACE_SECONDS = env_int("JOB_DISPATCH_GRACE_SECONDS", 120)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 60)
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

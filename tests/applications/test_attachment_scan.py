@@ -1,0 +1,189 @@
+"""The virus check of attachments (issue 13 item 5): an upload is recorded with its scan job in one
+transaction; the job runs ATTACHMENT_SCAN_COMMAND and the attachment becomes 問題なし (clean) or
+隔離 (quarantined), or 検査失敗 (error), which is retried and, once the attempts are spent, shown to
+staff. A file is served only when clean (or when scanning is disabled: 未検査).
+
+The scanner is tests/support/stub_scanner.py, which answers as clamdscan does (0 clean, 1 infected,
+2 error) and finds the EICAR test string: Debian's clamav installs here but its signature
+database cannot be downloaded offline, and clamscan refuses to run without one. The file kind is
+PDF: the EICAR string in a PDF comment passes the type checks (applications/filetypes.py), which
+run first, in the request; only a file that passed them is stored and scanned.
+"""
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone, translation
+
+from accounts.models import Role
+from applications.models import Attachment, ScanStatus
+from kodoku_portal import jobs
+from kodoku_portal.models import AuditEntry, Job, JobStatus
+from tests.factories import UserFactory, enable_totp
+from tests.support.stub_scanner import EICAR, FAIL_MARK
+
+pytestmark = pytest.mark.django_db
+
+STUB = Path(__file__).resolve().parents[1] / "support" / "stub_scanner.py"
+
+
+def pdf(comment: bytes = b"clean") -> bytes:
+    return b"%PDF-1.4\n1 0 obj<<>>endobj\n%" + comment + b"\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def scanner(settings):
+    settings.ATTACHMENT_SCAN_COMMAND = f"{sys.executable} {STUB} {{path}}"
+    settings.JOB_MAX_ATTEMPTS = 3
+    return settings
+
+
+def upload(client, application, content, name="定款.pdf", capture=None):
+    """Upload through the page; the scan job runs when the upload's transaction commits
+    (in-process Celery in these tests)."""
+    with capture(execute=True):
+        return client.post(
+            f"/applications/{application.pk}/attachments/",
+            {"kind": "articles", "file": SimpleUploadedFile(name, content)},
+            follow=True,
+        )
+
+
+def download(client, attachment):
+    response = client.get(f"/applications/{attachment.application_id}/attachments/{attachment.pk}/")
+    response.close()
+    return response
+
+
+def test_a_clean_file_is_checked_and_then_served(client, draft, member, scanner, django_capture_on_commit_callbacks):
+    client.force_login(member)
+    upload(client, draft, pdf(), capture=django_capture_on_commit_callbacks)
+    attachment = Attachment.objects.get(application=draft)
+    assert attachment.scan_status == ScanStatus.CLEAN
+    assert "OK" in attachment.scan_detail and attachment.scanned_at is not None
+    job = Job.objects.get(subject_type="applications.Attachment", subject_id=attachment.pk)
+    assert (job.kind, job.status, job.attempts) == ("scan_attachment", JobStatus.DONE, 1)
+    assert download(client, attachment).status_code == 200
+    entry = AuditEntry.objects.get(action="attachment_scan_clean")
+    assert entry.actor is None and entry.call_id == draft.call_id
+    assert (entry.before["scan_status"], entry.after["scan_status"]) == ("pending", "clean")
+
+
+def test_the_eicar_file_is_quarantined_and_never_served(
+    client, draft, member, scanner, django_capture_on_commit_callbacks
+):
+    client.force_login(member)
+    with translation.override("en"):
+        upload(client, draft, pdf(EICAR), capture=django_capture_on_commit_callbacks)
+        attachment = Attachment.objects.get(application=draft)
+        assert attachment.scan_status == ScanStatus.QUARANTINED
+        assert "Eicar-Test-Signature FOUND" in attachment.scan_detail
+        refused = download(client, attachment)
+        assert refused.status_code == 403
+        assert refused["Content-Type"].startswith("text/html")
+        page = refused.content.decode()
+        assert "Quarantined" in page and "malicious content" in page
+        form = client.get(f"/applications/{draft.pk}/").content.decode()
+        assert 'data-testid="quarantine-note"' in form and ">Quarantined<" in form
+    assert AuditEntry.objects.filter(action="attachment_scan_quarantined").count() == 1
+
+
+def test_a_file_being_checked_is_not_served_and_says_so(client, draft, member, scanner):
+    client.force_login(member)
+    # The job is recorded, but its commit callbacks never run: no worker has taken it yet.
+    with translation.override("en"):
+        client.post(
+            f"/applications/{draft.pk}/attachments/",
+            {"kind": "articles", "file": SimpleUploadedFile("定款.pdf", pdf())},
+        )
+        attachment = Attachment.objects.get(application=draft)
+        assert attachment.scan_status == ScanStatus.PENDING
+        assert Job.objects.get(subject_id=attachment.pk).status == JobStatus.QUEUED
+        refused = download(client, attachment)
+        assert refused.status_code == 403 and "being checked for viruses" in refused.content.decode()
+        assert ">Being checked<" in client.get(f"/applications/{draft.pk}/").content.decode()
+
+
+def test_a_failing_scanner_is_retried_and_then_shown_to_staff(
+    client, draft, member, scanner, django_capture_on_commit_callbacks
+):
+    client.force_login(member)
+    upload(client, draft, pdf(FAIL_MARK), capture=django_capture_on_commit_callbacks)
+    attachment = Attachment.objects.get(application=draft)
+    job = Job.objects.get(subject_id=attachment.pk, kind="scan_attachment")
+    assert attachment.scan_status == ScanStatus.ERROR
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 1)
+    assert "exit code 2" in job.last_error and job.next_attempt_at is not None
+    assert download(client, attachment).status_code == 403
+
+    # The sweeper runs it again after each back-off, until the attempts are spent.
+    for _attempt in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert jobs.sweep(now=timezone.now() + dt.timedelta(hours=2)) == 1
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.next_attempt_at) == (JobStatus.FAILED, 3, None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.sweep(now=timezone.now() + dt.timedelta(hours=4)) == 0
+    assert AuditEntry.objects.filter(action="attachment_scan_error").count() == 1  # one change of state
+
+    staff = UserFactory(role=Role.STAFF)
+    enable_totp(staff)
+    client.force_login(staff)
+    with translation.override("en"):
+        page = client.get("/staff/outbox/").content.decode()
+    assert page.count('data-testid="job-row"') == 1 and "Virus check of an attachment" in page
+    assert page.count('data-testid="unopenable-row"') == 1 and "定款.pdf" in page and "Check failed" in page
+
+
+def test_staff_run_a_failed_check_again_and_it_recovers(
+    client, draft, member, scanner, django_capture_on_commit_callbacks, tmp_path, monkeypatch
+):
+    broken = tmp_path / "scanner-down"
+    broken.touch()
+    monkeypatch.setenv("STUB_SCANNER_FAIL_FILE", str(broken))
+    scanner.JOB_MAX_ATTEMPTS = 1
+    client.force_login(member)
+    upload(client, draft, pdf(), capture=django_capture_on_commit_callbacks)
+    attachment = Attachment.objects.get(application=draft)
+    job = Job.objects.get(subject_id=attachment.pk)
+    assert (attachment.scan_status, job.status, job.next_attempt_at) == (ScanStatus.ERROR, JobStatus.FAILED, None)
+
+    broken.unlink()  # the scanning daemon is back
+    staff = UserFactory(role=Role.STAFF)
+    enable_totp(staff)
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/staff/jobs/{job.pk}/retry/", {"next": "/staff/outbox/"})
+    assert response.status_code == 302 and response["Location"] == "/staff/outbox/"
+    attachment.refresh_from_db()
+    job.refresh_from_db()
+    assert (attachment.scan_status, job.status) == (ScanStatus.CLEAN, JobStatus.DONE)
+    client.force_login(member)
+    assert download(client, attachment).status_code == 200
+
+
+def test_with_scanning_disabled_files_are_not_scanned_and_served(client, draft, member, settings):
+    settings.ATTACHMENT_SCAN_COMMAND = ""
+    client.force_login(member)
+    client.post(
+        f"/applications/{draft.pk}/attachments/",
+        {"kind": "articles", "file": SimpleUploadedFile("定款.pdf", pdf(EICAR))},
+    )
+    attachment = Attachment.objects.get(application=draft)
+    assert attachment.scan_status == ScanStatus.NOT_SCANNED
+    assert not Job.objects.exists()
+    assert download(client, attachment).status_code == 200
+
+
+def test_only_staff_run_jobs_again(client, draft, member):
+    job = Job.objects.create(kind="scan_attachment", subject_type="applications.Attachment", subject_id=1)
+    for role in (Role.APPLICANT, Role.REVIEWER):
+        user = UserFactory(role=role)
+        enable_totp(user)
+        client.force_login(user)
+        assert client.post(f"/staff/jobs/{job.pk}/retry/").status_code == 403
+    client.logout()
+    assert client.post(f"/staff/jobs/{job.pk}/retry/").status_code == 302  # to the login page
