@@ -26,7 +26,7 @@ sets ``running``, ``lease_until = now + JOB_LEASE_SECONDS`` and ``attempts + 1``
 token); it settles the outcome with an UPDATE conditional on the same ``attempts``, so an attempt
 whose lease was taken over cannot overwrite the newer one. Dispatch is ``on_commit(run_job.delay)``
 and never fails the request: when the broker is down the job waits for :func:`sweep` (Celery beat,
-every JOB_SWEEP_SECONDS, and once when a worker starts), which dispatches again queued jobs not
+every JOB_SWEEP_SECONDS), which dispatches again queued jobs not
 claimed within JOB_DISPATCH_GRACE_SECONDS, failed jobs whose back-off has passed and running jobs
 whose lease has expired (their worker was killed). A handler killed mid-run is therefore run
 again: at least once, exactly once in the normal case. Keep JOB_LEASE_SECONDS above the longest

@@ -1,10 +1,7 @@
 """Celery tasks of the ground floor: thin wrappers over kodoku_portal/outbox.py and
 kodoku_portal/jobs.py; ids as keyword arguments."""
 
-import logging
-
 from celery import shared_task
-from celery.signals import worker_ready
 
 from . import jobs, outbox
 
@@ -34,15 +31,5 @@ def run_job(*, job_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def sweep_jobs() -> int:
-    """Run by Celery beat every JOB_SWEEP_SECONDS (and once when a worker starts)."""
+    """Run by Celery beat every JOB_SWEEP_SECONDS: dispatch again whatever is due."""
     return jobs.sweep()
-
-
-@worker_ready.connect
-def _sweep_jobs_on_startup(sender=None, **_kwargs) -> None:
-    """A worker that starts dispatches what is due at once (jobs lost with a killed worker or a
-    broker outage) rather than waiting for beat."""
-    try:
-        sweep_jobs.delay()
-    except Exception:
-        logging.getLogger(__name__).exception("startup job sweep could not be dispatched")

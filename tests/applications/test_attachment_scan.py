@@ -5,12 +5,14 @@ staff. A file is served only when clean (or when scanning is disabled: 未検査
 
 The scanner is tests/support/stub_scanner.py, which answers as clamdscan does (0 clean, 1 infected,
 2 error) and finds the EICAR test string: Debian's clamav installs here but its signature
-database cannot be downloaded offline, and clamscan refuses to run without one. The file kind is
+database cannot be downloaded offline, and clamscan refuses to run without one. One test runs
+ClamAV itself (clamscan) with a one-signature database it writes (EICAR). The file kind is
 PDF: the EICAR string in a PDF comment passes the type checks (applications/filetypes.py), which
 run first, in the request; only a file that passed them is stored and scanned.
 """
 
 import datetime as dt
+import shutil
 import sys
 from pathlib import Path
 
@@ -54,7 +56,9 @@ def upload(client, application, content, name="定款.pdf", capture=None):
 
 def download(client, attachment):
     response = client.get(f"/applications/{attachment.application_id}/attachments/{attachment.pk}/")
-    response.close()
+    for closer in response._resource_closers:  # the file; response.close() would also end the
+        closer()  # "request" and close the test's database connection on PostgreSQL
+    response._resource_closers.clear()
     return response
 
 
@@ -187,3 +191,26 @@ def test_only_staff_run_jobs_again(client, draft, member):
         assert client.post(f"/staff/jobs/{job.pk}/retry/").status_code == 403
     client.logout()
     assert client.post(f"/staff/jobs/{job.pk}/retry/").status_code == 302  # to the login page
+
+
+CLAMSCAN = shutil.which("clamscan")
+
+
+@pytest.mark.skipif(not CLAMSCAN, reason="ClamAV is not installed: apt-get install -y clamav (.ci/run does)")
+def test_clamav_itself_quarantines_the_eicar_file(
+    client, draft, member, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """Debian's ClamAV (clamscan) as the scan command. Its signature database cannot be
+    downloaded here (freshclam needs ClamAV's mirrors), so the test gives it a database of one
+    signature it writes itself: the EICAR test string, as a ClamAV body signature (.ndb). The
+    engine, its exit codes and the portal's handling of them are the real ones."""
+    database = tmp_path / "eicar.ndb"
+    database.write_text(f"Kodoku.Test.EICAR:0:*:{EICAR.hex()}\n")
+    settings.ATTACHMENT_SCAN_COMMAND = f"{CLAMSCAN} --no-summary --database={database} {{path}}"
+    client.force_login(member)
+    upload(client, draft, pdf(EICAR), name="eicar.pdf", capture=django_capture_on_commit_callbacks)
+    upload(client, draft, pdf(), name="clean.pdf", capture=django_capture_on_commit_callbacks)
+    states = dict(Attachment.objects.filter(application=draft).values_list("original_name", "scan_status"))
+    assert states == {"eicar.pdf": ScanStatus.QUARANTINED, "clean.pdf": ScanStatus.CLEAN}
+    infected = Attachment.objects.get(original_name="eicar.pdf")
+    assert "Kodoku.Test.EICAR" in infected.scan_detail and "FOUND" in infected.scan_detail

@@ -107,6 +107,14 @@ def check_page(url: str, response) -> list[str]:
     return problems
 
 
+def release(response) -> None:
+    """Close a file download's file (not the response: its close() would signal the end of a
+    request, which closes the test's database connection on PostgreSQL)."""
+    for closer in response._resource_closers:
+        closer()
+    response._resource_closers.clear()
+
+
 def crawl(client, starts: list[str]) -> tuple[list[str], list[str]]:
     """GET every same-site page reachable from ``starts`` (at most MAX_PAGES); returns the HTML
     pages visited and the problems found on them."""
@@ -121,7 +129,7 @@ def crawl(client, starts: list[str]) -> tuple[list[str], list[str]]:
             continue
         seen.add(path)
         response = client.get(path)
-        response.close()  # a file download holds its file open until closed
+        release(response)
         if response.status_code in (301, 302):
             queue.append(urljoin(path, response["Location"]))
             continue

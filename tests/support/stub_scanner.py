@@ -5,6 +5,8 @@
 exits 1 ("infected") when the file holds the EICAR anti-virus test string, 2 ("error") when it
 holds STUB-SCANNER-FAIL or when the environment variable STUB_SCANNER_FAIL_FILE names a file that
 exists (a test creates and removes it to make the scanner fail and then recover), else 0 ("clean").
+While the file named by STUB_SCANNER_SLOW_FILE exists (at most a minute), it waits before
+answering: a scan in progress, for a test that kills the worker running it.
 
 Why a stub: Debian's clamav package installs here, but its signature database cannot be had
 offline (freshclam downloads it from ClamAV's mirrors; this machine and CI reach only the
@@ -15,6 +17,7 @@ clamdscan takes.
 
 import os
 import sys
+import time
 
 # The standard anti-virus test file (https://www.eicar.org/), split so that this source file is
 # not itself detected by a real scanner.
@@ -26,6 +29,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: stub_scanner.py PATH", file=sys.stderr)
         return 2
+    slow_file = os.environ.get("STUB_SCANNER_SLOW_FILE", "")
+    give_up = time.monotonic() + 60
+    while slow_file and os.path.exists(slow_file) and time.monotonic() < give_up:
+        time.sleep(0.2)
     fail_file = os.environ.get("STUB_SCANNER_FAIL_FILE", "")
     if fail_file and os.path.exists(fail_file):
         print("stub scanner: cannot connect to the scanning daemon", file=sys.stderr)
