@@ -182,15 +182,42 @@ def test_with_scanning_disabled_files_are_not_scanned_and_served(client, draft, 
     assert download(client, attachment).status_code == 200
 
 
-def test_only_staff_run_jobs_again(client, draft, member):
-    job = Job.objects.create(kind="scan_attachment", subject_type="applications.Attachment", subject_id=1)
-    for role in (Role.APPLICANT, Role.REVIEWER):
-        user = UserFactory(role=role)
-        enable_totp(user)
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("anonymous", "login"),
+        ("applicant", 403),
+        ("reviewer", 403),
+        ("staff_without_totp", "mfa"),
+        ("staff", 302),
+        ("administrator", 302),
+    ],
+)
+def test_who_may_run_a_job_again(client, who, expected):
+    """The role matrix of POST /staff/jobs/<pk>/retry/ (a POST-only page, so not in the GET matrix
+    of tests/accounts/test_access_matrix.py)."""
+    job = Job.objects.create(
+        kind="scan_attachment",
+        subject_type="applications.Attachment",
+        subject_id=1,
+        status=JobStatus.FAILED,
+    )
+    if who != "anonymous":
+        role = {"staff_without_totp": Role.STAFF, "administrator": Role.ADMINISTRATOR}.get(who, who)
+        user = UserFactory(role=Role(role))
+        if who != "staff_without_totp":
+            enable_totp(user)
         client.force_login(user)
-        assert client.post(f"/staff/jobs/{job.pk}/retry/").status_code == 403
-    client.logout()
-    assert client.post(f"/staff/jobs/{job.pk}/retry/").status_code == 302  # to the login page
+    response = client.post(f"/staff/jobs/{job.pk}/retry/", {"next": "/staff/outbox/"})
+    if expected == "login":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif expected == "mfa":
+        assert response.status_code == 302 and "/accounts/2fa/" in response["Location"]
+    else:
+        assert response.status_code == expected
+    job.refresh_from_db()
+    assert job.status == (JobStatus.QUEUED if expected == 302 else JobStatus.FAILED)
+    assert client.get(f"/staff/jobs/{job.pk}/retry/").status_code in (302, 403, 405)
 
 
 CLAMSCAN = shutil.which("clamscan")

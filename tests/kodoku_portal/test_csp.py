@@ -230,3 +230,15 @@ def test_too_many_reports_from_one_address_are_refused(client, settings, caplog)
 def test_a_report_that_is_not_json_is_a_400_and_get_is_not_allowed(client):
     assert client.post("/csp-report/", "not json", content_type="application/csp-report").status_code == 400
     assert client.get("/csp-report/").status_code == 405
+
+
+@pytest.mark.parametrize("role", [None, "applicant", "reviewer", "staff", "administrator"])
+def test_every_role_may_report_a_violation(client, role):
+    """The role matrix of POST /csp-report/: a browser reports whoever is logged in."""
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    if role:
+        client.force_login(UserFactory(role=Role(role)))
+    response = client.post("/csp-report/", json.dumps(REPORT), content_type="application/csp-report")
+    assert response.status_code == 204
