@@ -241,3 +241,15 @@ def test_clamav_itself_quarantines_the_eicar_file(
     assert states == {"eicar.pdf": ScanStatus.QUARANTINED, "clean.pdf": ScanStatus.CLEAN}
     infected = Attachment.objects.get(original_name="eicar.pdf")
     assert "Kodoku.Test.EICAR" in infected.scan_detail and "FOUND" in infected.scan_detail
+
+
+def test_an_application_with_a_quarantined_file_cannot_be_submitted(
+    client, draft, member, scanner, django_capture_on_commit_callbacks
+):
+    from applications.checks import application_problems
+
+    client.force_login(member)
+    upload(client, draft, pdf(EICAR), name="eicar.pdf", capture=django_capture_on_commit_callbacks)
+    with translation.override("en"):
+        problems = [problem.message for problem in application_problems(draft) if problem.field == "attachments"]
+    assert problems == ["The virus check quarantined eicar.pdf: remove it and attach a clean copy."]
