@@ -29,6 +29,13 @@ from tests.support.stub_scanner import EICAR, FAIL_MARK
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _english_pages(client):
+    """Pages in English (the assertions read English; Japanese is the catalogue's business)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 STUB = Path(__file__).resolve().parents[1] / "support" / "stub_scanner.py"
 
 
