@@ -12,6 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from kombu import Connection
 
+from .middleware import client_ip
+
 csp_logger = logging.getLogger("kodoku_portal.csp")
 
 
@@ -50,7 +52,8 @@ def healthz(request):
 
 
 def _client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The reporting browser's address, as the audit trail reads it (behind the proxy too)."""
+    return client_ip(request) or "unknown"
 
 
 @csrf_exempt  # browsers post reports without a CSRF token
