@@ -65,8 +65,8 @@ MIDDLEWARE = [
     "kodoku_portal.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy on every response but a PDF (kodoku_portal/csp.py).
+    "kodoku_portal.csp.PortalCSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 

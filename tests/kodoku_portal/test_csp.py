@@ -242,3 +242,31 @@ def test_every_role_may_report_a_violation(client, role):
         client.force_login(UserFactory(role=Role(role)))
     response = client.post("/csp-report/", json.dumps(REPORT), content_type="application/csp-report")
     assert response.status_code == 204
+
+
+def test_a_pdf_response_carries_no_policy_so_the_browser_viewer_works(client, settings, tmp_path):
+    """Chrome's PDF viewer is blocked by a policy on the PDF itself (object-src, style-src):
+    PDFs go without one (kodoku_portal/csp.py), every other response keeps it."""
+    from django.core.files.base import ContentFile
+
+    from applications.models import Attachment
+    from tests.factories import ApplicationFactory, UserFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    application = ApplicationFactory()
+    member = UserFactory()
+    application.organisation.memberships.create(user=member, role="owner")
+    attachment = Attachment(
+        application=application, kind="other", original_name="a.pdf", file_type="pdf", size=4, uploaded_by=member
+    )
+    attachment.file.save("upload", ContentFile(b"%PDF"), save=False)
+    attachment.save()
+    client.force_login(member)
+    response = client.get(f"/applications/{application.pk}/attachments/{attachment.pk}/")
+    for closer in response._resource_closers:
+        closer()
+    response._resource_closers.clear()
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert "Content-Security-Policy" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" in client.get("/applications/")
