@@ -7,16 +7,21 @@ class ApplicationsConfig(AppConfig):
     verbose_name = _("Applications")
 
     def ready(self) -> None:
-        from kodoku_portal import audit, outbox
+        from kodoku_portal import audit, jobs, outbox
 
         from . import (
             mails,
             rules,  # noqa: F401 - registers the named permissions (can_edit_draft, …)
+            scans,
             services,
         )
 
         outbox.register(services.RECEIPT_MAIL, mails.build_receipt_mail, label=_("Receipt (受付票)"))
         outbox.register(services.INVITATION_MAIL, mails.build_invitation_mail, label=_("Invitation to an organisation"))
+        jobs.register(scans.SCAN_JOB, scans.run_scan, label=_("Virus check of an attachment"))
+        audit.register_action("attachment_scan_clean", _("The virus check found no problem in %(object)s"))
+        audit.register_action("attachment_scan_quarantined", _("The virus check quarantined %(object)s"))
+        audit.register_action("attachment_scan_error", _("The virus check of %(object)s failed"))
         audit.register_action("application_submitted", _("%(actor)s submitted %(object)s"))
         audit.register_action("application_withdrawn", _("%(actor)s withdrew %(object)s"))
         audit.register_action("member_joined", _("%(actor)s joined %(object)s by invitation"))

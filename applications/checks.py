@@ -14,7 +14,7 @@ from django.utils.translation import gettext_noop
 from calls.models import ApplicantType, Call
 from kodoku_portal.jp import format_yen, join_list
 
-from .models import Application, Organisation
+from .models import Application, Organisation, ScanStatus
 
 CORPORATE_NUMBER_MISSING = "missing"
 CORPORATE_NUMBER_UNEXPECTED = "unexpected"
@@ -154,4 +154,13 @@ def application_problems(application: Application) -> list[Problem]:
                 _("Complete your organisation's profile: %(fields)s.") % {"fields": join_list(missing)},
             )
         )
+    for attachment in application.attachments.all():
+        if attachment.scan_status == ScanStatus.QUARANTINED:
+            problems.append(
+                Problem(
+                    "attachments",
+                    _("The virus check quarantined %(name)s: remove it and attach a clean copy.")
+                    % {"name": attachment.original_name},
+                )
+            )
     return problems

@@ -308,8 +308,33 @@ def attachment_path(instance, filename: str) -> str:
     return f"attachments/{instance.application_id}/{uuid.uuid4().hex}"
 
 
+class ScanStatus(models.TextChoices):
+    """What the virus scan (kodoku_portal/scanning.py) found in an uploaded file."""
+
+    NOT_SCANNED = "not_scanned", _("Not scanned")
+    PENDING = "pending", _("Being checked")
+    CLEAN = "clean", _("No problem found")
+    QUARANTINED = "quarantined", _("Quarantined")
+    ERROR = "error", _("Check failed")
+
+
 class Attachment(models.Model):
-    """A file attached to an application: stored outside the web root, served only through a view."""
+    """A file attached to an application: stored outside the web root, served only through a view.
+
+    ``scan_status`` is the virus scan's verdict (applications/scans.py): a file is created
+    pending when ATTACHMENT_SCAN_COMMAND is set (not scanned when it is not) and is served only
+    when clean or not scanned (``may_be_opened``); a quarantined file is never served."""
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        ScanStatus.NOT_SCANNED: frozenset(),
+        ScanStatus.PENDING: frozenset({ScanStatus.CLEAN, ScanStatus.QUARANTINED, ScanStatus.ERROR}),
+        # A failed check is retried (kodoku_portal/jobs.py); its next verdict replaces it.
+        ScanStatus.ERROR: frozenset({ScanStatus.CLEAN, ScanStatus.QUARANTINED}),
+        ScanStatus.CLEAN: frozenset(),
+        ScanStatus.QUARANTINED: frozenset(),
+    }
+    # The states in which the file may be served (to members, reviewers, staff).
+    OPENABLE = frozenset({ScanStatus.CLEAN, ScanStatus.NOT_SCANNED})
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(_("document type"), max_length=30, choices=AttachmentKind.choices)
@@ -319,6 +344,11 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    scan_status = models.CharField(
+        _("virus check"), max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED
+    )
+    scan_detail = models.TextField(_("virus check result"), blank=True, default="")
+    scanned_at = models.DateTimeField(_("checked at"), null=True, blank=True)
 
     class Meta:
         ordering = ("application", "uploaded_at", "id")
@@ -332,6 +362,11 @@ class Attachment(models.Model):
     def audit_label(self) -> str:
         """The audit trail names a file by its application's receipt number and its name."""
         return f"{self.application.audit_label}: {self.original_name}"
+
+    @property
+    def may_be_opened(self) -> bool:
+        """Whether the file may be served: clean, or not scanned (scanning disabled)."""
+        return self.scan_status in self.OPENABLE
 
 
 class RefusedSaveReason(models.TextChoices):

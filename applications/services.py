@@ -26,6 +26,7 @@ from kodoku_portal.outbox import Mail, enqueue
 from kodoku_portal.prefectures import is_prefecture_code
 from kodoku_portal.workflow import Refused, change_state, record
 
+from . import scans
 from .checks import (
     CORPORATE_NUMBER_UNEXPECTED,
     corporate_number_problem,
@@ -347,9 +348,11 @@ def attachment_add(
         file_type=file_type,
         size=upload.size,
         uploaded_by=user,
+        scan_status=scans.initial_status(),
     )
     attachment.file.save("upload", upload, save=False)
     attachment.save()
+    scans.schedule(attachment)  # the virus scan, run by a worker after commit (applications/scans.py)
     return attachment
 
 

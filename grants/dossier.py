@@ -71,6 +71,8 @@ README_TEXT = """\
 
 MANIFEST.csv には、このZIPに含まれるすべてのファイルの名前、大きさ（バイト）、SHA-256 を記載しています。
 保存されているはずのファイルが読み出せなかった場合は、状態欄に missing と記載しています。
+ウイルス検査で問題がないと確認されていない添付書類（検査中・検査失敗・隔離）はZIPに含めず、
+状態欄に withheld（検査の状態）と記載しています。
 """
 
 
@@ -85,6 +87,9 @@ class Part:
     data: bytes | None = None
     stored: FieldFile | None = None
     make: Callable[[], bytes] | None = None
+    # Set when the file is not put in the ZIP, only named in the manifest with this status
+    # (an attachment the virus check has not cleared: being checked, failed or quarantined).
+    withheld: str = ""
 
 
 def _safe(name: str) -> str:
@@ -305,7 +310,11 @@ def _parts_of(application: Application, entries: list[AuditEntry], conflicts: li
         root + "application/unsaved_inputs.json", _json([row(saved) for saved in application.refused_saves.all()])
     )
     for attachment in application.attachments.all():
-        yield Part(root + f"attachments/{attachment.pk}_{_safe(attachment.original_name)}", stored=attachment.file)
+        path = root + f"attachments/{attachment.pk}_{_safe(attachment.original_name)}"
+        if attachment.may_be_opened:
+            yield Part(path, stored=attachment.file)
+        else:
+            yield Part(path, withheld=f"withheld ({attachment.scan_status})")
     # Reviews, with names (for the file), and conflicts declared.
     reviews = []
     for assignment in application.assignments.all():
@@ -504,6 +513,9 @@ def zip_stream(parts: Iterable[Part], *, manifest: list[ManifestRow] | None = No
         readme = README_TEXT.encode("utf-8")
         yield from put(README, [readme], len(readme))
         for part in parts:
+            if part.withheld:
+                rows.append(ManifestRow(part.path, 0, "", part.withheld))
+                continue
             if part.stored is not None:
                 try:
                     expected = part.stored.storage.size(part.stored.name)

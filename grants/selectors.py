@@ -346,3 +346,24 @@ def conflicts_declared(application: Application) -> list:
         .select_related("reviewer")
         .order_by("declared_at", "id")
     )
+
+
+# --- f-csp: background jobs and virus checks on the staff outbox page ----------------------------
+
+
+def open_jobs(limit: int = 50) -> list:
+    """Background jobs not yet done (queued, running, failed), oldest first: what is waiting."""
+    from kodoku_portal.models import Job, JobStatus
+
+    return list(Job.objects.exclude(status=JobStatus.DONE).order_by("created_at", "pk")[:limit])
+
+
+def unopenable_attachments(limit: int = 100) -> list:
+    """Attachments whose virus check failed or quarantined them, with their application and call."""
+    from applications.models import Attachment, ScanStatus
+
+    return list(
+        Attachment.objects.filter(scan_status__in=(ScanStatus.ERROR, ScanStatus.QUARANTINED))
+        .select_related("application__call", "application__organisation")
+        .order_by("-uploaded_at", "-pk")[:limit]
+    )

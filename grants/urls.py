@@ -20,6 +20,7 @@ urlpatterns = [
     path("staff/reminders/", views.staff_reminders, name="staff_reminders"),
     path("staff/outbox/", views.staff_outbox, name="staff_outbox"),
     path("staff/outbox/<int:pk>/retry/", views.staff_outbox_retry, name="staff_outbox_retry"),
+    path("staff/jobs/<int:pk>/retry/", views.staff_job_retry, name="staff_job_retry"),
     path("calls/<slug:slug>/adopted/", views.adopted_projects, name="adopted"),
     path("staff/calls/<slug:slug>/decisions/", staff_views.decisions_page, name="decisions"),
     path("staff/calls/<slug:slug>/decisions/decide/", staff_views.decide, name="decide"),

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
 from calls.models import Call, CallState
-from kodoku_portal import outbox
-from kodoku_portal.models import OutboxStatus
+from kodoku_portal import jobs, outbox
+from kodoku_portal.models import JobStatus, OutboxStatus
 from kodoku_portal.views_support import refusals_to_messages
 from reviews.selectors import flagged_application_ids, review_progress
 
@@ -90,8 +90,20 @@ def staff_outbox(request):
             "kinds": selectors.outbox_kinds(),
             "query": query.urlencode(),
             "OutboxStatus": OutboxStatus,
+            "jobs": _open_jobs(),
+            "JobStatus": JobStatus,
+            "unopenable": selectors.unopenable_attachments(),
         },
     )
+
+
+def _open_jobs():
+    now = timezone.now()
+    found = selectors.open_jobs()
+    for job in found:
+        job.kind_label = jobs.kind_label(job.kind)
+        job.age_minutes = int((now - job.created_at).total_seconds() // 60)
+    return found
 
 
 def _back_to_outbox(request) -> str:
@@ -107,6 +119,16 @@ def staff_outbox_retry(request, pk):
     """Put a failed message back in the queue (sent again once this request commits)."""
     outbox.retry(pk)
     messages.success(request, _("The message will be sent again."))
+    return redirect(_back_to_outbox(request))
+
+
+@require_POST
+@role_required(*STAFF_ROLES)
+@refusals_to_messages(lambda request, **kwargs: _back_to_outbox(request))
+def staff_job_retry(request, pk):
+    """Run a failed background job (a virus check) again once this request commits."""
+    jobs.retry(pk)
+    messages.success(request, _("The job will be run again."))
     return redirect(_back_to_outbox(request))
 
 

@@ -1,10 +1,12 @@
-"""The ground floor's two tables.
+"""The ground floor's tables.
 
 - ``AuditEntry``: the audit trail, append-only records of who changed what, written in the same
   transaction as the change (kodoku_portal/audit.py); the database refuses UPDATE and DELETE
   (kodoku_portal/append_only.py).
 - ``OutboxMessage``: one row per e-mail the portal owes someone, written in the same transaction
   as the change that causes it and delivered by a worker (kodoku_portal/outbox.py).
+- ``Job``: the same for background work that is not a mail (a virus scan), run by a worker
+  (kodoku_portal/jobs.py).
 
 Neither points up to an app's model: the subject of a message and the call of an entry are plain
 columns (a model label and ids), so this floor stays free of upward references.
@@ -121,3 +123,54 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         slot = f" [{self.slot}]" if self.slot else ""
         return f"{self.kind} {self.subject_type}:{self.subject_id} → {self.to_email}{slot}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Job(models.Model):
+    """One piece of background work that is not a mail (a virus scan, …): written in the
+    transaction of the change that causes it, run by a worker after commit (kodoku_portal/jobs.py).
+
+    The outbox's design without the mail: unique key (kind, subject, slot), a lease on the
+    running attempt, retries with back-off, a sweeper. Status changes are infrastructure, not user
+    actions: only kodoku_portal/jobs.py writes them, with conditional UPDATEs (no audit entries).
+    """
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        JobStatus.QUEUED: frozenset({JobStatus.RUNNING}),
+        # running → running: a lease that expired is taken over by another attempt.
+        JobStatus.RUNNING: frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.RUNNING}),
+        # failed → queued: due again after its back-off, or put back by staff (jobs.retry).
+        JobStatus.FAILED: frozenset({JobStatus.RUNNING, JobStatus.QUEUED}),
+        JobStatus.DONE: frozenset(),
+    }
+
+    kind = models.CharField(_("kind"), max_length=40)
+    subject_type = models.CharField(_("subject type"), max_length=60)
+    subject_id = models.PositiveBigIntegerField(_("subject id"))
+    slot = models.CharField(_("slot"), max_length=60, blank=True, default="")
+    context = models.JSONField(_("context"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        constraints = [models.UniqueConstraint(fields=("kind", "subject_type", "subject_id", "slot"), name="job_once")]
+        indexes = [models.Index(fields=("subject_type", "subject_id"), name="job_subject")]
+
+    def __str__(self) -> str:
+        slot = f" [{self.slot}]" if self.slot else ""
+        return f"{self.kind} {self.subject_type}:{self.subject_id}{slot}"

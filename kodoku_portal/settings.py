@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "rules",
+    "csp",
     "kodoku_portal.apps.PortalConfig",
     # The house, bottom to top: imports run downwards only (tests/kodoku_portal/test_architecture.py).
     "accounts",
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "kodoku_portal.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response but a PDF (kodoku_portal/csp.py).
+    "kodoku_portal.csp.PortalCSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -133,6 +136,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kodoku_portal.tasks.sweep_outbox",
         "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
     },
+    "sweep-jobs": {
+        "task": "kodoku_portal.tasks.sweep_jobs",
+        "schedule": env_int("JOB_SWEEP_SECONDS", 60),
+    },
     # A notice mail sent but not recorded (its worker stopped in between) discloses its decision.
     "record-sent-notices": {
         "task": "grants.tasks.record_sent_notices",
@@ -148,6 +155,14 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 # A queued message not claimed this long after its dispatch is dispatched again by the sweeper.
 OUTBOX_DISPATCH_GRACE_SECONDS = env_int("OUTBOX_DISPATCH_GRACE_SECONDS", 120)
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
+
+# --- Background jobs that are not mails (kodoku_portal/jobs.py: virus scans) ---------------------
+# A running job belongs to its worker this long; keep it above the slowest job (the scan timeout).
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 600)
+# Automatic attempts (30 s, 1 min, 2 min … apart) before a job waits for staff.
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5)
+JOB_DISPATCH_GRACE_SECONDS = env_int("JOB_DISPATCH_GRACE_SECONDS", 120)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 60)
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -239,6 +254,28 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp 4.0): no inline script or style anywhere — page templates
+# load static/js/*.js and static/css/*.css only (tests/kodoku_portal/test_csp.py and
+# tests/e2e/test_csp.py). Violations are reported to kodoku_portal.views.csp_report, which logs them.
+CSP_REPORT_PATH = "/csp-report/"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": [CSP_REPORT_PATH],
+    },
+}
+# A violation report is at most this many bytes; each address may send CSP_REPORT_RATE a minute.
+CSP_REPORT_MAX_BYTES = env_int("CSP_REPORT_MAX_BYTES", 8 * 1024)
+CSP_REPORT_RATE = env_int("CSP_REPORT_RATE", 30)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -255,5 +292,12 @@ LOGGING = {
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 # Attachments: at most this many bytes each (10 MB by default).
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Virus scan of every uploaded file (kodoku_portal/scanning.py): a command line run by a Celery
+# job, "{path}" replaced by the file's path; exit 0 clean, 1 infected, anything else an error
+# (clamdscan's codes), e.g. "clamdscan --no-summary --fdpass {path}". Empty: no scanning; files
+# are then marked 未検査 (not scanned) and served as before.
+ATTACHMENT_SCAN_COMMAND = env_str("ATTACHMENT_SCAN_COMMAND", "")
+# A scan taking longer than this is an error (retried).
+ATTACHMENT_SCAN_TIMEOUT_SECONDS = env_int("ATTACHMENT_SCAN_TIMEOUT_SECONDS", 120)
 
 PORTAL_NAME = _("Loneliness and Isolation Countermeasures Grant Portal")

@@ -1,11 +1,20 @@
-"""Portal-wide views that belong to no app: the health check."""
+"""Portal-wide views that belong to no app: the health check, the CSP violation reports."""
+
+import json
+import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 from kombu import Connection
+
+from .middleware import client_ip
+
+csp_logger = logging.getLogger("kodoku_portal.csp")
 
 
 def database_answers() -> bool:
@@ -40,3 +49,58 @@ def healthz(request):
         {"status": "ok" if healthy else "unavailable", "database": database, "broker": broker},
         status=200 if healthy else 503,
     )
+
+
+def _client_address(request) -> str:
+    """The reporting browser's address, as the audit trail reads it (behind the proxy too)."""
+    return client_ip(request) or "unknown"
+
+
+@csrf_exempt  # browsers post reports without a CSRF token
+@require_POST
+def csp_report(request):
+    """Log a Content-Security-Policy violation report (the policy's report-uri).
+
+    Browsers post JSON (``application/csp-report`` or ``application/reports+json``) with no CSRF
+    token. A report longer than CSP_REPORT_MAX_BYTES is refused unread (413); an address sending
+    more than CSP_REPORT_RATE reports a minute is answered 429 and not logged, so a hostile or
+    looping page cannot fill the log. Nothing is stored: the log line is the record.
+    """
+    limit = settings.CSP_REPORT_MAX_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = limit + 1
+    if length > limit:
+        return HttpResponse(status=413)
+    key = f"csp-report:{_client_address(request)}"
+    cache.add(key, 0, timeout=60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        count = 1
+    if count > settings.CSP_REPORT_RATE:
+        return HttpResponse(status=429)
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return HttpResponse(status=413)
+    try:
+        report = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return HttpResponse(status=400)
+    reports = report if isinstance(report, list) else [report]
+    for item in reports:
+        if not isinstance(item, dict):
+            continue
+        data = item.get("csp-report") or item.get("body") or item
+        if not isinstance(data, dict):
+            continue
+        csp_logger.warning(
+            "CSP violation: %s blocked %s on %s (%s:%s)",
+            str(data.get("violated-directive") or data.get("effectiveDirective") or "?")[:100],
+            str(data.get("blocked-uri") or data.get("blockedURL") or "?")[:300],
+            str(data.get("document-uri") or data.get("documentURL") or "?")[:300],
+            str(data.get("source-file") or data.get("sourceFile") or "")[:300],
+            str(data.get("line-number") or data.get("lineNumber") or ""),
+        )
+    return HttpResponse(status=204)

@@ -71,7 +71,10 @@ def attachment_for_reader(user: User, application: Application, pk: int) -> Atta
     (rules.can_read_application_files: staff, or a reviewer with an accepted assignment), or 404."""
     if not rules.test_rule("can_read_application_files", user, application):
         raise Http404
-    attachment = get_object_or_404(Attachment.objects.filter(application_id=application.pk), pk=pk)
+    # A file the virus check has not cleared (being checked, failed, quarantined) is not opened.
+    attachment = get_object_or_404(
+        Attachment.objects.filter(application_id=application.pk, scan_status__in=Attachment.OPENABLE), pk=pk
+    )
     attachment.application = application  # the audit entry names it by the receipt number
     return attachment
 

@@ -23,7 +23,7 @@ from ..attachment_files import attachment_response
 from ..checks import amount_over_cap
 from ..filetypes import validate_attachment
 from ..forms import ApplicationForm, AttachmentForm, BudgetFormSet
-from ..models import ApplicationStatus, BudgetCategory
+from ..models import ApplicationStatus, BudgetCategory, ScanStatus
 
 
 @role_required(Role.APPLICANT)
@@ -254,7 +254,7 @@ def attachment_upload(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(_attachments_section(request, pk))
-    services.attachment_add(
+    attachment = services.attachment_add(
         application=application,
         kind=form.cleaned_data["kind"],
         upload=upload,
@@ -262,12 +262,18 @@ def attachment_upload(request, pk):
         user=request.user,
     )
     messages.success(request, _("%(name)s was attached.") % {"name": upload.name})
+    if attachment.scan_status == ScanStatus.PENDING:
+        messages.info(
+            request, _("It is being checked for viruses; it can be opened once the check has found no problem.")
+        )
     return redirect(_attachments_section(request, pk))
 
 
 @role_required(Role.APPLICANT)
 def attachment_download(request, pk, attachment_pk):
     attachment = selectors.attachment_for_member(request.user, pk, attachment_pk)
+    if not attachment.may_be_opened:
+        return render(request, "applications/attachment_unavailable.html", {"attachment": attachment}, status=403)
     return attachment_response(attachment)
 
 

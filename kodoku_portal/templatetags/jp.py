@@ -43,3 +43,15 @@ def prefecture(code):
     from django.utils.translation import get_language
 
     return prefecture_name(code, get_language() or "ja") if code else ""
+
+
+@register.filter
+def width_class(value) -> str:
+    """A percentage as the CSS class that sets that width ("w-pct-0" … "w-pct-100" in
+    static/css/portal.css), for bars and progress bars: the Content-Security-Policy allows no
+    style="" attribute. Rounded to a whole percent, clamped to 0…100."""
+    try:
+        percent = round(float(value))
+    except (TypeError, ValueError):
+        percent = 0
+    return f"w-pct-{max(0, min(100, percent))}"

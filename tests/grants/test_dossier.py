@@ -246,3 +246,18 @@ def test_memory_stays_flat_while_a_large_file_streams():
     assert total > 8 * 1024 * 1024
     assert [row.size for row in manifest if row.path.endswith("_big.bin")] == [8 * 1024 * 1024]
     assert peak < 2 * 1024 * 1024, peak
+
+
+def test_a_file_the_virus_check_has_not_cleared_is_named_but_not_bundled(client):
+    """Issue 13's scan: a quarantined attachment is listed in the manifest as withheld, with its
+    status, and its bytes are not in the ZIP; a clean one is bundled as before."""
+    from applications.models import ScanStatus
+
+    case, rows = full_record()
+    Attachment.objects.filter(pk=rows["attachment"].pk).update(scan_status=ScanStatus.QUARANTINED)
+    archive = _zip(_staff_client(client, case).get(f"/staff/applications/{case.application.pk}/dossier.zip"))
+    path = case.application.receipt_number + f"/attachments/{rows['attachment'].pk}_定款.pdf"
+    assert path not in archive.namelist()
+    [row] = [row for row in _manifest(archive) if row["path"] == path]
+    assert row["status"] == "withheld (quarantined)"
+    assert (row["size"], row["sha256"]) == ("0", "")

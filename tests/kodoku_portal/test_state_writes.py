@@ -16,8 +16,8 @@ from django.apps import apps
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ["kodoku_portal", "accounts", "calls", "applications", "reviews", "grants"]
-STATE_FIELDS = {"status", "phase", "role"}
-ALLOWED_WRITERS = {"kodoku_portal/workflow.py", "kodoku_portal/outbox.py"}
+STATE_FIELDS = {"status", "phase", "role", "scan_status"}
+ALLOWED_WRITERS = {"kodoku_portal/workflow.py", "kodoku_portal/outbox.py", "kodoku_portal/jobs.py"}
 
 
 def _stateful_models():
@@ -25,7 +25,7 @@ def _stateful_models():
     for model in apps.get_models():
         if model._meta.app_label not in APPS:
             continue
-        names = {field.name for field in model._meta.get_fields()} & {"status", "phase"}
+        names = {field.name for field in model._meta.get_fields()} & {"status", "phase", "scan_status"}
         if model._meta.label == "accounts.User":
             names.add("role")  # a member's role in an organisation is a plain attribute, not a state
         found += [(model, name) for name in names]
@@ -37,11 +37,12 @@ def test_every_stateful_model_has_a_transition_table():
     labels = {f"{model._meta.label}.{field}" for model, field in models}
     assert {"applications.Application.status", "reviews.Assignment.status", "grants.Award.status"} <= labels
     assert "accounts.User.role" in labels
+    assert "applications.Attachment.scan_status" in labels
     missing = [
         f"{model._meta.label}.{field}"
         for model, field in models
         if not isinstance(getattr(model, "TRANSITIONS", None), dict)
-        and model._meta.label != "kodoku_portal.OutboxMessage"
+        and model._meta.label not in ("kodoku_portal.OutboxMessage", "kodoku_portal.Job")
     ]
     assert missing == []
 

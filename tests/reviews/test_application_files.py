@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import Role
-from applications.models import MemberRole, Membership
+from applications.models import Attachment, MemberRole, Membership
 from kodoku_portal.audit import describe
 from kodoku_portal.models import AuditEntry
 from reviews import services
@@ -224,3 +224,17 @@ def test_reviewers_see_the_attachments_beside_the_scoring_form(client, case):
     assert f'href="/reviews/assignments/{assignment.pk}/attachments/{case["docx"].pk}/"' in page
     assert page.index('data-testid="attachment-list"') < page.index('name="submit"')
     assert 'class="col-lg-7"' in page and 'class="col-lg-5"' in page  # two columns from lg, stacked below
+
+
+@pytest.mark.parametrize("scan_status", ["pending", "error", "quarantined"])
+def test_a_file_the_virus_check_has_not_cleared_is_not_opened_by_reviewers_or_staff(client, case, scan_status):
+    """Issue 13's scan: only a clean (or unscanned) file is served to reviewers and staff."""
+    Attachment.objects.filter(pk=case["pdf"].pk).update(scan_status=scan_status)
+    reviewer_url = f"/reviews/assignments/{case['assignments']['assigned'].pk}/attachments/{case['pdf'].pk}/"
+    staff_url = f"/staff/applications/{case['application'].pk}/attachments/{case['pdf'].pk}/"
+    log_in(client, case["people"]["assigned"])
+    assert fetch(client, reviewer_url).status_code == 404
+    log_in(client, case["people"]["staff"])
+    assert fetch(client, staff_url).status_code == 404
+    Attachment.objects.filter(pk=case["pdf"].pk).update(scan_status="clean")
+    assert fetch(client, staff_url).status_code == 200

@@ -1,0 +1,99 @@
+"""The virus scan of attachments: a durable job per uploaded file (kodoku_portal/jobs.py) runs
+ATTACHMENT_SCAN_COMMAND (kodoku_portal/scanning.py) and moves the attachment's ``scan_status``
+through the workflow: pending → clean / quarantined / error (an error is retried by the job and
+its next verdict replaces it; after JOB_MAX_ATTEMPTS it stays failed, shown to staff on the
+outbox page with a button to check again).
+
+Order: the upload's type checks (applications/filetypes.py) refuse what is not an allowed,
+well-formed document in the request; only a file that passed them is stored and scanned.
+With no scan command set, files are stored 未検査 (not scanned) and served as before.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from kodoku_portal import jobs, scanning
+from kodoku_portal.models import Job
+from kodoku_portal.workflow import change_state
+
+from .models import Attachment, ScanStatus
+
+SCAN_JOB = "scan_attachment"
+
+logger = logging.getLogger(__name__)
+
+
+class ScanFailed(Exception):
+    """The scanner could not give a verdict; the job is tried again."""
+
+
+def initial_status() -> str:
+    """The state a new attachment is created in: pending when scanning is on."""
+    return ScanStatus.PENDING if scanning.enabled() else ScanStatus.NOT_SCANNED
+
+
+def schedule(attachment: Attachment) -> Job | None:
+    """Inside the upload's transaction: record the scan job of a pending attachment."""
+    if attachment.scan_status != ScanStatus.PENDING:
+        return None
+    return jobs.enqueue(SCAN_JOB, attachment)
+
+
+def run_scan(job: Job) -> None:
+    """The job handler: scan the file, record the verdict; raise ScanFailed to be retried."""
+    attachment = Attachment.objects.filter(pk=job.subject_id).first()
+    if attachment is None or attachment.scan_status not in (ScanStatus.PENDING, ScanStatus.ERROR):
+        return  # removed meanwhile, or already judged (a repeated job)
+    try:
+        path = attachment.file.path
+    except (NotImplementedError, ValueError) as exc:
+        result = scanning.ScanResult(scanning.Verdict.ERROR, f"the file has no local path: {exc}")
+    else:
+        result = scanning.scan(path)
+    _record(attachment.pk, result)
+    if result.verdict == scanning.Verdict.ERROR:
+        raise ScanFailed(result.detail)
+
+
+@transaction.atomic
+def _record(attachment_pk: int, result: scanning.ScanResult) -> None:
+    attachment = (
+        Attachment.objects.select_for_update(of=("self",))
+        .select_related("application")
+        .filter(pk=attachment_pk)
+        .first()
+    )
+    if attachment is None or attachment.scan_status not in (ScanStatus.PENDING, ScanStatus.ERROR):
+        return
+    attachment.scan_detail = result.detail
+    attachment.scanned_at = timezone.now()
+    target = {
+        scanning.Verdict.CLEAN: ScanStatus.CLEAN,
+        scanning.Verdict.INFECTED: ScanStatus.QUARANTINED,
+        scanning.Verdict.ERROR: ScanStatus.ERROR,
+    }[result.verdict]
+    if target == attachment.scan_status:  # another failed attempt: keep the latest error
+        attachment.save(update_fields=["scan_detail", "scanned_at"])
+        return
+    change_state(
+        attachment,
+        target,
+        field="scan_status",
+        by=None,
+        action=f"attachment_scan_{target}",
+        update_fields=["scan_detail", "scanned_at"],
+        after={"file": attachment.original_name},
+        call_id=attachment.application.call_id,
+    )
+    if target == ScanStatus.QUARANTINED:
+        logger.warning(
+            "attachment %s (%s) of application %s quarantined: %s",
+            attachment.pk,
+            attachment.original_name,
+            attachment.application_id,
+            result.detail[:300],
+        )
