@@ -9,13 +9,12 @@ Chrome draws its PDF viewer as a small generated page with inline styles, so sty
 
 from django.http import FileResponse, Http404
 
+from kodoku_portal.csp import PDF_POLICY
+
 from .filetypes import ALLOWED_KINDS, safe_download_name
 from .models import Attachment
 
-FILE_CSP = (
-    "default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
+FILE_CSP = PDF_POLICY
 
 # What may be shown in the browser; Word and Excel files are always downloaded.
 INLINE_KINDS = frozenset({"pdf"})

@@ -245,8 +245,9 @@ def test_every_role_may_report_a_violation(client, role):
 
 
 def test_a_pdf_response_carries_no_policy_so_the_browser_viewer_works(client, settings, tmp_path):
-    """Chrome's PDF viewer is blocked by a policy on the PDF itself (object-src, style-src):
-    PDFs go without one (kodoku_portal/csp.py), every other response keeps it."""
+    """Chrome's PDF viewer is blocked by the pages' policy on the PDF itself (object-src,
+    style-src): PDFs carry the file policy instead (kodoku_portal/csp.py: no script, no form, no
+    framing), every other response keeps the pages' policy."""
     from django.core.files.base import ContentFile
 
     from applications.models import Attachment
@@ -267,6 +268,9 @@ def test_a_pdf_response_carries_no_policy_so_the_browser_viewer_works(client, se
         closer()
     response._resource_closers.clear()
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert "Content-Security-Policy" not in response
+    from kodoku_portal.csp import PDF_POLICY
+
+    assert response["Content-Security-Policy"] == PDF_POLICY
+    assert "script-src" not in PDF_POLICY and "default-src 'none'" in PDF_POLICY
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "Content-Security-Policy" in client.get("/applications/")
