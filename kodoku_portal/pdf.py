@@ -219,14 +219,20 @@ def _kit() -> _Kit:
     return kit
 
 
-def render_pdf(html: str, *, base_url: str | None = None) -> bytes:
+def render_pdf(
+    html: str, *, base_url: str | None = None, pdf_variant: str | None = None, pdf_tags: bool = False
+) -> bytes:
     """Render ``html`` to PDF bytes (A4 if the template says ``@page { size: A4 }``).
 
     ``base_url`` defaults to ``static_base_url()``; whatever it is, resources are fetched only
     through ``URL_FETCHER``, so only static files are ever read. Unfetchable resources are
     logged by WeasyPrint and skipped. IPAexMincho is the default font family; templates switch
-    to IPAexGothic with CSS. Fonts are embedded as subsets.
+    to IPAexGothic with CSS. Fonts are embedded as subsets. ``pdf_variant`` (e.g. "pdf/a-2b") and
+    ``pdf_tags`` are WeasyPrint's options (official letters: kodoku_portal/signing.py).
     """
     kit = _kit()
     document = HTML(string=html, base_url=base_url or kit.base, url_fetcher=URL_FETCHER)
-    return document.write_pdf(stylesheets=[kit.stylesheet], font_config=kit.font_config)
+    options = {"pdf_variant": pdf_variant} if pdf_variant else {}
+    if pdf_tags:
+        options["pdf_tags"] = True
+    return document.write_pdf(stylesheets=[kit.stylesheet], font_config=kit.font_config, **options)

@@ -257,3 +257,16 @@ PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
 PORTAL_NAME = _("Loneliness and Isolation Countermeasures Grant Portal")
+
+# --- Signed letters (kodoku_portal/signing.py) ----------------------------------------------
+# The portal's signing certificate (PKCS#12) and its passphrase; optional RFC 3161 timestamps.
+# Without SIGNING_PKCS12_PATH a local TEST certificate is generated under SIGNING_DIR on first use.
+SIGNING_PKCS12_PATH = env_str("SIGNING_PKCS12_PATH", "")
+SIGNING_PKCS12_PASSPHRASE = env_str("SIGNING_PKCS12_PASSPHRASE", "")
+SIGNING_TSA_URL = env_str("SIGNING_TSA_URL", "")
+SIGNING_TSA_TIMEOUT = env_int("SIGNING_TSA_TIMEOUT", 10)
+SIGNING_DIR = Path(env_str("SIGNING_DIR", str(BASE_DIR / "var" / "signing")))
+# The public verification page (/verify/): uploads up to this size; lookups per IP per window.
+VERIFY_UPLOAD_MAX_BYTES = env_int("VERIFY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+VERIFY_RATE_LIMIT = env_int("VERIFY_RATE_LIMIT", 20)
+VERIFY_RATE_WINDOW_SECONDS = env_int("VERIFY_RATE_WINDOW_SECONDS", 600)
