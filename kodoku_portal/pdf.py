@@ -65,10 +65,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import weasyprint.pdf
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from weasyprint import CSS, HTML
+from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -191,6 +193,22 @@ class StaticOnlyURLFetcher(URLFetcher):
         body = _read_static(name)
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return URLFetcherResponse(canonical, body, {"Content-Type": content_type})
+
+
+class _ClosingColorProfile(ColorProfile):
+    """WeasyPrint 70 opens its sRGB profile for a PDF/A output intent, hands the file to Pillow
+    (which reads it whole) and never closes it: a ResourceWarning per PDF/A render, raised from
+    whichever thread renders. This closes the file once the profile is read."""
+
+    def __init__(self, file_object, *args, **kwargs):
+        try:
+            super().__init__(file_object, *args, **kwargs)
+        finally:
+            if hasattr(file_object, "close"):
+                file_object.close()
+
+
+weasyprint.pdf.ColorProfile = _ClosingColorProfile
 
 
 #: The fetcher used by render_pdf.

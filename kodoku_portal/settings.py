@@ -248,6 +248,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # WeasyPrint logs seven progress lines per PDF at INFO.
         "weasyprint.progress": {"level": "WARNING"},
+        # fontTools (pyHanko's signature appearance) logs each subsetting step at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 

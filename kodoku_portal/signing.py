@@ -41,7 +41,6 @@ import secrets
 import threading
 import urllib.error
 import urllib.request
-import warnings
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -96,10 +95,7 @@ STAMP_FONT = "fonts/ipaexg.ttf"
 
 def render_official_pdf(html: str) -> bytes:
     """The letter as PDF/A-2b with a structure tree (tags), fonts embedded."""
-    with warnings.catch_warnings():
-        # WeasyPrint hands its sRGB profile's open file to Pillow and never closes it.
-        warnings.simplefilter("ignore", ResourceWarning)
-        return render_pdf(html, pdf_variant=PDF_VARIANT, pdf_tags=True)
+    return render_pdf(html, pdf_variant=PDF_VARIANT, pdf_tags=True)
 
 
 def qr_svg(url: str) -> str:
@@ -223,6 +219,39 @@ def _generate_test_pkcs12(path: Path) -> None:
     logger.warning("Generated the local TEST signing certificate %s (not for production).", path)
 
 
+def _kept_key_signer(signer):
+    """pyHanko's SimpleSigner parses its private key again for every raw signature, twice a letter
+    (a dry run sizes the signature first); with RSA, cryptography's key check makes that ~0.1 s
+    each. This signer parses the key once and keeps it (RSA PKCS#1 v1.5 and ECDSA; any other
+    mechanism goes to pyHanko's own code)."""
+    from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    class KeptKeySigner(SimpleSigner):
+        _pyca_key = None
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+            try:
+                name = mechanism.signature_algo
+            except ValueError:
+                name = mechanism["algorithm"].native
+            if name not in ("rsassa_pkcs1v15", "ecdsa"):
+                return super().sign_raw(data, digest_algorithm)
+            if self._pyca_key is None:
+                self._pyca_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+            hash_algo = get_pyca_cryptography_hash(digest_algorithm)
+            if name == "ecdsa":
+                return self._pyca_key.sign(data, signature_algorithm=ECDSA(hash_algo))
+            return self._pyca_key.sign(data, PKCS1v15(), hash_algo)
+
+    return KeptKeySigner(
+        signing_key=signer.signing_key, signing_cert=signer.signing_cert, cert_registry=signer.cert_registry
+    )
+
+
 def signing_key() -> SigningKey:
     """The configured PKCS#12, or the local test certificate (generated the first time)."""
     from pyhanko.sign.signers import SimpleSigner
@@ -239,7 +268,9 @@ def signing_key() -> SigningKey:
         cache_key = (str(path), stat.st_mtime_ns, stat.st_size, passphrase)
         key = _keys.get(cache_key)
         if key is None:
-            signer = SimpleSigner.load_pkcs12_data(path.read_bytes(), other_certs=[], passphrase=passphrase)
+            signer = _kept_key_signer(
+                SimpleSigner.load_pkcs12_data(path.read_bytes(), other_certs=[], passphrase=passphrase)
+            )
             key = SigningKey(signer=signer, test=test, subject=signer.signing_cert.subject.human_friendly)
             _keys.clear()
             _keys[cache_key] = key
@@ -284,31 +315,53 @@ class SignedPdf:
     test_certificate: bool
 
 
-_font_bytes: dict[str, bytes] = {}
+STAMP_TEXT = "電子署名　%(sender)s\n署名日時　%(ts)s"
+_stamp_fonts: dict[str, bytes] = {}
 
 
-def _stamp_style():
+def _stamp_font(signer_name: str) -> bytes:
+    """IPAexGothic cut down to the glyphs a stamp for ``signer_name`` can use (its text, printable
+    ASCII for the date): pyHanko parses and subsets the font at every signature, and the whole
+    4 MB font made that the slowest step of a letter. Kept per signer name, per process."""
+    font = _stamp_fonts.get(signer_name)
+    if font is None:
+        from fontTools import subset, ttLib
+
+        text = STAMP_TEXT + signer_name + "".join(chr(code) for code in range(0x20, 0x7F)) + "％"
+        options = subset.Options()
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        options.layout_features = ["*"]
+        with ttLib.TTFont(finders.find(STAMP_FONT)) as ttfont:
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(text=text)
+            subsetter.subset(ttfont)
+            out = BytesIO()
+            ttfont.save(out)
+        font = _stamp_fonts[signer_name] = out.getvalue()
+    return font
+
+
+def _stamp_style(signer_name: str):
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
     from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.stamp import TextStampStyle
 
-    font = finders.find(STAMP_FONT)
-    if font not in _font_bytes:
-        _font_bytes[font] = Path(font).read_bytes()
+    font = _stamp_font(signer_name)
 
     class FontFromMemory(GlyphAccumulatorFactory):
-        """pyHanko's factory opens the font file and never closes it; this one reads it once."""
+        """pyHanko's factory opens the font file and never closes it; this one reads from memory."""
 
         def create_font_engine(self, writer, obj_stream=None):
             if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
                 obj_stream = writer.prepare_object_stream()
             return GlyphAccumulator(
-                writer=writer, font_handle=BytesIO(_font_bytes[font]), font_size=self.font_size, obj_stream=obj_stream
+                writer=writer, font_handle=BytesIO(font), font_size=self.font_size, obj_stream=obj_stream
             )
 
     return TextStampStyle(
-        stamp_text="電子署名　%(sender)s\n署名日時　%(ts)s",
-        text_box_style=TextBoxStyle(font=FontFromMemory(font, font_size=8), leading=11),
+        stamp_text=STAMP_TEXT,
+        text_box_style=TextBoxStyle(font=FontFromMemory(STAMP_FONT, font_size=8), leading=11),
         timestamp_format="%Y-%m-%d %H:%M:%S %Z",
         border_width=0,
     )
@@ -332,7 +385,7 @@ def sign_pdf(pdf: bytes, *, signer_name: str, reason: str, location: str = "") -
         meta,
         key.signer,
         timestamper=_timestamper(),
-        stamp_style=_stamp_style(),
+        stamp_style=_stamp_style(signer_name),
         new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=-1, box=STAMP_BOX),
     )
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
