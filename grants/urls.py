@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import applicant_views, award_views, change_views, grant_views, money_views, report_views, staff_views, views
+from . import (
+    applicant_views,
+    award_views,
+    change_views,
+    grant_views,
+    letter_views,
+    money_views,
+    report_views,
+    staff_views,
+    views,
+)
 
 app_name = "grants"
 
@@ -28,6 +38,7 @@ urlpatterns = [
     path("staff/calls/<slug:slug>/applications/", views.staff_call_applications, name="staff_call_applications"),
     *grant_views.urlpatterns,
     *change_views.urlpatterns,
+    *letter_views.urlpatterns,
     *report_views.urlpatterns,
     *money_views.urlpatterns,
 ]

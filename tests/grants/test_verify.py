@@ -238,3 +238,39 @@ def test_the_page_is_public_and_in_japanese(client):
     response = client.get(URL, HTTP_ACCEPT_LANGUAGE="ja")
     assert response.status_code == 200
     assert '<html lang="ja"' in response.content.decode()
+
+
+# --- staff: reissue and withdraw from the award page ----------------------------------------
+
+
+def test_staff_reissue_a_letter_from_the_award_page(client):
+    case, letter = signed_letter()
+    client.force_login(case.staff)
+    page = client.get(reverse("grants:award", args=[case.award.pk]))
+    assert page.status_code == 200 and letter.document_number in page.content.decode()
+    url = reverse("grants:letter_reissue", args=[case.award.pk, letter.pk])
+    assert client.post(url, {f"l{letter.pk}-reason": ""}).status_code == 302  # a message, nothing done
+    assert Letter.objects.get(pk=letter.pk).status == LetterStatus.ISSUED
+    response = client.post(url, {f"l{letter.pk}-reason": "団体名の誤記"})
+    assert response.status_code == 302
+    letter.refresh_from_db()
+    assert letter.status == LetterStatus.REPLACED and letter.replaced_by is not None
+    with translation.override("en"):
+        page = client.get(reverse("grants:award", args=[case.award.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert f"Replaced by {letter.replaced_by.document_number}" in page.content.decode()
+
+
+def test_staff_withdraw_a_letter_and_others_cannot(client):
+    case, letter = signed_letter()
+    url = reverse("grants:letter_withdraw", args=[case.award.pk, letter.pk])
+    response = client.post(url, {f"l{letter.pk}-reason": "誤発行"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]  # anonymous
+    client.force_login(case.member)
+    assert client.post(url, {f"l{letter.pk}-reason": "誤発行"}).status_code == 403  # the organisation
+    assert Letter.objects.get(pk=letter.pk).status == LetterStatus.ISSUED
+    client.force_login(case.staff)
+    assert client.post(url, {f"l{letter.pk}-reason": "誤発行"}).status_code == 302
+    assert Letter.objects.get(pk=letter.pk).status == LetterStatus.WITHDRAWN
+    _other_case, other = signed_letter()
+    wrong = reverse("grants:letter_withdraw", args=[case.award.pk, other.pk])  # a letter of another award
+    assert client.post(wrong, {f"l{other.pk}-reason": "x"}).status_code == 404
