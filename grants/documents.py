@@ -26,7 +26,7 @@ from kodoku_portal.links import absolute_url
 from kodoku_portal.signing import render_official_pdf
 
 from .models import Notice, NoticeKind
-from .signed import SignedRender, render_signed
+from .signed import SignedRender, render_signed, signed_mail_context
 
 
 def _load(notice: Notice) -> Notice:
@@ -111,7 +111,7 @@ def notice_email(
     notice: Notice, *, to: list[str] | None = None, message_class: type[EmailMessage] = EmailMessage
 ) -> EmailMessage:
     notice = _load(notice)
-    context = _context(notice)
+    context = {**_context(notice), "signed": signed_mail_context(notice)}
     with translation.override("ja"):
         subject = render_to_string("grants/email/notice_subject.txt", context)
         body = render_to_string("grants/email/notice_body.txt", context)

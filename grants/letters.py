@@ -89,7 +89,7 @@ from .models import (
     LetterStatus,
 )
 from .sent_mail import MailWithAfterSend
-from .signed import render_signed, store_signed
+from .signed import render_signed, signed_mail_context, store_signed
 
 LETTER_MAIL = "letter"  # the outbox kind of a letter's mail (one per address)
 
@@ -385,7 +385,7 @@ def letter_render(*, letter_id: int) -> Letter:
 def letter_email(letter: Letter, *, to: list[str], message_class: type[EmailMessage] = EmailMessage) -> EmailMessage:
     """The mail of a rendered letter (its stored PDF attached) to ``to``."""
     letter = _load(letter)
-    context = _context(letter)
+    context = {**_context(letter), "signed": signed_mail_context(letter)}
     with translation.override("ja"):
         subject = render_to_string("grants/email/letter_subject.txt", context)
         body = render_to_string("grants/email/letter_body.txt", context)

@@ -69,6 +69,18 @@ def render_signed(
     )
 
 
+def signed_mail_context(document) -> dict | None:
+    """For a mail carrying a signed letter: its code as printed, the SHA-256 of the attached file
+    (the mail is written after signing, so it can state what the letter cannot), and the page."""
+    if not getattr(document, "signed_sha256", ""):
+        return None
+    return {
+        "code": format_code(document.verification_code),
+        "sha256": document.signed_sha256,
+        "page": absolute_url("verify:verify"),
+    }
+
+
 def store_signed(document, rendered: SignedRender) -> list[str]:
     """Set the signed file's fields on ``document`` (a Notice or Letter); the fields to save."""
     document.verification_salt = rendered.salt

@@ -274,3 +274,14 @@ def test_staff_withdraw_a_letter_and_others_cannot(client):
     _other_case, other = signed_letter()
     wrong = reverse("grants:letter_withdraw", args=[case.award.pk, other.pk])  # a letter of another award
     assert client.post(wrong, {f"l{other.pk}-reason": "x"}).status_code == 404
+
+
+def test_the_mail_states_the_code_and_the_sha256_of_the_attached_signed_file(mailoutbox):
+    from grants.letters import letter_email
+
+    _case, letter = signed_letter()
+    message = letter_email(letter, to=["org@example.jp"])
+    attached = message.attachments[0][1]
+    assert hashlib.sha256(attached).hexdigest() == letter.signed_sha256
+    assert f"添付ファイルのSHA-256：{letter.signed_sha256}" in message.body
+    assert "https://portal.example.jp/verify/" in message.body
