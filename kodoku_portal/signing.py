@@ -326,6 +326,7 @@ def _stamp_font(signer_name: str) -> bytes:
     font = _stamp_fonts.get(signer_name)
     if font is None:
         from fontTools import subset, ttLib
+        from fontTools.ttLib.scaleUpem import scale_upem
 
         text = STAMP_TEXT + signer_name + "".join(chr(code) for code in range(0x20, 0x7F)) + "％"
         options = subset.Options()
@@ -336,6 +337,9 @@ def _stamp_font(signer_name: str) -> bytes:
             subsetter = subset.Subsetter(options)
             subsetter.populate(text=text)
             subsetter.subset(ttfont)
+            # pyHanko writes the glyph widths as if the font had 1,000 units to the em; IPAex has
+            # 2,048, which spread the stamp's text to twice its width and cut it off.
+            scale_upem(ttfont, 1000)
             out = BytesIO()
             ttfont.save(out)
         font = _stamp_fonts[signer_name] = out.getvalue()
