@@ -45,6 +45,8 @@ AUDIT_SENTENCES = {
     "award_confirmed": _("%(actor)s confirmed the amount of %(object)s (%(amount)s)"),
     "award_paid": _("%(actor)s recorded the payment for %(object)s"),
     "adoptions_published": _("%(actor)s published the list of adopted projects of %(object)s"),
+    "letter_reissued": _("%(actor)s reissued the letter %(object)s (the new letter replaces it)"),
+    "letter_withdrawn": _("%(actor)s withdrew the letter %(object)s"),
     "adoptions_withdrawn": _("%(actor)s withdrew the public list of adopted projects of %(object)s"),
     "dossier_downloaded": _("%(actor)s downloaded the dossier of %(object)s"),
     "call_dossier_downloaded": _("%(actor)s downloaded the dossiers of every application of %(object)s"),

@@ -10,7 +10,7 @@ from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, role_required
 from kodoku_portal.jp import JST
 
-from . import change_views, grant_views, money_views, report_views
+from . import change_views, grant_views, letter_views, money_views, report_views
 from .award_support import member_award_or_404, next_due, staff_award_or_404, timeline
 from .models import Award, AwardStatus
 
@@ -43,6 +43,7 @@ def _page(request: HttpRequest, award: Award, *, staff: bool) -> HttpResponse:
             "events": timeline(award, letter_url=letter_url),
             "due": [(item, item.overdue(today)) for item in due],
             "Status": AwardStatus,
+            "letter_rows": letter_views.letters_section(award) if staff else [],
         },
     )
 

@@ -5,6 +5,9 @@
     The A4 official letter (公用文), always in Japanese, from templates/pdf/notice.html (the layout
     it shares with the letters after 採択: templates/pdf/letters/_official.html). A practice
     call's notice carries the 「練習用」 mark (and its number is of the practice series).
+``notice_signed(notice) -> SignedRender``
+    The notice as kept and mailed: with its verification code and QR code, signed (PAdES);
+    ``services.notice_render`` stores it once.
 ``notice_email(notice, to=None) -> EmailMessage``
     The e-mail to ``to`` (default: the organisation and the person who submitted), with the PDF
     attached as ``<document number>.pdf`` (the stored PDF when it has been rendered, so the mail
@@ -20,10 +23,11 @@ from django.utils import translation
 
 from applications.selectors import application_mail_recipients
 from kodoku_portal.links import absolute_url
-from kodoku_portal.pdf import render_pdf
+from kodoku_portal.signing import render_official_pdf
 from reviews.selectors import disclosed_comments
 
 from .models import Notice, NoticeKind
+from .signed import SignedRender, render_signed, signed_mail_context
 
 
 def _load(notice: Notice) -> Notice:
@@ -65,12 +69,42 @@ def _review_comments(notice: Notice) -> list[str]:
 def _render_pdf(notice: Notice) -> bytes:
     with translation.override("ja"):
         html = render_to_string("pdf/notice.html", _context(notice))
-    return render_pdf(html)
+    return render_official_pdf(html)
 
 
 def notice_pdf(notice: Notice) -> bytes:
-    """A4 notice in Japanese (official documents are issued in Japanese)."""
+    """A4 notice in Japanese (official documents are issued in Japanese), tagged PDF/A — a preview:
+    unsigned and without the verification block (the kept file is ``notice_signed``'s)."""
     return _render_pdf(_load(notice))
+
+
+def notice_record(notice: Notice) -> dict:
+    """What the notice states, for its verification code (grants/signed.py)."""
+    application = notice.application
+    return {
+        "number": notice.document_number,
+        "date": notice.issued_on.isoformat(),
+        "kind": str(notice.kind),
+        "organisation": application.organisation.name,
+        "receipt_number": application.receipt_number,
+        "title": application.title,
+        "award_amount": notice.award_amount,
+    }
+
+
+def notice_signed(notice: Notice) -> SignedRender:
+    """The notice as it is kept and mailed: tagged PDF/A with its number, verification code and QR
+    code, signed (PAdES) in the name of the programme's office."""
+    notice = _load(notice)
+    title = {NoticeKind.ADOPTED: "採択通知書", NoticeKind.RESERVE: "補欠通知書"}.get(notice.kind, "不採択通知書")
+    return render_signed(
+        "pdf/notice.html",
+        _context(notice),
+        number=notice.document_number,
+        record=notice_record(notice),
+        signer_name=notice.application.call.programme.owner,
+        reason=f"{title}（{notice.document_number}）の発行",
+    )
 
 
 def _stored_pdf(notice: Notice) -> bytes | None:
@@ -87,7 +121,7 @@ def notice_email(
     notice: Notice, *, to: list[str] | None = None, message_class: type[EmailMessage] = EmailMessage
 ) -> EmailMessage:
     notice = _load(notice)
-    context = _context(notice)
+    context = {**_context(notice), "signed": signed_mail_context(notice)}
     with translation.override("ja"):
         subject = render_to_string("grants/email/notice_subject.txt", context)
         body = render_to_string("grants/email/notice_body.txt", context)

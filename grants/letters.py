@@ -11,6 +11,9 @@
 ``letter_render(letter_id) -> Letter``
     The PDF, rendered once (outside any lock) and kept; later mails attach the same file.
 ``letter_pdf(letter) -> bytes`` / ``letter_email(letter, to=…) -> EmailMessage``
+``letter_reissue(letter=, by=, reason=) -> Letter`` / ``letter_withdraw(letter=, by=, reason=)``
+    Staff only: a new letter (new number, same ``details``) that replaces the earlier one, or the
+    letter marked withdrawn; the public verification page (/verify/) says which.
 
 ``details`` by kind (amounts in yen as int, dates as ISO strings; every letter may also carry
 "note"):
@@ -55,6 +58,7 @@ through the outbox (one row per address, its unique key), and the letter counts 
 
 import datetime as dt
 
+import rules
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -70,8 +74,9 @@ from kodoku_portal.jp import JST, format_wareki
 from kodoku_portal.links import absolute_url
 from kodoku_portal.models import OutboxMessage, OutboxStatus
 from kodoku_portal.outbox import Mail, enqueue
-from kodoku_portal.pdf import render_pdf
 from kodoku_portal.refusals import Refused
+from kodoku_portal.signing import render_official_pdf
+from kodoku_portal.workflow import change_state
 
 from .models import (
     SUBSIDY_ONLY_LETTERS,
@@ -81,8 +86,10 @@ from .models import (
     DocumentSeries,
     Letter,
     LetterKind,
+    LetterStatus,
 )
 from .sent_mail import MailWithAfterSend
+from .signed import render_signed, signed_mail_context, store_signed
 
 LETTER_MAIL = "letter"  # the outbox kind of a letter's mail (one per address)
 
@@ -159,6 +166,76 @@ def issue_letter(
     for mail in letter_mails(letter):
         enqueue(mail)
     return letter
+
+
+def _check_staff(user: User) -> None:
+    if not rules.test_rule("can_manage_awards", user):
+        raise Refused(_("Only the programme's staff can reissue or withdraw a letter."), code="forbidden")
+
+
+def _lock_in_force(letter: Letter) -> Letter:
+    locked = Letter.objects.select_for_update().select_related("application__call").get(pk=letter.pk)
+    if locked.status != LetterStatus.ISSUED:
+        raise Refused(
+            _("The letter %(number)s has already been replaced or withdrawn.") % {"number": locked.document_number},
+            code="not_in_force",
+        )
+    return locked
+
+
+@transaction.atomic
+def letter_reissue(*, letter: Letter, by: User, reason: str = "") -> Letter:
+    """Reissue a letter (a mistake in it, the organisation's name changed): a new letter of the same
+    kind stating the same (``details`` copied), with a new number and today's date, signed and
+    mailed like any letter; the earlier one is marked replaced by it (the verification page says
+    so). The earlier file is kept as it was: a stored letter is never re-signed."""
+    _check_staff(by)
+    old = _lock_in_force(letter)
+    application = old.application
+    list(Application.objects.select_for_update().filter(pk=application.pk).values_list("pk", flat=True))
+    today = timezone.now().astimezone(JST).date()
+    new = Letter.objects.create(
+        application=application,
+        award_id=old.award_id,
+        change_id=old.change_id,
+        kind=old.kind,
+        document_number=next_document_number(today, practice=application.call.is_practice),
+        issued_on=today,
+        details=old.details,
+        issued_by=by,
+    )
+    old.replaced_by = new
+    old.status_changed_at = timezone.now()
+    change_state(
+        old,
+        LetterStatus.REPLACED,
+        by=by,
+        action="letter_reissued",
+        update_fields=["replaced_by", "status_changed_at"],
+        after={"replaced_by": new.document_number, "reason": reason},
+        mails=letter_mails(new),
+        call_id=application.call_id,
+    )
+    return new
+
+
+@transaction.atomic
+def letter_withdraw(*, letter: Letter, by: User, reason: str = "") -> Letter:
+    """Withdraw a letter issued in error: it stays on record, and the verification page says it
+    was withdrawn (when). Nothing is mailed: the office writes to the organisation itself."""
+    _check_staff(by)
+    old = _lock_in_force(letter)
+    old.status_changed_at = timezone.now()
+    change_state(
+        old,
+        LetterStatus.WITHDRAWN,
+        by=by,
+        action="letter_withdrawn",
+        update_fields=["status_changed_at"],
+        after={"reason": reason},
+        call_id=old.application.call_id,
+    )
+    return old
 
 
 def letter_mails(letter: Letter) -> list[Mail]:
@@ -260,33 +337,55 @@ def _context(letter: Letter) -> dict:
 
 
 def letter_pdf(letter: Letter) -> bytes:
-    """The A4 letter in Japanese, from templates/pdf/letters/<kind>.html."""
+    """The A4 letter in Japanese, from templates/pdf/letters/<kind>.html, as tagged PDF/A — a
+    preview: unsigned and without the verification block (the kept file is ``letter_render``'s)."""
     letter = _load(letter)
     with translation.override("ja"):
         html = render_to_string(f"pdf/letters/{letter.kind}.html", _context(letter))
-    return render_pdf(html)
+    return render_official_pdf(html)
+
+
+def letter_record(letter: Letter) -> dict:
+    """What the letter states, for its verification code (grants/signed.py)."""
+    return {
+        "number": letter.document_number,
+        "date": letter.issued_on.isoformat(),
+        "kind": str(letter.kind),
+        "organisation": letter.application.organisation.name,
+        "details": letter.details or {},
+    }
 
 
 def letter_render(*, letter_id: int) -> Letter:
-    """The letter with its PDF, rendered once and kept (if another worker stored one meanwhile,
-    that one is kept)."""
+    """The letter with its PDF — tagged PDF/A with its number, verification code and QR code,
+    signed (PAdES) — rendered and signed once, outside any lock, and kept; if another worker
+    stored one meanwhile, that one is kept. A stored letter is never rendered or signed again."""
     letter = Letter.objects.get(pk=letter_id)
     if letter.pdf:
         return letter
-    pdf = letter_pdf(letter)
+    letter = _load(letter)
+    title = LETTER_TITLES[LetterKind(letter.kind)]
+    rendered = render_signed(
+        f"pdf/letters/{letter.kind}.html",
+        _context(letter),
+        number=letter.document_number,
+        record=letter_record(letter),
+        signer_name=letter.application.call.programme.owner,
+        reason=f"{title}（{letter.document_number}）の発行",
+    )
     with transaction.atomic():
         letter = Letter.objects.select_for_update().get(pk=letter_id)
         if not letter.pdf:
-            letter.pdf.save(f"{letter.document_number}.pdf", ContentFile(pdf), save=False)
+            letter.pdf.save(f"{letter.document_number}.pdf", ContentFile(rendered.data), save=False)
             letter.generated_at = timezone.now()
-            letter.save(update_fields=["pdf", "generated_at"])
+            letter.save(update_fields=["pdf", "generated_at", *store_signed(letter, rendered)])
     return letter
 
 
 def letter_email(letter: Letter, *, to: list[str], message_class: type[EmailMessage] = EmailMessage) -> EmailMessage:
     """The mail of a rendered letter (its stored PDF attached) to ``to``."""
     letter = _load(letter)
-    context = _context(letter)
+    context = {**_context(letter), "signed": signed_mail_context(letter)}
     with translation.override("ja"):
         subject = render_to_string("grants/email/letter_subject.txt", context)
         body = render_to_string("grants/email/letter_body.txt", context)

@@ -62,7 +62,26 @@ class NoticeBatch(models.Model):
         return f"{self.call} {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class Notice(models.Model):
+class SignedDocument(models.Model):
+    """What a signed official letter keeps for the public verification page (/verify/): the code it
+    prints (first 16 hex digits of the SHA-256 of the canonical record of what it states, with
+    ``verification_salt``; kodoku_portal/signing.py) and the SHA-256 of the signed file as kept and
+    mailed. A letter rendered before signing was introduced has neither ("issued before signing")."""
+
+    verification_salt = models.CharField(max_length=32, blank=True, editable=False)
+    verification_code = models.CharField(_("verification code"), max_length=16, blank=True, editable=False)
+    signed_sha256 = models.CharField(_("SHA-256 of the signed file"), max_length=64, blank=True, db_index=True)
+    signed_with_test_certificate = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_signed(self) -> bool:
+        return bool(self.signed_sha256)
+
+
+class Notice(SignedDocument):
     """通知書: one per decided application. Its mails are outbox messages (kind "notice", one per
     address); the PDF is rendered once, when the first of them is sent, and kept here.
     ``emailed_at`` is when the first of its mails was sent (set by the outbox's "sent")."""
@@ -658,10 +677,23 @@ SUBSIDY_ONLY_LETTERS = frozenset(
 )
 
 
-class Letter(models.Model):
+class LetterStatus(models.TextChoices):
+    ISSUED = "issued", _("issued")
+    REPLACED = "replaced", _("replaced by a reissued letter")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class Letter(SignedDocument):
     """An official letter after 採択, numbered per fiscal year (a practice call in its own series),
     rendered once as PDF and e-mailed once per address through the outbox (kind "letter").
-    ``details`` holds what the letter states, frozen when it is issued (amounts, dates, items)."""
+    ``details`` holds what the letter states, frozen when it is issued (amounts, dates, items).
+    A reissue (``letters.letter_reissue``) makes a new letter and marks this one replaced."""
+
+    TRANSITIONS = {
+        LetterStatus.ISSUED: frozenset({LetterStatus.REPLACED, LetterStatus.WITHDRAWN}),
+        LetterStatus.REPLACED: frozenset(),
+        LetterStatus.WITHDRAWN: frozenset(),
+    }
 
     application = models.ForeignKey("applications.Application", on_delete=models.PROTECT, related_name="letters")
     award = models.ForeignKey(Award, on_delete=models.PROTECT, null=True, blank=True, related_name="letters")
@@ -675,6 +707,11 @@ class Letter(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(_("status"), max_length=10, choices=LetterStatus.choices, default=LetterStatus.ISSUED)
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces", editable=False
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("issued_on", "id")

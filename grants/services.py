@@ -35,7 +35,7 @@ from kodoku_portal.outbox import Mail, enqueue, retry
 from kodoku_portal.prefectures import region_of
 from kodoku_portal.workflow import Refused, change_state, record
 
-from .documents import notice_pdf
+from .documents import notice_signed
 from .letters import next_document_number
 from .models import (
     Award,
@@ -45,6 +45,7 @@ from .models import (
     NoticeBatch,
     NoticeKind,
 )
+from .signed import store_signed
 
 NOTICE_MAIL = "notice"  # the outbox kind of a notice's mail (one per address)
 
@@ -294,18 +295,19 @@ def notices_prepare(*, call: Call, created_by: User) -> tuple[NoticeBatch, list[
 
 
 def notice_render(*, notice_id: int) -> Notice:
-    """The notice with its PDF, rendered once and kept. Rendering takes a while, so it happens
+    """The notice with its PDF (signed, with its verification code: documents.notice_signed),
+    rendered and signed once and kept; a stored notice is never signed again. Rendering takes a while, so it happens
     outside any transaction or lock; if another worker stored one meanwhile, that one is kept."""
     notice = Notice.objects.get(pk=notice_id)
     if notice.pdf:
         return notice
-    pdf = notice_pdf(notice)
+    rendered = notice_signed(notice)
     with transaction.atomic():
         notice = Notice.objects.select_for_update().get(pk=notice_id)
         if not notice.pdf:
-            notice.pdf.save(f"{notice.document_number}.pdf", ContentFile(pdf), save=False)
+            notice.pdf.save(f"{notice.document_number}.pdf", ContentFile(rendered.data), save=False)
             notice.generated_at = timezone.now()
-            notice.save(update_fields=["pdf", "generated_at"])
+            notice.save(update_fields=["pdf", "generated_at", *store_signed(notice, rendered)])
     return notice
 
 

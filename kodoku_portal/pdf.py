@@ -65,10 +65,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import weasyprint.pdf
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from weasyprint import CSS, HTML
+from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -193,6 +195,22 @@ class StaticOnlyURLFetcher(URLFetcher):
         return URLFetcherResponse(canonical, body, {"Content-Type": content_type})
 
 
+class _ClosingColorProfile(ColorProfile):
+    """WeasyPrint 70 opens its sRGB profile for a PDF/A output intent, hands the file to Pillow
+    (which reads it whole) and never closes it: a ResourceWarning per PDF/A render, raised from
+    whichever thread renders. This closes the file once the profile is read."""
+
+    def __init__(self, file_object, *args, **kwargs):
+        try:
+            super().__init__(file_object, *args, **kwargs)
+        finally:
+            if hasattr(file_object, "close"):
+                file_object.close()
+
+
+weasyprint.pdf.ColorProfile = _ClosingColorProfile
+
+
 #: The fetcher used by render_pdf.
 URL_FETCHER = StaticOnlyURLFetcher()
 
@@ -219,14 +237,20 @@ def _kit() -> _Kit:
     return kit
 
 
-def render_pdf(html: str, *, base_url: str | None = None) -> bytes:
+def render_pdf(
+    html: str, *, base_url: str | None = None, pdf_variant: str | None = None, pdf_tags: bool = False
+) -> bytes:
     """Render ``html`` to PDF bytes (A4 if the template says ``@page { size: A4 }``).
 
     ``base_url`` defaults to ``static_base_url()``; whatever it is, resources are fetched only
     through ``URL_FETCHER``, so only static files are ever read. Unfetchable resources are
     logged by WeasyPrint and skipped. IPAexMincho is the default font family; templates switch
-    to IPAexGothic with CSS. Fonts are embedded as subsets.
+    to IPAexGothic with CSS. Fonts are embedded as subsets. ``pdf_variant`` (e.g. "pdf/a-2b") and
+    ``pdf_tags`` are WeasyPrint's options (official letters: kodoku_portal/signing.py).
     """
     kit = _kit()
     document = HTML(string=html, base_url=base_url or kit.base, url_fetcher=URL_FETCHER)
-    return document.write_pdf(stylesheets=[kit.stylesheet], font_config=kit.font_config)
+    options = {"pdf_variant": pdf_variant} if pdf_variant else {}
+    if pdf_tags:
+        options["pdf_tags"] = True
+    return document.write_pdf(stylesheets=[kit.stylesheet], font_config=kit.font_config, **options)

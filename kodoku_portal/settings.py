@@ -285,6 +285,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # WeasyPrint logs seven progress lines per PDF at INFO.
         "weasyprint.progress": {"level": "WARNING"},
+        # fontTools (pyHanko's signature appearance) logs each subsetting step at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -301,3 +303,16 @@ ATTACHMENT_SCAN_COMMAND = env_str("ATTACHMENT_SCAN_COMMAND", "")
 ATTACHMENT_SCAN_TIMEOUT_SECONDS = env_int("ATTACHMENT_SCAN_TIMEOUT_SECONDS", 120)
 
 PORTAL_NAME = _("Loneliness and Isolation Countermeasures Grant Portal")
+
+# --- Signed letters (kodoku_portal/signing.py) ----------------------------------------------
+# The portal's signing certificate (PKCS#12) and its passphrase; optional RFC 3161 timestamps.
+# Without SIGNING_PKCS12_PATH a local TEST certificate is generated under SIGNING_DIR on first use.
+SIGNING_PKCS12_PATH = env_str("SIGNING_PKCS12_PATH", "")
+SIGNING_PKCS12_PASSPHRASE = env_str("SIGNING_PKCS12_PASSPHRASE", "")
+SIGNING_TSA_URL = env_str("SIGNING_TSA_URL", "")
+SIGNING_TSA_TIMEOUT = env_int("SIGNING_TSA_TIMEOUT", 10)
+SIGNING_DIR = Path(env_str("SIGNING_DIR", str(BASE_DIR / "var" / "signing")))
+# The public verification page (/verify/): uploads up to this size; lookups per IP per window.
+VERIFY_UPLOAD_MAX_BYTES = env_int("VERIFY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+VERIFY_RATE_LIMIT = env_int("VERIFY_RATE_LIMIT", 20)
+VERIFY_RATE_WINDOW_SECONDS = env_int("VERIFY_RATE_WINDOW_SECONDS", 600)

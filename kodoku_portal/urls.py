@@ -18,4 +18,6 @@ urlpatterns = [
     path("", include("calls.urls")),
     path("", include("applications.urls")),
     path("", include("grants.urls")),
+    # The public verification of signed letters (grants/verify_views.py).
+    path("verify/", include("grants.verify_views")),
 ]

@@ -85,3 +85,17 @@ def _fast_password_hashing(settings):
 @pytest.fixture
 def db_vendor(db):
     return connection.vendor
+
+
+@pytest.fixture(scope="session")
+def _signing_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("signing")
+
+
+@pytest.fixture(autouse=True)
+def _local_test_signing_certificate(settings, _signing_dir):
+    """Letters are signed (kodoku_portal/signing.py): without a configured certificate, the local
+    test certificate is generated once per run in a temporary folder, never in var/signing/."""
+    settings.SIGNING_PKCS12_PATH = ""
+    settings.SIGNING_TSA_URL = ""
+    settings.SIGNING_DIR = _signing_dir

@@ -41,6 +41,7 @@ PAGES = {
     "/calls/": PUBLIC,
     "/calls/{slug}/": PUBLIC,
     "/healthz": PUBLIC,
+    "/verify/": PUBLIC,  # the public verification of signed letters (grants/verify_views.py)
     "/accounts/email/": {name: LOGIN if name == "anonymous" else OK for name in USERS},
     "/staff/": {
         "anonymous": LOGIN,
