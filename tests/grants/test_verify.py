@@ -63,7 +63,9 @@ def ask(client, number, code):
 
 
 def upload(client, data, name="letter.pdf"):
-    return client.post(URL, {"file": SimpleUploadedFile(name, data, content_type="application/pdf")})
+    return client.post(
+        URL, {"file": SimpleUploadedFile(name, data, content_type="application/pdf")}, HTTP_ACCEPT_LANGUAGE="en"
+    )
 
 
 def test_url_is_verify():
