@@ -18,3 +18,6 @@ urlpatterns = [
     path("", include("applications.urls")),
     path("", include("grants.urls")),
 ]
+
+# A lost database connection outside a view is a 503 page too (kodoku_portal/middleware.py).
+handler500 = "kodoku_portal.views.server_error"

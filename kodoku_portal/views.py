@@ -1,11 +1,16 @@
-"""Portal-wide views that belong to no app: the health check."""
+"""Portal-wide views that belong to no app: the health check and the server-error page."""
+
+import sys
 
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import server_error as django_server_error
 from kombu import Connection
+
+from kodoku_portal.middleware import database_unavailable_response, is_database_unavailable
 
 
 def database_answers() -> bool:
@@ -40,3 +45,11 @@ def healthz(request):
         {"status": "ok" if healthy else "unavailable", "database": database, "broker": broker},
         status=200 if healthy else 503,
     )
+
+
+def server_error(request, template_name="500.html"):
+    """handler500: a database connection lost outside a view (in a middleware, say) is the same
+    503 "try again" page as inside one (DatabaseUnavailableMiddleware); anything else is Django's 500."""
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
+    return django_server_error(request, template_name=template_name)
