@@ -21,6 +21,10 @@ Field                       Normalises with                         ``cleaned_da
 ==========================  ======================================  =================================
 
 Names, addresses and free text use plain ``forms.CharField`` (never NFKC; see ``normalise``).
+
+Every form that takes text mixes in ``CleanTextFormMixin`` (at the end of this module): each text
+field gets a maximum length (its own, or ``DEFAULT_TEXT_MAX``) and its input loses control
+characters other than tab and line breaks, and bidi override/isolate marks.
 """
 
 from collections.abc import Callable
@@ -28,8 +32,10 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
+from kodoku_portal.limits import LONG_TEXT_MAX, NAME_MAX, NOTE_MAX, REASON_MAX
 from kodoku_portal.normalise import (
     normalise_amount,
     normalise_corporate_number,
@@ -37,15 +43,23 @@ from kodoku_portal.normalise import (
     normalise_kana,
     normalise_phone,
     normalise_postal_code,
+    strip_invisible_controls,
 )
 
 __all__ = [
+    "DEFAULT_TEXT_MAX",
+    "LONG_TEXT_MAX",
+    "NAME_MAX",
+    "NOTE_MAX",
+    "REASON_MAX",
+    "CleanTextFormMixin",
     "CorporateNumberField",
     "CountField",
     "KanaField",
     "PhoneField",
     "PostalCodeField",
     "YenAmountField",
+    "clean_text_field",
 ]
 
 
@@ -137,3 +151,49 @@ class CountField(_WholeNumberField):
     """人数 and other counts: "１２", "12人", "1,200" clean to ints; empty input cleans to ``None``."""
 
     normalise = staticmethod(normalise_count)
+
+
+# --- Limits and clean-up of every free text (issue 13) -----------------------------------------
+
+# The default for a text field of a form that states no limit of its own (kodoku_portal/limits.py).
+DEFAULT_TEXT_MAX = LONG_TEXT_MAX
+
+
+def _stripping(to_python: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def to_python_without_controls(value: Any) -> Any:
+        value = to_python(value)
+        return strip_invisible_controls(value) if isinstance(value, str) else value
+
+    return to_python_without_controls
+
+
+def clean_text_field(field: forms.Field, default_max_length: int = DEFAULT_TEXT_MAX) -> None:
+    """Bound a text field and strip its input: control characters (tab and line breaks kept) and
+    bidi overrides are removed before the field validates (so "required" and the length count
+    what is stored); a field without ``max_length`` gets ``default_max_length``, checked on the
+    server and put on the widget (``maxlength``, which static/js/char-count.js counts down) when
+    the field is plain text. Fields that normalise codes keep their widget as it is (their raw
+    input may be longer than the value stored)."""
+    if not isinstance(field, forms.CharField) or getattr(field, "_clean_text", False):
+        return
+    if field.max_length is None and not isinstance(field, _WholeNumberField):  # numbers have their bounds
+        field.max_length = default_max_length
+        field.validators.append(MaxLengthValidator(default_max_length))
+        if type(field) is forms.CharField and not field.widget.is_hidden:
+            field.widget.attrs.setdefault("maxlength", str(default_max_length))
+    field.to_python = _stripping(field.to_python)
+    field._clean_text = True
+
+
+class CleanTextFormMixin:
+    """For every form that takes text: each ``CharField`` (and its subclasses: e-mail, URL, the
+    code fields above) is bounded and stripped by :func:`clean_text_field`. Put it first among the
+    bases: ``class ReasonForm(CleanTextFormMixin, forms.Form)``. ``default_text_max_length`` is
+    the limit of a text field that states none."""
+
+    default_text_max_length = DEFAULT_TEXT_MAX
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            clean_text_field(field, self.default_text_max_length)

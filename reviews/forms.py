@@ -4,13 +4,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from applications.models import Application, ApplicationStatus
+from kodoku_portal.formfields import REASON_MAX, CleanTextFormMixin
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .models import ReviewRound
 from .selectors import active_reviewers, submitted_applications
 
 
-class DeclarationForm(forms.Form):
+class DeclarationForm(CleanTextFormMixin, forms.Form):
     has_conflict = forms.TypedChoiceField(
         label=_("Do you have a conflict of interest with this organisation or project?"),
         choices=[("no", _("No, I have no conflict of interest")), ("yes", _("Yes, I have a conflict of interest"))],
@@ -20,15 +21,17 @@ class DeclarationForm(forms.Form):
     reason = forms.CharField(label=_("Conflict (if any)"), max_length=200, required=False)
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(CleanTextFormMixin, forms.Form):
     """One score field per criterion of the call's rubric, plus the two comments."""
 
+    # Limited here only (the model's TextFields have no limit yet: kodoku_portal/limits.py).
     comment_to_staff = forms.CharField(
-        label=_("Comment to staff"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Comment to staff"), required=False, max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 4})
     )
     comment_to_applicant = forms.CharField(
         label=_("Comment that may be shared with the applicant"),
         required=False,
+        max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
