@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from calls.models import ApplicantType
 from kodoku_portal.formfields import (
     NAME_MAX,
-    CleanTextFormMixin,
+    CleanInputFormMixin,
     CorporateNumberField,
     CountField,
     KanaField,
@@ -26,7 +26,7 @@ from .models import Application, AttachmentKind, BudgetCategory, MemberRole, Org
 from .services import DRAFT_FIELDS, ORGANISATION_FIELDS, BudgetLineInput
 
 
-class OrganisationForm(CleanTextFormMixin, forms.ModelForm):
+class OrganisationForm(CleanInputFormMixin, forms.ModelForm):
     name_kana = KanaField(label=_("Name in katakana (フリガナ)"), max_length=200)
     corporate_number = CorporateNumberField(
         label=_("Corporate number (法人番号)"),
@@ -67,16 +67,16 @@ class OrganisationForm(CleanTextFormMixin, forms.ModelForm):
         return cleaned
 
 
-class InvitationForm(CleanTextFormMixin, forms.Form):
+class InvitationForm(CleanInputFormMixin, forms.Form):
     email = forms.EmailField(label=_("Colleague's e-mail address"))
     role = forms.ChoiceField(label=_("Role"), choices=MemberRole.choices, initial=MemberRole.EDITOR)
 
 
-class ApplicationForm(CleanTextFormMixin, forms.ModelForm):
+class ApplicationForm(CleanInputFormMixin, forms.ModelForm):
     """The draft form: every field may be empty while drafting; the preview lists what is missing.
     Every text is bounded (the model's max_length: LONG_TEXT_MAX for a section; the summary also
     has the call's own, shorter limit, checked at submission) and stored without invisible control
-    characters or bidi overrides (CleanTextFormMixin)."""
+    characters or bidi overrides (CleanInputFormMixin)."""
 
     area_prefectures = forms.MultipleChoiceField(
         label=_("Project area: prefectures"),
@@ -136,7 +136,7 @@ class ApplicationForm(CleanTextFormMixin, forms.ModelForm):
         return data
 
 
-class BudgetLineForm(CleanTextFormMixin, forms.Form):
+class BudgetLineForm(CleanInputFormMixin, forms.Form):
     category = forms.ChoiceField(label=_("Expense category"), choices=BudgetCategory.choices)
     description = forms.CharField(label=_("Details"), max_length=NAME_MAX)
     quantity = CountField(label=_("Quantity"), min_value=1, max_value=1_000_000)
@@ -156,8 +156,10 @@ class BaseBudgetFormSet(forms.BaseFormSet):
         ]
 
 
+# absolute_max: a tampered TOTAL_FORMS (say 99999) is refused at 60 forms instead of building and
+# validating a thousand (Django's default ceiling is max_num + 1000).
 BudgetFormSet = forms.formset_factory(
-    BudgetLineForm, formset=BaseBudgetFormSet, extra=1, can_delete=True, max_num=60, validate_max=True
+    BudgetLineForm, formset=BaseBudgetFormSet, extra=1, can_delete=True, max_num=60, validate_max=True, absolute_max=60
 )
 
 

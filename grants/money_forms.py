@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Call
-from kodoku_portal.formfields import CleanTextFormMixin, YenAmountField
+from kodoku_portal.formfields import CleanInputFormMixin, YenAmountField
 
 from .exports import REFUND_KIND, REFUND_ORDERED, REFUND_RECEIVED
 from .models import PaymentKind, PaymentStatus
@@ -16,7 +16,7 @@ def _date_field(label, *, required: bool = True, help_text: str = "") -> forms.D
     )
 
 
-class AdvanceRequestForm(CleanTextFormMixin, forms.Form):
+class AdvanceRequestForm(CleanInputFormMixin, forms.Form):
     amount = YenAmountField(label=_("Amount requested (yen)"), min_value=1)
     reason = forms.CharField(
         label=_("Reason for the advance payment"),
@@ -30,7 +30,7 @@ class AdvanceApproveForm(forms.Form):
     scheduled_on = _date_field(_("Scheduled payment date"))
 
 
-class AdvanceRefuseForm(CleanTextFormMixin, forms.Form):
+class AdvanceRefuseForm(CleanInputFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason for refusing"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -62,7 +62,7 @@ class RefundPreviewForm(forms.Form):
     money_on = _date_field(_("Paid back on"))
 
 
-class RefundReceiptForm(CleanTextFormMixin, forms.Form):
+class RefundReceiptForm(CleanInputFormMixin, forms.Form):
     received_on = _date_field(_("Received on"))
     received_amount = YenAmountField(
         label=_("Amount received (yen)"),
@@ -111,7 +111,7 @@ class PaymentFilterForm(forms.Form):
         )
 
 
-class GrantCancelForm(CleanTextFormMixin, forms.Form):
+class GrantCancelForm(CleanInputFormMixin, forms.Form):
     """決定の取消 (article 17(1)) by staff: the amount cancelled, the reason, the refund's due date."""
 
     amount = YenAmountField(

@@ -22,7 +22,7 @@ Field                       Normalises with                         ``cleaned_da
 
 Names, addresses and free text use plain ``forms.CharField`` (never NFKC; see ``normalise``).
 
-Every form that takes text mixes in ``CleanTextFormMixin`` (at the end of this module): each text
+Every form that takes text mixes in ``CleanInputFormMixin`` (at the end of this module): each text
 field gets a maximum length (its own, or ``DEFAULT_TEXT_MAX``) and its input loses control
 characters other than tab and line breaks, and bidi override/isolate marks.
 """
@@ -52,13 +52,14 @@ __all__ = [
     "NAME_MAX",
     "NOTE_MAX",
     "REASON_MAX",
-    "CleanTextFormMixin",
+    "CleanInputFormMixin",
     "CorporateNumberField",
     "CountField",
     "KanaField",
     "PhoneField",
     "PostalCodeField",
     "YenAmountField",
+    "bound_model_choice_field",
     "clean_text_field",
 ]
 
@@ -162,14 +163,16 @@ DEFAULT_TEXT_MAX = LONG_TEXT_MAX
 def _stripping(to_python: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def to_python_without_controls(value: Any) -> Any:
         value = to_python(value)
-        return strip_invisible_controls(value) if isinstance(value, str) else value
+        # A browser sends a textarea's line breaks as CRLF; kept as LF, a line break counts as one
+        # character here as in the browser's maxlength and static/js/char-count.js.
+        return strip_invisible_controls(value.replace("\r\n", "\n")) if isinstance(value, str) else value
 
     return to_python_without_controls
 
 
 def clean_text_field(field: forms.Field, default_max_length: int = DEFAULT_TEXT_MAX) -> None:
-    """Bound a text field and strip its input: control characters (tab and line breaks kept) and
-    bidi overrides are removed before the field validates (so "required" and the length count
+    """Bound a text field and strip its input: CRLF becomes LF, control characters (tab and line
+    breaks kept) and bidi overrides are removed before the field validates (so "required" and the length count
     what is stored); a field without ``max_length`` gets ``default_max_length``, checked on the
     server and put on the widget (``maxlength``, which static/js/char-count.js counts down) when
     the field is plain text. Fields that normalise codes keep their widget as it is (their raw
@@ -185,11 +188,56 @@ def clean_text_field(field: forms.Field, default_max_length: int = DEFAULT_TEXT_
     field._clean_text = True
 
 
-class CleanTextFormMixin:
-    """For every form that takes text: each ``CharField`` (and its subclasses: e-mail, URL, the
-    code fields above) is bounded and stripped by :func:`clean_text_field`. Put it first among the
-    bases: ``class ReasonForm(CleanTextFormMixin, forms.Form)``. ``default_text_max_length`` is
-    the limit of a text field that states none."""
+# The largest id a posted value may name (a bigint primary key); a larger one is refused as an
+# invalid choice before it reaches the database (where it would overflow: a 500).
+_MAX_ID = 9_223_372_036_854_775_807
+
+
+def _fits_an_id(value: Any) -> bool:
+    try:
+        return abs(int(str(value).strip())) <= _MAX_ID
+    except ValueError:
+        return True  # not a number: the field's own check refuses it
+
+
+def bound_model_choice_field(field: forms.Field) -> None:
+    """A model choice field over integer ids refuses an id too large for the database."""
+    if not isinstance(field, forms.ModelChoiceField) or getattr(field, "_bounded_ids", False):
+        return
+    meta = field.queryset.model._meta
+    key_field = meta.get_field(field.to_field_name) if field.to_field_name else meta.pk
+    if key_field.get_internal_type() not in {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}:
+        return
+    if isinstance(field, forms.ModelMultipleChoiceField):
+        check_values = field._check_values
+
+        def checked(value: Any) -> Any:
+            for pk in value or ():
+                if not _fits_an_id(pk):
+                    raise ValidationError(
+                        field.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                    )
+            return check_values(value)
+
+        field._check_values = checked
+    else:
+        to_python = field.to_python
+
+        def bounded(value: Any) -> Any:
+            if value not in field.empty_values and not _fits_an_id(value):
+                raise ValidationError(field.error_messages["invalid_choice"], code="invalid_choice")
+            return to_python(value)
+
+        field.to_python = bounded
+    field._bounded_ids = True
+
+
+class CleanInputFormMixin:
+    """For every form that takes input: each ``CharField`` (and its subclasses: e-mail, URL, the
+    code fields above) is bounded and stripped by :func:`clean_text_field`, and each model choice
+    refuses an id too large for the database (:func:`bound_model_choice_field`). Put it first
+    among the bases: ``class ReasonForm(CleanInputFormMixin, forms.Form)``.
+    ``default_text_max_length`` is the limit of a text field that states none."""
 
     default_text_max_length = DEFAULT_TEXT_MAX
 
@@ -197,3 +245,4 @@ class CleanTextFormMixin:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             clean_text_field(field, self.default_text_max_length)
+            bound_model_choice_field(field)

@@ -1,6 +1,6 @@
 """How long a text may be, in one place (issue 13: no field takes a million characters).
 
-Forms check these limits (``kodoku_portal.formfields.CleanTextFormMixin`` gives every text field
+Forms check these limits (``kodoku_portal.formfields.CleanInputFormMixin`` gives every text field
 one) and so do the models: a ``CharField`` has its ``max_length`` (a column limit on PostgreSQL),
 and a long text is a :class:`LimitedTextField`, a ``TextField`` whose ``max_length`` is required,
 checked by model validation and model forms, and kept by a CHECK constraint on its column

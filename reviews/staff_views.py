@@ -32,9 +32,9 @@ def _call(slug):
 def _criterion_formset():
     from django import forms
 
-    from kodoku_portal.formfields import NOTE_MAX, CleanTextFormMixin
+    from kodoku_portal.formfields import NOTE_MAX, CleanInputFormMixin
 
-    class CriterionForm(CleanTextFormMixin, forms.Form):
+    class CriterionForm(CleanInputFormMixin, forms.Form):
         name = forms.CharField(label=_("Criterion"), max_length=100)
         name_en = forms.CharField(label=_("Criterion (English)"), max_length=120, required=False)
         description = forms.CharField(
