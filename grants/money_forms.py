@@ -38,7 +38,7 @@ class PaidForm(forms.Form):
     paid_on = _date_field(_("Paid on"))
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(CleanInputFormMixin, forms.Form):
     amount = YenAmountField(
         label=_("Confirmed amount (yen)"),
         required=False,

@@ -22,8 +22,9 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import get_language, gettext
@@ -126,3 +127,26 @@ class DatabaseUnavailableMiddleware:
             return None
         logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
         return database_unavailable_response(request)
+
+
+# --- NUL characters: refused at the door -------------------------------------------------------
+
+
+class RefuseNulCharactersMiddleware:
+    """A request whose query string or form fields hold a NUL character (U+0000) is a 400.
+
+    No person types one; PostgreSQL cannot store or even compare one (a filter on it is a server
+    error, in the portal's views as in the admin's search), and the forms refuse it field by field
+    already. Refusing it here covers every view that reads a parameter itself."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _holds_nul(request.GET) or (request.method == "POST" and _holds_nul(request.POST)):
+            raise BadRequest("NUL character in the request parameters")
+        return self.get_response(request)
+
+
+def _holds_nul(data: QueryDict) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())

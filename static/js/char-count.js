@@ -1,5 +1,5 @@
-/* The remaining count under every text field with a maximum length: 「残り N 文字」 as the person
-   types, in an aria-live="polite" element tied to the field by aria-describedby. The sentences
+/* The remaining count under every text field with a maximum length ("N characters left") as
+   the person types, in an aria-live="polite" element tied to the field by aria-describedby. The sentences
    come from this script tag's data- attributes (rendered by base.html in the user's language),
    never from this file. Characters are counted as the server counts them: by code point, a line
    break as one (the server turns CRLF into LF). A field opts out with data-no-count; a field that
