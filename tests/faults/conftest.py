@@ -5,6 +5,19 @@ Every test in this folder is marked ``fault`` (``pytest -m fault`` runs them alo
 CI's ``make test`` with the rest. Those that need PostgreSQL or a real Redis say so in their skip
 reason; .ci/run provides both. Tests elsewhere that kill workers carry the marker as well
 (tests/kodoku_portal/test_outbox_worker.py, tests/grants/test_notices_services.py).
+
+==============================================  ==============================================
+failure                                         test
+==============================================  ==============================================
+PostgreSQL connection terminated mid-request    test_database_lost.py
+Redis stopped during a submission / autosave    test_redis_stopped.py
+a submission replayed                           test_replayed_submission.py
+a worker SIGKILLed mid-batch                    tests/kodoku_portal/test_outbox_worker.py,
+                                                tests/grants/test_notices_services.py
+hostile or oversized input in any form          test_hostile_input.py
+the mail server down                            tests/applications/test_submission.py
+                                                (a failed receipt mail is sent by the sweep)
+==============================================  ==============================================
 """
 
 from pathlib import Path
