@@ -2,7 +2,8 @@
 fields, formset counters, ids, versions and amounts included), posted back with some of its fields
 replaced by garbage (20-digit numbers, negative amounts, NUL and bidi characters, dates that do
 not exist, 10,001 characters…) or left out. Whatever is posted, the answer is never a server
-error, and a refused post (4xx) leaves nothing behind (no audit entry: nothing was changed).
+error, and a refused post (a 4xx, or the form shown again with its errors) leaves nothing behind
+(no audit entry: nothing was changed).
 
 Each page's forms are read from its HTML (``_FormReader``), so a form added to a page later is
 fuzzed without this file knowing it. Examples per case: ``HOSTILE_INPUT_EXAMPLES`` (default 12),
@@ -351,7 +352,7 @@ EVERY_FIELD = ["99999999999999999999", "-1", "\u202e1"]
 
 def _post(client: Client, form: dict, fields: dict) -> None:
     """Post (or get) ``fields`` to the form in a savepoint rolled back afterwards: never a 5xx, and
-    a refusal (4xx) leaves no audit entry."""
+    a refusal (a 4xx, or the form shown again) leaves no audit entry."""
     with transaction.atomic():
         before = AuditEntry.objects.count()
         if form["method"] == "post":
@@ -359,7 +360,13 @@ def _post(client: Client, form: dict, fields: dict) -> None:
         else:
             response = client.get(form["action"], fields)
         assert response.status_code < 500, (form["action"], fields, response.status_code)
-        if response.status_code >= 400:
+        # Refused: a 4xx, or the form shown again with its errors (a POST answered by a page).
+        refused = response.status_code >= 400 or (
+            form["method"] == "post"
+            and response.status_code == 200
+            and response["Content-Type"].startswith("text/html")
+        )
+        if refused:
             assert AuditEntry.objects.count() == before, (form["action"], fields)
         transaction.set_rollback(True)
 
