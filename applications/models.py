@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import AreaRule
-from kodoku_portal.limits import LONG_TEXT_MAX, LimitedTextField
+from kodoku_portal.limits import LONG_TEXT_MAX, LimitedTextField, with_length_checks
 from kodoku_portal.prefectures import NATIONWIDE_LABEL, PREFECTURE_CHOICES, prefecture_name
 
 
@@ -121,6 +121,7 @@ def can_transition(current: str, target: str) -> bool:
     return target in Application.TRANSITIONS[current]
 
 
+@with_length_checks
 class Application(models.Model):
     """申請: one organisation's application to one call."""
 

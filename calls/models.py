@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kodoku_portal.limits import LONG_TEXT_MAX, LimitedTextField
+from kodoku_portal.limits import LONG_TEXT_MAX, LimitedTextField, with_length_checks
 
 
 def localized(obj, field: str) -> str:
@@ -49,6 +49,7 @@ class ApplicantType(models.Model):
         return localized(self, "name")
 
 
+@with_length_checks
 class Programme(models.Model):
     """事業: a budgeted programme of the Cabinet Office under which calls are made."""
 
@@ -104,6 +105,7 @@ DEFAULT_GRANT_CONDITIONS = "\n".join(
 )
 
 
+@with_length_checks
 class Call(models.Model):
     """公募: one call for applications, with its window, cap and rules."""
 
@@ -295,6 +297,7 @@ class Call(models.Model):
         return localized(self, "summary")
 
 
+@with_length_checks
 class Theme(models.Model):
     """テーマ: one of a call's themes (①–④), with its example initiatives (取組イメージ)."""
 

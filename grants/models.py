@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from applications.models import BudgetCategory
 from calls.models import Call
-from kodoku_portal.limits import LONG_TEXT_MAX, NOTE_MAX, REASON_MAX, LimitedTextField
+from kodoku_portal.limits import LONG_TEXT_MAX, NOTE_MAX, REASON_MAX, LimitedTextField, with_length_checks
 
 
 class ReminderKind(models.TextChoices):
@@ -146,6 +146,7 @@ AWARD_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+@with_length_checks
 class Award(models.Model):
     """The life of an adopted project, from 採択 to the last yen settled (the steps: AwardStatus)."""
 
@@ -258,6 +259,7 @@ class AccountType(models.TextChoices):
     CURRENT = "current", _("Current (当座)")
 
 
+@with_length_checks
 class GrantApplication(models.Model):
     """交付申請書 (article 5): one filing. A returned filing stays on record with its reason; the
     organisation files again (the next number)."""
@@ -324,6 +326,7 @@ class ChangeStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+@with_length_checks
 class ChangeRequest(models.Model):
     """変更承認申請 (article 7), or 中止・廃止: the plan before and after, the budget proposed (a new
     version), the reason. A minor change (within the call's threshold) is recorded as MINOR and
@@ -381,6 +384,7 @@ class ReportStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
 
 
+@with_length_checks
 class Report(models.Model):
     """遂行状況報告 (article 12) or 実績報告 (article 14). A returned report stays on record with
     its reason and its lines' comments; the organisation files a new one."""
@@ -433,6 +437,7 @@ class CostVerdict(models.TextChoices):
     MORE_NEEDED = "more_needed", _("More evidence needed")
 
 
+@with_length_checks
 class ReportCost(models.Model):
     """One line of actual costs in a final report, by 費目, with the evidence that proves it and
     staff's verdict on it (the eligible part counts towards 額の確定)."""
@@ -552,6 +557,7 @@ class PaymentStatus(models.TextChoices):
     PAID = "paid", _("Paid")
 
 
+@with_length_checks
 class Payment(models.Model):
     """Money to the organisation: 概算払 (requested by the organisation, approved by staff, before
     額の確定, never above the 交付決定額 in total) or 精算払 (the balance after 額の確定)."""
@@ -605,6 +611,7 @@ class RefundCause(models.TextChoices):
     CANCELLATION = "cancellation", _("Grant decision cancelled (articles 17(1), 18(1))")
 
 
+@with_length_checks
 class Refund(models.Model):
     """返還 (article 18): what was paid above the confirmed amount (18(2)) or above what remains
     granted after a cancellation (18(1)), ordered back with a due date; 加算金 (only for a

@@ -49,9 +49,12 @@ def test_every_text_column_has_a_limit_in_the_database():
         for model in config.get_models():
             for field in model._meta.local_fields:
                 name = f"{model._meta.label}.{field.name}"
-                if isinstance(field, models.TextField) and not isinstance(field, LimitedTextField):
-                    if name not in UNLIMITED:
-                        missing.append(name)
+                if isinstance(field, LimitedTextField):
+                    checks = {constraint.name for constraint in model._meta.constraints}
+                    if f"{model._meta.db_table}_{field.column}_max_length" not in checks:
+                        missing.append(f"{name} (its model lacks @with_length_checks)")
+                elif isinstance(field, models.TextField) and name not in UNLIMITED:
+                    missing.append(name)
                 elif isinstance(field, models.CharField):
                     assert field.max_length, name
     assert not missing, f"use kodoku_portal.limits.LimitedTextField (or say why not in UNLIMITED): {missing}"
