@@ -1,11 +1,12 @@
 """Forms of the applicant's side. Codes and amounts are normalised (full-width digits, hyphens)."""
 
 from django import forms
-from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import ApplicantType
 from kodoku_portal.formfields import (
+    NAME_MAX,
+    CleanInputFormMixin,
     CorporateNumberField,
     CountField,
     KanaField,
@@ -13,7 +14,6 @@ from kodoku_portal.formfields import (
     PostalCodeField,
     YenAmountField,
 )
-from kodoku_portal.normalise import strip_invisible_controls
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .checks import (
@@ -26,7 +26,7 @@ from .models import Application, AttachmentKind, BudgetCategory, MemberRole, Org
 from .services import DRAFT_FIELDS, ORGANISATION_FIELDS, BudgetLineInput
 
 
-class OrganisationForm(forms.ModelForm):
+class OrganisationForm(CleanInputFormMixin, forms.ModelForm):
     name_kana = KanaField(label=_("Name in katakana (フリガナ)"), max_length=200)
     corporate_number = CorporateNumberField(
         label=_("Corporate number (法人番号)"),
@@ -67,19 +67,16 @@ class OrganisationForm(forms.ModelForm):
         return cleaned
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(CleanInputFormMixin, forms.Form):
     email = forms.EmailField(label=_("Colleague's e-mail address"))
     role = forms.ChoiceField(label=_("Role"), choices=MemberRole.choices, initial=MemberRole.EDITOR)
 
 
-# The longest text a field of the application form takes (about ten A4 pages of Japanese); the
-# summary has the call's own, shorter limit, checked when the application is submitted.
-LONG_TEXT_MAX = 10_000
-
-
-class ApplicationForm(forms.ModelForm):
+class ApplicationForm(CleanInputFormMixin, forms.ModelForm):
     """The draft form: every field may be empty while drafting; the preview lists what is missing.
-    Every text is bounded and stored without invisible control characters or bidi overrides."""
+    Every text is bounded (the model's max_length: LONG_TEXT_MAX for a section; the summary also
+    has the call's own, shorter limit, checked at submission) and stored without invisible control
+    characters or bidi overrides (CleanInputFormMixin)."""
 
     area_prefectures = forms.MultipleChoiceField(
         label=_("Project area: prefectures"),
@@ -113,10 +110,6 @@ class ApplicationForm(forms.ModelForm):
         self.call = call
         for field in self.fields.values():
             field.required = False
-            if isinstance(field, forms.CharField) and field.max_length is None:
-                field.max_length = LONG_TEXT_MAX
-                field.validators.append(MaxLengthValidator(LONG_TEXT_MAX))
-                field.widget.attrs.setdefault("maxlength", str(LONG_TEXT_MAX))
         self.fields["version"].required = True
         self.fields["theme"].queryset = call.themes.order_by("number")
         summary = self.fields["summary"]
@@ -127,9 +120,6 @@ class ApplicationForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        for name, field in self.fields.items():
-            if isinstance(field, forms.CharField) and isinstance(cleaned.get(name), str):
-                cleaned[name] = strip_invisible_controls(cleaned[name])
         problem = project_period_problem(cleaned.get("period_start"), cleaned.get("period_end"))
         if problem:
             self.add_error("period_end", problem)
@@ -146,9 +136,9 @@ class ApplicationForm(forms.ModelForm):
         return data
 
 
-class BudgetLineForm(forms.Form):
+class BudgetLineForm(CleanInputFormMixin, forms.Form):
     category = forms.ChoiceField(label=_("Expense category"), choices=BudgetCategory.choices)
-    description = forms.CharField(label=_("Details"), max_length=200)
+    description = forms.CharField(label=_("Details"), max_length=NAME_MAX)
     quantity = CountField(label=_("Quantity"), min_value=1, max_value=1_000_000)
     unit_price = YenAmountField(label=_("Unit price (yen)"), min_value=0, max_value=1_000_000_000)
 
@@ -166,8 +156,10 @@ class BaseBudgetFormSet(forms.BaseFormSet):
         ]
 
 
+# absolute_max: a tampered TOTAL_FORMS (say 99999) is refused at 60 forms instead of building and
+# validating a thousand (Django's default ceiling is max_num + 1000).
 BudgetFormSet = forms.formset_factory(
-    BudgetLineForm, formset=BaseBudgetFormSet, extra=1, can_delete=True, max_num=60, validate_max=True
+    BudgetLineForm, formset=BaseBudgetFormSet, extra=1, can_delete=True, max_num=60, validate_max=True, absolute_max=60
 )
 
 

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import AreaRule
+from kodoku_portal.limits import LONG_TEXT_MAX, LimitedTextField, with_length_checks
 from kodoku_portal.prefectures import NATIONWIDE_LABEL, PREFECTURE_CHOICES, prefecture_name
 
 
@@ -120,6 +121,7 @@ def can_transition(current: str, target: str) -> bool:
     return target in Application.TRANSITIONS[current]
 
 
+@with_length_checks
 class Application(models.Model):
     """申請: one organisation's application to one call."""
 
@@ -140,21 +142,21 @@ class Application(models.Model):
         verbose_name=_("theme"),
     )
     title = models.CharField(_("project name (事業名)"), max_length=200, blank=True)
-    summary = models.TextField(_("summary (概要)"), blank=True)
+    summary = LimitedTextField(_("summary (概要)"), blank=True, max_length=LONG_TEXT_MAX)
     # 事業区域: prefectures as JIS codes in the order given, and/or nationwide; area_description
     # keeps wording such as 「神奈川県を中心とした複数県」 exactly as the applicant wrote it.
     area_prefectures = models.JSONField(_("project area: prefectures"), default=list, blank=True)
     area_nationwide = models.BooleanField(_("project area: nationwide"), default=False)
     area_description = models.CharField(_("project area as written"), max_length=200, blank=True)
     # Why a project below the call's area rule should still be considered (原則 is not a refusal).
-    area_reason = models.TextField(_("reason for a smaller project area"), blank=True)
-    purpose = models.TextField(_("purpose"), blank=True)
-    target_people = models.TextField(_("target people"), blank=True)
-    activities = models.TextField(_("activities"), blank=True)
-    structure = models.TextField(_("project structure"), blank=True)
-    partners = models.TextField(_("partners (連携先)"), blank=True)
-    expected_results = models.TextField(_("expected results and indicators"), blank=True)
-    schedule = models.TextField(_("schedule"), blank=True)
+    area_reason = LimitedTextField(_("reason for a smaller project area"), blank=True, max_length=LONG_TEXT_MAX)
+    purpose = LimitedTextField(_("purpose"), blank=True, max_length=LONG_TEXT_MAX)
+    target_people = LimitedTextField(_("target people"), blank=True, max_length=LONG_TEXT_MAX)
+    activities = LimitedTextField(_("activities"), blank=True, max_length=LONG_TEXT_MAX)
+    structure = LimitedTextField(_("project structure"), blank=True, max_length=LONG_TEXT_MAX)
+    partners = LimitedTextField(_("partners (連携先)"), blank=True, max_length=LONG_TEXT_MAX)
+    expected_results = LimitedTextField(_("expected results and indicators"), blank=True, max_length=LONG_TEXT_MAX)
+    schedule = LimitedTextField(_("schedule"), blank=True, max_length=LONG_TEXT_MAX)
     period_start = models.DateField(_("project starts"), null=True, blank=True)
     period_end = models.DateField(_("project ends"), null=True, blank=True)
     # Sum of the budget lines, kept by the service that saves them.

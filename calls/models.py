@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kodoku_portal.limits import LONG_TEXT_MAX, LimitedTextField, with_length_checks
+
 
 def localized(obj, field: str) -> str:
     """The English variant of ``field`` on English pages when it is filled in."""
@@ -48,15 +50,16 @@ class ApplicantType(models.Model):
         return localized(self, "name")
 
 
+@with_length_checks
 class Programme(models.Model):
     """事業: a budgeted programme of the Cabinet Office under which calls are made."""
 
     name = models.CharField(_("name (Japanese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=250, blank=True)
     owner = models.CharField(_("responsible office"), max_length=100, default="内閣府孤独・孤立対策推進室")
-    purpose = models.TextField(_("purpose"), blank=True)
-    purpose_en = models.TextField(_("purpose (English)"), blank=True)
-    expected_effects = models.TextField(_("expected effects"), blank=True)
+    purpose = LimitedTextField(_("purpose"), blank=True, max_length=LONG_TEXT_MAX)
+    purpose_en = LimitedTextField(_("purpose (English)"), blank=True, max_length=LONG_TEXT_MAX)
+    expected_effects = LimitedTextField(_("expected effects"), blank=True, max_length=LONG_TEXT_MAX)
     # 公文書管理法: how long the programme's records are kept, counted from 1 April after the fiscal
     # year in which a project ended (grants/retention.py); then `manage.py retention` anonymises
     # the personal data in them.
@@ -122,6 +125,7 @@ class FinalRanking(models.TextChoices):
     WEIGHTED = "weighted", _("Weighted sum of both stages")
 
 
+@with_length_checks
 class Call(models.Model):
     """公募: one call for applications, with its window, cap and rules."""
 
@@ -132,9 +136,11 @@ class Call(models.Model):
     title = models.CharField(_("title (Japanese)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=250, blank=True)
     fiscal_year = models.CharField(_("fiscal year"), max_length=40, blank=True, help_text="令和7年度")
-    summary = models.TextField(_("summary"), blank=True)
-    summary_en = models.TextField(_("summary (English)"), blank=True)
-    menu = models.TextField(_("menu of eligible activities"), blank=True, help_text=_("One item per line."))
+    summary = LimitedTextField(_("summary"), blank=True, max_length=LONG_TEXT_MAX)
+    summary_en = LimitedTextField(_("summary (English)"), blank=True, max_length=LONG_TEXT_MAX)
+    menu = LimitedTextField(
+        _("menu of eligible activities"), blank=True, help_text=_("One item per line."), max_length=LONG_TEXT_MAX
+    )
     is_practice = models.BooleanField(
         _("practice call"), default=False, help_text=_("A call for trying the portal; nothing is funded.")
     )
@@ -156,7 +162,7 @@ class Call(models.Model):
     eligible_types = models.ManyToManyField(
         ApplicantType, related_name="calls", verbose_name=_("eligible applicant types"), blank=True
     )
-    eligibility_note = models.TextField(_("eligibility note"), blank=True)
+    eligibility_note = LimitedTextField(_("eligibility note"), blank=True, max_length=LONG_TEXT_MAX)
     area_rule = models.CharField(_("area rule"), max_length=20, choices=AreaRule.choices, default=AreaRule.NONE)
     receipt_prefix = models.CharField(
         _("receipt number prefix"),
@@ -245,10 +251,11 @@ class Call(models.Model):
         default=Decimal("10.95"),
         help_text=_("Article 19 of the subsidies Act: 10.95% a year, counted in days."),
     )
-    grant_conditions = models.TextField(
+    grant_conditions = LimitedTextField(
         _("conditions of the grant decision (記)"),
         default=DEFAULT_GRANT_CONDITIONS,
         blank=True,
+        max_length=LONG_TEXT_MAX,
         help_text=_("One condition per line; printed on the grant decision notice."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -334,6 +341,7 @@ class Call(models.Model):
         return localized(self, "summary")
 
 
+@with_length_checks
 class Theme(models.Model):
     """テーマ: one of a call's themes (①–④), with its example initiatives (取組イメージ)."""
 
@@ -341,7 +349,9 @@ class Theme(models.Model):
     number = models.PositiveSmallIntegerField(_("number"))
     title = models.CharField(_("title (Japanese)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=250, blank=True)
-    examples = models.TextField(_("example initiatives"), blank=True, help_text=_("One example per line."))
+    examples = LimitedTextField(
+        _("example initiatives"), blank=True, help_text=_("One example per line."), max_length=LONG_TEXT_MAX
+    )
 
     class Meta:
         db_table = "grants_theme"

@@ -5,7 +5,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import BudgetCategory
-from kodoku_portal.formfields import YenAmountField
+from kodoku_portal.formfields import CleanInputFormMixin, YenAmountField
 
 from .models import BudgetVersion, ChangeKind
 
@@ -30,7 +30,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-class ChangeBudgetLineForm(forms.Form):
+class ChangeBudgetLineForm(CleanInputFormMixin, forms.Form):
     category = forms.ChoiceField(label=_("Expense category"), choices=[("", "---------"), *BudgetCategory.choices])
     description = forms.CharField(label=_("Details"), max_length=200)
     amount = YenAmountField(label=_("Amount (yen)"), min_value=0, max_value=1_000_000_000_000)
@@ -63,7 +63,13 @@ class BaseChangeBudgetFormSet(forms.BaseFormSet):
 
 
 ChangeBudgetFormSet = forms.formset_factory(
-    ChangeBudgetLineForm, formset=BaseChangeBudgetFormSet, extra=2, can_delete=True, max_num=60, validate_max=True
+    ChangeBudgetLineForm,
+    formset=BaseChangeBudgetFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=60,
+    validate_max=True,
+    absolute_max=60,
 )
 
 
@@ -89,7 +95,7 @@ class DocumentsMixin:
         return documents
 
 
-class ChangeRequestForm(DocumentsMixin, forms.Form):
+class ChangeRequestForm(CleanInputFormMixin, DocumentsMixin, forms.Form):
     plan_before = forms.CharField(
         label=_("The plan now"),
         required=False,
@@ -110,7 +116,7 @@ class ChangeRequestForm(DocumentsMixin, forms.Form):
     documents = MultipleFileField(label=_("Attachments (PDF, Word or Excel)"), required=False)
 
 
-class DiscontinueForm(DocumentsMixin, forms.Form):
+class DiscontinueForm(CleanInputFormMixin, DocumentsMixin, forms.Form):
     kind = forms.ChoiceField(
         label=_("What you ask for"),
         choices=[
@@ -126,7 +132,7 @@ class DiscontinueForm(DocumentsMixin, forms.Form):
     documents = MultipleFileField(label=_("Attachments (PDF, Word or Excel)"), required=False)
 
 
-class ChangeDecisionForm(forms.Form):
+class ChangeDecisionForm(CleanInputFormMixin, forms.Form):
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("refuse", _("Refuse"))], widget=forms.HiddenInput)
     note = forms.CharField(
         label=_("Note on the decision"),

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import ApplicationStatus
-from kodoku_portal.formfields import YenAmountField
+from kodoku_portal.formfields import CleanInputFormMixin, YenAmountField
 
 DECISION_CHOICES = [
     (ApplicationStatus.ADOPTED.value, _("Adopt (採択)")),
@@ -12,8 +12,8 @@ DECISION_CHOICES = [
 ]
 
 
-class DecisionForm(forms.Form):
-    application = forms.IntegerField(widget=forms.HiddenInput)
+class DecisionForm(CleanInputFormMixin, forms.Form):
+    application = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=9_223_372_036_854_775_807)
     outcome = forms.ChoiceField(label=_("Decision"), choices=DECISION_CHOICES)
     award_amount = YenAmountField(label=_("Award amount (yen)"), required=False, min_value=1)
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.filetypes import validate_attachment
 from applications.models import BudgetCategory
-from kodoku_portal.formfields import PhoneField, YenAmountField
+from kodoku_portal.formfields import CleanInputFormMixin, PhoneField, YenAmountField
 from kodoku_portal.jp import format_yen
 
 from .grant_steps import (
@@ -40,7 +40,7 @@ class _NormalisedField(forms.CharField):
         return value if value in self.empty_values else self.normalise(value)
 
 
-class FilingForm(forms.Form):
+class FilingForm(CleanInputFormMixin, forms.Form):
     project_start = forms.DateField(label=_("Project starts"), widget=DATE)
     project_end = forms.DateField(label=_("Project ends"), widget=DATE)
     responsible_title = forms.CharField(label=_("Title of the person responsible"), max_length=60, required=False)
@@ -69,7 +69,7 @@ class FilingForm(forms.Form):
         return data
 
 
-class GrantLineForm(forms.Form):
+class GrantLineForm(CleanInputFormMixin, forms.Form):
     category = forms.ChoiceField(label=_("Expense category"), choices=BudgetCategory.choices)
     description = forms.CharField(label=_("Details"), max_length=200)
     amount = YenAmountField(label=_("Amount (yen)"), min_value=0, max_value=1_000_000_000_000)
@@ -105,11 +105,17 @@ class BaseGrantBudgetFormSet(forms.BaseFormSet):
 
 
 GrantBudgetFormSet = forms.formset_factory(
-    GrantLineForm, formset=BaseGrantBudgetFormSet, extra=2, can_delete=True, max_num=60, validate_max=True
+    GrantLineForm,
+    formset=BaseGrantBudgetFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=60,
+    validate_max=True,
+    absolute_max=60,
 )
 
 
-class DocumentForm(forms.Form):
+class DocumentForm(CleanInputFormMixin, forms.Form):
     title = forms.CharField(label=_("Document"), max_length=100, required=False)
     file = forms.FileField(label=_("File (PDF, Word or Excel)"), required=False)
 
@@ -137,7 +143,7 @@ class BaseDocumentFormSet(forms.BaseFormSet):
         ]
 
 
-DocumentFormSet = forms.formset_factory(DocumentForm, formset=BaseDocumentFormSet, extra=3, max_num=10)
+DocumentFormSet = forms.formset_factory(DocumentForm, formset=BaseDocumentFormSet, extra=3, max_num=10, absolute_max=10)
 
 
 def filing_input(form: FilingForm, budget: BaseGrantBudgetFormSet, documents: BaseDocumentFormSet) -> FilingInput:
@@ -161,7 +167,7 @@ def filing_input(form: FilingForm, budget: BaseGrantBudgetFormSet, documents: Ba
     )
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(CleanInputFormMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reason for returning (shown to the organisation)"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -169,7 +175,7 @@ class ReturnForm(forms.Form):
     )
 
 
-class GrantDecisionForm(forms.Form):
+class GrantDecisionForm(CleanInputFormMixin, forms.Form):
     amount = YenAmountField(label=_("Granted amount (yen)"), min_value=1)
     conditions = forms.CharField(
         label=_("Conditions of the grant (記), one per line"),
@@ -185,12 +191,12 @@ class GrantDecisionForm(forms.Form):
             del self.fields["progress_report_due"]
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(CleanInputFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason for declining"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
     confirm = forms.BooleanField(label=_("I understand that declining cannot be undone."))
 
 
-class PromoteForm(forms.Form):
+class PromoteForm(CleanInputFormMixin, forms.Form):
     award_amount = YenAmountField(label=_("Award amount (yen)"), min_value=1)
 
 

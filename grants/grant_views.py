@@ -349,7 +349,7 @@ def reserve_page(request: HttpRequest, slug: str) -> HttpResponse:
 def reserve_promote(request: HttpRequest, slug: str) -> HttpResponse:
     call = _call(slug)
     raw = request.POST.get("application", "")
-    application = get_object_or_404(Application.objects.filter(call=call), pk=int(raw) if raw.isdigit() else 0)
+    application = get_object_or_404(Application.objects.filter(call=call), pk=int(raw) if raw.isdecimal() else 0)
     form = PromoteForm(request.POST, prefix=f"p{application.pk}")
     if not form.is_valid():
         for errors in form.errors.values():

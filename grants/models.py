@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from applications.models import BudgetCategory
 from calls.models import Call
+from kodoku_portal.limits import LONG_TEXT_MAX, NOTE_MAX, REASON_MAX, LimitedTextField, with_length_checks
 
 
 class ReminderKind(models.TextChoices):
@@ -164,6 +165,7 @@ AWARD_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+@with_length_checks
 class Award(models.Model):
     """The life of an adopted project, from 採択 to the last yen settled (the steps: AwardStatus)."""
 
@@ -176,10 +178,10 @@ class Award(models.Model):
     project_end = models.DateField(_("project ends"), null=True, blank=True)
     granted_on = models.DateField(_("grant decided on"), null=True, blank=True)
     granted_amount = models.PositiveBigIntegerField(_("granted amount (yen)"), null=True, blank=True)
-    grant_conditions = models.TextField(_("conditions of the grant (記)"), blank=True)
+    grant_conditions = LimitedTextField(_("conditions of the grant (記)"), blank=True, max_length=LONG_TEXT_MAX)
     decline_by = models.DateField(_("may decline until"), null=True, blank=True)
     declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
-    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    decline_reason = LimitedTextField(_("reason for declining"), blank=True, max_length=REASON_MAX)
     abolished_on = models.DateField(_("discontinued on (中止・廃止)"), null=True, blank=True)
     progress_report_due = models.DateField(_("progress report due"), null=True, blank=True)
     final_report_due = models.DateField(_("final report due"), null=True, blank=True)
@@ -189,7 +191,7 @@ class Award(models.Model):
     # last cancellation and its reason. What remains granted is granted_amount − cancelled_amount.
     cancelled_on = models.DateField(_("grant decision cancelled on (取消)"), null=True, blank=True)
     cancelled_amount = models.PositiveBigIntegerField(_("amount cancelled (yen)"), default=0)
-    cancel_reason = models.TextField(_("reason for the cancellation"), blank=True)
+    cancel_reason = LimitedTextField(_("reason for the cancellation"), blank=True, max_length=REASON_MAX)
 
     class Meta:
         verbose_name = _("award")
@@ -276,6 +278,7 @@ class AccountType(models.TextChoices):
     CURRENT = "current", _("Current (当座)")
 
 
+@with_length_checks
 class GrantApplication(models.Model):
     """交付申請書 (article 5): one filing. A returned filing stays on record with its reason; the
     organisation files again (the next number)."""
@@ -312,7 +315,7 @@ class GrantApplication(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
-    return_reason = models.TextField(_("reason for returning"), blank=True)
+    return_reason = LimitedTextField(_("reason for returning"), blank=True, max_length=LONG_TEXT_MAX)
 
     class Meta:
         ordering = ("award", "number")
@@ -342,6 +345,7 @@ class ChangeStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+@with_length_checks
 class ChangeRequest(models.Model):
     """変更承認申請 (article 7), or 中止・廃止: the plan before and after, the budget proposed (a new
     version), the reason. A minor change (within the call's threshold) is recorded as MINOR and
@@ -359,9 +363,9 @@ class ChangeRequest(models.Model):
     number = models.PositiveSmallIntegerField(_("number"))
     kind = models.CharField(_("kind"), max_length=10, choices=ChangeKind.choices, default=ChangeKind.CHANGE)
     status = models.CharField(_("status"), max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)
-    plan_before = models.TextField(_("plan before"), blank=True)
-    plan_after = models.TextField(_("plan after"), blank=True)
-    reason = models.TextField(_("reason"))
+    plan_before = LimitedTextField(_("plan before"), blank=True, max_length=LONG_TEXT_MAX)
+    plan_after = LimitedTextField(_("plan after"), blank=True, max_length=LONG_TEXT_MAX)
+    reason = LimitedTextField(_("reason"), max_length=LONG_TEXT_MAX)
     budget = models.OneToOneField(
         BudgetVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="change_request"
     )
@@ -372,7 +376,7 @@ class ChangeRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("note on the decision"), blank=True)
+    decision_note = LimitedTextField(_("note on the decision"), blank=True, max_length=NOTE_MAX)
 
     class Meta:
         ordering = ("award", "number")
@@ -399,6 +403,7 @@ class ReportStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
 
 
+@with_length_checks
 class Report(models.Model):
     """遂行状況報告 (article 12) or 実績報告 (article 14). A returned report stays on record with
     its reason and its lines' comments; the organisation files a new one."""
@@ -412,15 +417,15 @@ class Report(models.Model):
     award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="reports")
     status = models.CharField(_("status"), max_length=20, choices=ReportStatus.choices, default=ReportStatus.SUBMITTED)
     kind = models.CharField(_("kind"), max_length=20, choices=ReportKind.choices)
-    activities = models.TextField(_("activities done"))
+    activities = LimitedTextField(_("activities done"), max_length=LONG_TEXT_MAX)
     participants = models.PositiveIntegerField(_("participants"))
-    results = models.TextField(_("results"))
-    issues = models.TextField(_("issues"), blank=True)
+    results = LimitedTextField(_("results"), max_length=LONG_TEXT_MAX)
+    issues = LimitedTextField(_("issues"), blank=True, max_length=LONG_TEXT_MAX)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(_("submitted at"))
     # Set when staff return the report to be filed again; a returned report stays on record.
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
-    return_reason = models.TextField(_("reason for returning"), blank=True)
+    return_reason = LimitedTextField(_("reason for returning"), blank=True, max_length=LONG_TEXT_MAX)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -451,6 +456,7 @@ class CostVerdict(models.TextChoices):
     MORE_NEEDED = "more_needed", _("More evidence needed")
 
 
+@with_length_checks
 class ReportCost(models.Model):
     """One line of actual costs in a final report, by 費目, with the evidence that proves it and
     staff's verdict on it (the eligible part counts towards 額の確定)."""
@@ -462,7 +468,7 @@ class ReportCost(models.Model):
     amount = models.PositiveBigIntegerField(_("amount (yen)"))
     verdict = models.CharField(_("verdict"), max_length=20, choices=CostVerdict.choices, default=CostVerdict.PENDING)
     eligible_amount = models.PositiveBigIntegerField(_("eligible amount (yen)"), null=True, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = LimitedTextField(_("comment"), blank=True, max_length=LONG_TEXT_MAX)
 
     class Meta:
         ordering = ("report", "position", "id")
@@ -570,6 +576,7 @@ class PaymentStatus(models.TextChoices):
     PAID = "paid", _("Paid")
 
 
+@with_length_checks
 class Payment(models.Model):
     """Money to the organisation: 概算払 (requested by the organisation, approved by staff, before
     額の確定, never above the 交付決定額 in total) or 精算払 (the balance after 額の確定)."""
@@ -587,7 +594,7 @@ class Payment(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=PaymentKind.choices)
     status = models.CharField(_("status"), max_length=12, choices=PaymentStatus.choices)
     amount = models.PositiveBigIntegerField(_("amount (yen)"))
-    reason = models.TextField(_("reason"), blank=True)
+    reason = LimitedTextField(_("reason"), blank=True, max_length=LONG_TEXT_MAX)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -596,7 +603,7 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("note"), blank=True)
+    decision_note = LimitedTextField(_("note"), blank=True, max_length=NOTE_MAX)
     scheduled_on = models.DateField(_("scheduled for"), null=True, blank=True)
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -623,6 +630,7 @@ class RefundCause(models.TextChoices):
     CANCELLATION = "cancellation", _("Grant decision cancelled (articles 17(1), 18(1))")
 
 
+@with_length_checks
 class Refund(models.Model):
     """返還 (article 18): what was paid above the confirmed amount (18(2)) or above what remains
     granted after a cancellation (18(1)), ordered back with a due date; 加算金 (only for a
@@ -636,7 +644,7 @@ class Refund(models.Model):
     received_amount = models.PositiveBigIntegerField(_("amount received (yen)"), null=True, blank=True)
     additional_charge = models.PositiveBigIntegerField(_("加算金 (yen)"), null=True, blank=True)
     late_charge = models.PositiveBigIntegerField(_("延滞金 (yen)"), null=True, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = LimitedTextField(_("note"), blank=True, max_length=NOTE_MAX)
     ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

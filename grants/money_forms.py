@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import Call
-from kodoku_portal.formfields import YenAmountField
+from kodoku_portal.formfields import CleanInputFormMixin, YenAmountField
 
 from .exports import REFUND_KIND, REFUND_ORDERED, REFUND_RECEIVED
 from .models import PaymentKind, PaymentStatus
@@ -16,7 +16,7 @@ def _date_field(label, *, required: bool = True, help_text: str = "") -> forms.D
     )
 
 
-class AdvanceRequestForm(forms.Form):
+class AdvanceRequestForm(CleanInputFormMixin, forms.Form):
     amount = YenAmountField(label=_("Amount requested (yen)"), min_value=1)
     reason = forms.CharField(
         label=_("Reason for the advance payment"),
@@ -30,7 +30,7 @@ class AdvanceApproveForm(forms.Form):
     scheduled_on = _date_field(_("Scheduled payment date"))
 
 
-class AdvanceRefuseForm(forms.Form):
+class AdvanceRefuseForm(CleanInputFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason for refusing"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -38,7 +38,7 @@ class PaidForm(forms.Form):
     paid_on = _date_field(_("Paid on"))
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(CleanInputFormMixin, forms.Form):
     amount = YenAmountField(
         label=_("Confirmed amount (yen)"),
         required=False,
@@ -62,7 +62,7 @@ class RefundPreviewForm(forms.Form):
     money_on = _date_field(_("Paid back on"))
 
 
-class RefundReceiptForm(forms.Form):
+class RefundReceiptForm(CleanInputFormMixin, forms.Form):
     received_on = _date_field(_("Received on"))
     received_amount = YenAmountField(
         label=_("Amount received (yen)"),
@@ -111,7 +111,7 @@ class PaymentFilterForm(forms.Form):
         )
 
 
-class GrantCancelForm(forms.Form):
+class GrantCancelForm(CleanInputFormMixin, forms.Form):
     """決定の取消 (article 17(1)) by staff: the amount cancelled, the reason, the refund's due date."""
 
     amount = YenAmountField(
@@ -130,7 +130,7 @@ class GrantCancelForm(forms.Form):
         required=False,
         help_text=_("Used when money already paid is to be returned. Empty: in 20 days."),
     )
-    cancelled_before = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    cancelled_before = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=9_223_372_036_854_775_807)
     confirm = forms.BooleanField(
         label=_(
             "I confirm that this cancels the grant decision (決定の取消, article 17(1)); the notice is sent at once."

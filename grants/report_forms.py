@@ -6,8 +6,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import BudgetCategory
-from kodoku_portal.formfields import CountField, YenAmountField
-from kodoku_portal.normalise import strip_invisible_controls
+from kodoku_portal.formfields import CleanInputFormMixin, CountField, YenAmountField
 
 from .models import CostVerdict, EvidenceKind
 from .report_steps import MAX_LINES, TEXT_MAX, CostInput
@@ -23,15 +22,9 @@ def _long_text(label, *, required: bool = True, rows: int = 4) -> forms.CharFiel
     )
 
 
-class _StrippedForm(forms.Form):
-    """Every text stored without control characters or bidi overrides (tab and line breaks kept)."""
-
-    def clean(self):
-        cleaned = super().clean()
-        for name, value in list(cleaned.items()):
-            if isinstance(value, str):
-                cleaned[name] = strip_invisible_controls(value)
-        return cleaned
+class _StrippedForm(CleanInputFormMixin, forms.Form):
+    """Every text bounded and stored without control characters or bidi overrides (tab and line
+    breaks kept): the portal's CleanInputFormMixin."""
 
 
 class ReportForm(_StrippedForm):
@@ -90,11 +83,17 @@ class BaseCostFormSet(forms.BaseFormSet):
 
 
 CostFormSet = forms.formset_factory(
-    CostLineForm, formset=BaseCostFormSet, extra=2, can_delete=True, max_num=MAX_LINES, validate_max=True
+    CostLineForm,
+    formset=BaseCostFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=MAX_LINES,
+    validate_max=True,
+    absolute_max=MAX_LINES,
 )
 
 
-class EvidenceForm(forms.Form):
+class EvidenceForm(CleanInputFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Document type"), choices=EvidenceKind.choices)
     invoice_number = forms.CharField(
         label=_("Registration number (T + 13 digits)"),
@@ -105,7 +104,7 @@ class EvidenceForm(forms.Form):
     file = forms.FileField(label=_("File (PDF, Word or Excel)"))
 
 
-class ReportDocumentForm(forms.Form):
+class ReportDocumentForm(CleanInputFormMixin, forms.Form):
     title = forms.CharField(label=_("Document"), max_length=100)
     file = forms.FileField(label=_("File (PDF, Word or Excel)"))
 

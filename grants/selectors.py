@@ -9,6 +9,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -265,6 +266,16 @@ def outbox_messages(*, status: str = "", kind: str = "") -> QuerySet[OutboxMessa
     if kind:
         messages = messages.filter(kind=kind)
     return messages.order_by("-created_at", "-id")
+
+
+# Mails the portal still owes: waiting for a worker, being sent, or failed and waiting to be retried.
+OUTBOX_UNSENT = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)
+
+
+def outbox_backlog() -> dict:
+    """How many mails are still owed and since when the oldest has waited (one query): what staff
+    watch when the broker or a worker is down (issue 13)."""
+    return OutboxMessage.objects.filter(status__in=OUTBOX_UNSENT).aggregate(count=Count("id"), oldest=Min("created_at"))
 
 
 def outbox_kinds() -> list[tuple[str, str]]:

@@ -80,7 +80,7 @@ def _initial(application):
 def decide(request, slug):
     call = _call(slug)
     pk = request.POST.get("application", "")
-    application = get_object_or_404(selectors.decidable_applications(call), pk=int(pk) if pk.isdigit() else 0)
+    application = get_object_or_404(selectors.decidable_applications(call), pk=int(pk) if pk.isdecimal() else 0)
     form = DecisionForm(request.POST, prefix=f"d{application.pk}")
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -100,7 +100,7 @@ def decide(request, slug):
 @refusals_to_messages("grants:decisions")
 def accept_proposal(request, slug):
     call = _call(slug)
-    ids = [int(pk) for pk in request.POST.getlist("application") if pk.isdigit()]
+    ids = [int(pk) for pk in request.POST.getlist("application") if pk.isdecimal()]
     count = services.proposal_accept(call=call, application_ids=ids, decided_by=request.user)
     messages.success(request, _("%(n)d application(s) adopted.") % {"n": count})
     return redirect("grants:decisions", slug=slug)

@@ -26,7 +26,11 @@ def staff_dashboard(request):
         (call, call.state_at(now), [getattr(call, f"n_{status.value}") for status in statuses])
         for call in selectors.calls_with_application_counts()
     ]
-    return render(request, "staff/dashboard.html", {"rows": rows, "statuses": statuses, "CallState": CallState})
+    return render(
+        request,
+        "staff/dashboard.html",
+        {"rows": rows, "statuses": statuses, "CallState": CallState, "backlog": selectors.outbox_backlog()},
+    )
 
 
 @role_required(*STAFF_ROLES)
@@ -93,6 +97,8 @@ def staff_outbox(request):
             "jobs": _open_jobs(),
             "JobStatus": JobStatus,
             "unopenable": selectors.unopenable_attachments(),
+            "unsent": selectors.OUTBOX_UNSENT,
+            "backlog": selectors.outbox_backlog(),
         },
     )
 

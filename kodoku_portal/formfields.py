@@ -21,6 +21,10 @@ Field                       Normalises with                         ``cleaned_da
 ==========================  ======================================  =================================
 
 Names, addresses and free text use plain ``forms.CharField`` (never NFKC; see ``normalise``).
+
+Every form that takes text mixes in ``CleanInputFormMixin`` (at the end of this module): each text
+field gets a maximum length (its own, or ``DEFAULT_TEXT_MAX``) and its input loses control
+characters other than tab and line breaks, and bidi override/isolate marks.
 """
 
 from collections.abc import Callable
@@ -28,8 +32,10 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
+from kodoku_portal.limits import LONG_TEXT_MAX, NAME_MAX, NOTE_MAX, REASON_MAX
 from kodoku_portal.normalise import (
     normalise_amount,
     normalise_corporate_number,
@@ -37,15 +43,24 @@ from kodoku_portal.normalise import (
     normalise_kana,
     normalise_phone,
     normalise_postal_code,
+    strip_invisible_controls,
 )
 
 __all__ = [
+    "DEFAULT_TEXT_MAX",
+    "LONG_TEXT_MAX",
+    "NAME_MAX",
+    "NOTE_MAX",
+    "REASON_MAX",
+    "CleanInputFormMixin",
     "CorporateNumberField",
     "CountField",
     "KanaField",
     "PhoneField",
     "PostalCodeField",
     "YenAmountField",
+    "bound_model_choice_field",
+    "clean_text_field",
 ]
 
 
@@ -137,3 +152,97 @@ class CountField(_WholeNumberField):
     """人数 and other counts: "１２", "12人", "1,200" clean to ints; empty input cleans to ``None``."""
 
     normalise = staticmethod(normalise_count)
+
+
+# --- Limits and clean-up of every free text (issue 13) -----------------------------------------
+
+# The default for a text field of a form that states no limit of its own (kodoku_portal/limits.py).
+DEFAULT_TEXT_MAX = LONG_TEXT_MAX
+
+
+def _stripping(to_python: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def to_python_without_controls(value: Any) -> Any:
+        value = to_python(value)
+        # A browser sends a textarea's line breaks as CRLF; kept as LF, a line break counts as one
+        # character here as in the browser's maxlength and static/js/char-count.js.
+        return strip_invisible_controls(value.replace("\r\n", "\n")) if isinstance(value, str) else value
+
+    return to_python_without_controls
+
+
+def clean_text_field(field: forms.Field, default_max_length: int = DEFAULT_TEXT_MAX) -> None:
+    """Bound a text field and strip its input: CRLF becomes LF, control characters (tab and line
+    breaks kept) and bidi overrides are removed before the field validates (so "required" and the length count
+    what is stored); a field without ``max_length`` gets ``default_max_length``, checked on the
+    server and put on the widget (``maxlength``, which static/js/char-count.js counts down) when
+    the field is plain text. Fields that normalise codes keep their widget as it is (their raw
+    input may be longer than the value stored)."""
+    if not isinstance(field, forms.CharField) or getattr(field, "_clean_text", False):
+        return
+    if field.max_length is None and not isinstance(field, _WholeNumberField):  # numbers have their bounds
+        field.max_length = default_max_length
+        field.validators.append(MaxLengthValidator(default_max_length))
+        if type(field) is forms.CharField and not field.widget.is_hidden:
+            field.widget.attrs.setdefault("maxlength", str(default_max_length))
+    field.to_python = _stripping(field.to_python)
+    field._clean_text = True
+
+
+# The largest id a posted value may name (a bigint primary key); a larger one is refused as an
+# invalid choice before it reaches the database (where it would overflow: a 500).
+_MAX_ID = 9_223_372_036_854_775_807
+
+
+def _fits_an_id(value: Any) -> bool:
+    try:
+        return abs(int(str(value).strip())) <= _MAX_ID
+    except ValueError:
+        return True  # not a number: the field's own check refuses it
+
+
+def bound_model_choice_field(field: forms.Field) -> None:
+    """A model choice field over integer ids refuses an id too large for the database."""
+    if not isinstance(field, forms.ModelChoiceField) or getattr(field, "_bounded_ids", False):
+        return
+    meta = field.queryset.model._meta
+    key_field = meta.get_field(field.to_field_name) if field.to_field_name else meta.pk
+    if key_field.get_internal_type() not in {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}:
+        return
+    if isinstance(field, forms.ModelMultipleChoiceField):
+        check_values = field._check_values
+
+        def checked(value: Any) -> Any:
+            for pk in value or ():
+                if not _fits_an_id(pk):
+                    raise ValidationError(
+                        field.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                    )
+            return check_values(value)
+
+        field._check_values = checked
+    else:
+        to_python = field.to_python
+
+        def bounded(value: Any) -> Any:
+            if value not in field.empty_values and not _fits_an_id(value):
+                raise ValidationError(field.error_messages["invalid_choice"], code="invalid_choice")
+            return to_python(value)
+
+        field.to_python = bounded
+    field._bounded_ids = True
+
+
+class CleanInputFormMixin:
+    """For every form that takes input: each ``CharField`` (and its subclasses: e-mail, URL, the
+    code fields above) is bounded and stripped by :func:`clean_text_field`, and each model choice
+    refuses an id too large for the database (:func:`bound_model_choice_field`). Put it first
+    among the bases: ``class ReasonForm(CleanInputFormMixin, forms.Form)``.
+    ``default_text_max_length`` is the limit of a text field that states none."""
+
+    default_text_max_length = DEFAULT_TEXT_MAX
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            clean_text_field(field, self.default_text_max_length)
+            bound_model_choice_field(field)

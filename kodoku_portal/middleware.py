@@ -1,4 +1,6 @@
-"""Request context for the audit trail: the client's IP address, kept in a context variable.
+"""Request context for the audit trail, and the 503 page when the database is lost.
+
+The audit trail: the client's IP address, kept in a context variable.
 
 ``AuditContextMiddleware`` (in MIDDLEWARE after the authentication middleware) stores the address
 for the duration of the request; ``kodoku_portal.audit.audit`` reads it with :func:`current_ip`.
@@ -16,10 +18,18 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import get_language, gettext
+
+logger = logging.getLogger(__name__)
 
 _current_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("kodoku_audit_ip", default=None)
 
@@ -60,3 +70,83 @@ class AuditContextMiddleware:
             return self.get_response(request)
         finally:
             _current_ip.reset(token)
+
+
+# --- The database lost: a 503 "try again" page, never a bare 500 ------------------------------
+
+# What "the database cannot be reached" is: Django's wrappers of the driver's errors for a lost or
+# refused connection (a restarted PostgreSQL, a terminated backend, "connection already closed").
+# OperationalError also covers the other transient failures a retry cures (a deadlock, a
+# serialization failure), which deserve the same answer.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    return isinstance(error, DATABASE_UNAVAILABLE_ERRORS)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """The 503 answer, made without touching the database: the template is rendered without the
+    request (so no context processor runs, no session or user is read) and stands alone."""
+    retry_after = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
+    message = gettext(
+        "The portal cannot reach its database just now. Please try again in a little while. "
+        "What you entered last may not have been saved."
+    )
+    if request.headers.get("X-Autosave") or "application/json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse({"saved": False, "unavailable": True, "message": message}, status=503)
+    else:
+        html = render_to_string(
+            "503.html",
+            {"message": message, "LANGUAGE_CODE": get_language(), "PORTAL_NAME": settings.PORTAL_NAME},
+        )
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = retry_after
+    add_never_cache_headers(response)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that fails because the database connection is lost answers 503 with Retry-After.
+
+    Nothing is half saved: every service writes inside ``transaction.atomic``, and a transaction
+    whose connection died is never committed (PostgreSQL rolls it back; Django drops the
+    connection). Django closes the broken connection when the request ends, and with
+    ``CONN_HEALTH_CHECKS`` a kept connection is checked before the next request uses it, so the
+    next request connects afresh. An error raised outside the view (in a middleware) reaches
+    ``handler500`` (``kodoku_portal.views.server_error``), which gives the same page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_database_unavailable(exception):
+            return None
+        logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
+        return database_unavailable_response(request)
+
+
+# --- NUL characters: refused at the door -------------------------------------------------------
+
+
+class RefuseNulCharactersMiddleware:
+    """A request whose query string or form fields hold a NUL character (U+0000) is a 400.
+
+    No person types one; PostgreSQL cannot store or even compare one (a filter on it is a server
+    error, in the portal's views as in the admin's search), and the forms refuse it field by field
+    already. Refusing it here covers every view that reads a parameter itself."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _holds_nul(request.GET) or (request.method == "POST" and _holds_nul(request.POST)):
+            raise BadRequest("NUL character in the request parameters")
+        return self.get_response(request)
+
+
+def _holds_nul(data: QueryDict) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A NUL character in a parameter is a 400 before any view or the admin sees it.
+    "kodoku_portal.middleware.RefuseNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The request's IP address for the audit trail (kodoku_portal/middleware.py).
@@ -68,9 +70,14 @@ MIDDLEWARE = [
     # Content-Security-Policy on every response but a PDF (kodoku_portal/csp.py).
     "kodoku_portal.csp.PortalCSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A lost database connection (PostgreSQL restarted) is a 503 page "try again", not a 500
+    # (kodoku_portal/middleware.py); innermost, so it sees the view's exception first.
+    "kodoku_portal.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "kodoku_portal.urls"
+# Retry-After of the 503 page shown when the database cannot be reached.
+DATABASE_UNAVAILABLE_RETRY_AFTER = env_int("DATABASE_UNAVAILABLE_RETRY_AFTER", 30)
 WSGI_APPLICATION = "kodoku_portal.wsgi.application"
 
 TEMPLATES = [
@@ -96,6 +103,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A kept connection is checked before each request reuses it: after PostgreSQL restarted,
+        # the first request reconnects instead of failing on a dead connection.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -21,3 +21,6 @@ urlpatterns = [
     # The public verification of signed letters (grants/verify_views.py).
     path("verify/", include("grants.verify_views")),
 ]
+
+# A lost database connection outside a view is a 503 page too (kodoku_portal/middleware.py).
+handler500 = "kodoku_portal.views.server_error"

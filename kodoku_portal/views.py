@@ -1,7 +1,9 @@
-"""Portal-wide views that belong to no app: the health check, the CSP violation reports."""
+"""Portal-wide views that belong to no app: the health check, the CSP violation reports and the
+server-error page."""
 
 import json
 import logging
+import sys
 
 from django.conf import settings
 from django.core.cache import cache
@@ -10,7 +12,10 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from django.views.defaults import server_error as django_server_error
 from kombu import Connection
+
+from kodoku_portal.middleware import database_unavailable_response, is_database_unavailable
 
 from .middleware import client_ip
 
@@ -104,3 +109,11 @@ def csp_report(request):
             str(data.get("line-number") or data.get("lineNumber") or ""),
         )
     return HttpResponse(status=204)
+
+
+def server_error(request, template_name="500.html"):
+    """handler500: a database connection lost outside a view (in a middleware, say) is the same
+    503 "try again" page as inside one (DatabaseUnavailableMiddleware); anything else is Django's 500."""
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
+    return django_server_error(request, template_name=template_name)

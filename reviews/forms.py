@@ -5,14 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from applications.models import Application, ApplicationStatus
 from calls.models import Call
-from kodoku_portal.formfields import CorporateNumberField
+from kodoku_portal.formfields import REASON_MAX, CleanInputFormMixin, CorporateNumberField
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .models import ReviewRound
 from .selectors import active_reviewers, submitted_applications
 
 
-class DeclarationForm(forms.Form):
+class DeclarationForm(CleanInputFormMixin, forms.Form):
     has_conflict = forms.TypedChoiceField(
         label=_("Do you have a conflict of interest with this organisation or project?"),
         choices=[("no", _("No, I have no conflict of interest")), ("yes", _("Yes, I have a conflict of interest"))],
@@ -22,15 +22,17 @@ class DeclarationForm(forms.Form):
     reason = forms.CharField(label=_("Conflict (if any)"), max_length=200, required=False)
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(CleanInputFormMixin, forms.Form):
     """One score field per criterion of the call's rubric, plus the two comments."""
 
+    # Limited here only (the model's TextFields have no limit yet: kodoku_portal/limits.py).
     comment_to_staff = forms.CharField(
-        label=_("Comment to staff"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Comment to staff"), required=False, max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 4})
     )
     comment_to_applicant = forms.CharField(
         label=_("Comment to the applicant"),
         required=False,
+        max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     disclose_to_applicant = forms.BooleanField(
@@ -66,7 +68,7 @@ class RoundForm(forms.ModelForm):
         widgets = {"default_due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
 
 
-class ManualAssignForm(forms.Form):
+class ManualAssignForm(CleanInputFormMixin, forms.Form):
     applications = forms.ModelMultipleChoiceField(
         label=_("Applications"), queryset=Application.objects.none(), widget=forms.CheckboxSelectMultiple
     )
@@ -92,7 +94,7 @@ class ManualAssignForm(forms.Form):
         self.fields["reviewers"].queryset = active_reviewers()
 
 
-class AutoAssignForm(forms.Form):
+class AutoAssignForm(CleanInputFormMixin, forms.Form):
     reviewers = forms.ModelMultipleChoiceField(
         label=_("Reviewers to use"), queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple
     )

@@ -15,6 +15,7 @@ from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import Organisation
 from calls.models import Call
 from kodoku_portal.exports import Echo, spreadsheet_safe
+from kodoku_portal.normalise import strip_invisible_controls
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 
@@ -32,6 +33,7 @@ from .forms import (
 from .models import (
     Assignment,
     AssignmentStatus,
+    ConflictDeclaration,
     IntegrityFlag,
     IntegrityFlagKind,
     ReviewPhase,
@@ -52,10 +54,14 @@ def _call(slug):
 def _criterion_formset():
     from django import forms
 
-    class CriterionForm(forms.Form):
+    from kodoku_portal.formfields import NOTE_MAX, CleanInputFormMixin
+
+    class CriterionForm(CleanInputFormMixin, forms.Form):
         name = forms.CharField(label=_("Criterion"), max_length=100)
         name_en = forms.CharField(label=_("Criterion (English)"), max_length=120, required=False)
-        description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        description = forms.CharField(
+            label=_("Description"), required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 2})
+        )
         max_score = forms.IntegerField(label=_("Maximum score"), min_value=1, max_value=100)
         weight = forms.DecimalField(label=_("Weight"), min_value=0.01, max_digits=5, decimal_places=2)
 
@@ -237,11 +243,13 @@ def unassign(request, slug, pk):
 @refusals_to_messages("review_staff:assignments")
 def record_conflict(request, slug):
     reviewer_id, organisation_id = request.POST.get("reviewer", ""), request.POST.get("organisation", "")
-    reviewer = get_object_or_404(selectors.active_reviewers(), pk=int(reviewer_id) if reviewer_id.isdigit() else 0)
-    organisation = get_object_or_404(Organisation, pk=int(organisation_id) if organisation_id.isdigit() else 0)
-    services.conflict_declare(
-        reviewer=reviewer, organisation=organisation, reason=request.POST.get("reason", ""), by=request.user
-    )
+    reviewer = get_object_or_404(selectors.active_reviewers(), pk=int(reviewer_id) if reviewer_id.isdecimal() else 0)
+    organisation = get_object_or_404(Organisation, pk=int(organisation_id) if organisation_id.isdecimal() else 0)
+    reason = strip_invisible_controls(request.POST.get("reason", "")).strip()
+    if len(reason) > ConflictDeclaration._meta.get_field("reason").max_length:
+        messages.error(request, _("The reason is too long."))
+        return redirect("review_staff:assignments", slug=slug)
+    services.conflict_declare(reviewer=reviewer, organisation=organisation, reason=reason, by=request.user)
     messages.success(request, _("The conflict of interest was recorded."))
     return redirect("review_staff:assignments", slug=slug)
 

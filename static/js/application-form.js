@@ -78,6 +78,10 @@
         // further save) and the member chooses on the comparison page.
         blocked = true;
         show(data.message, "error", data.compare_url);
+      } else if (result.status === 503) {
+        // The database could not be reached: nothing was saved; try again shortly by itself.
+        dirty = true;
+        show(data.message, "error");
       } else {
         dirty = true;
         waitForInput = true;

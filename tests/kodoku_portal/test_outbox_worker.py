@@ -30,6 +30,7 @@ from tests.support.outbox import KIND
 
 pytestmark = [
     pytest.mark.services,
+    pytest.mark.fault,  # a worker killed mid-batch (SIGKILL): see tests/faults/
     pytest.mark.skipif(bool(worker.missing_services()), reason=worker.missing_services() or "-"),
     pytest.mark.django_db(transaction=True),
 ]
