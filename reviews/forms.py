@@ -140,7 +140,7 @@ class RankingOptionsForm(forms.Form):
 # --- integrity checks (issue 11, item 5) --------------------------------------------------------
 
 
-class AffiliationForm(forms.Form):
+class AffiliationForm(CleanInputFormMixin, forms.Form):
     """A reviewer's affiliation: organisation, 法人番号 (optional) and years (西暦)."""
 
     organisation_name = forms.CharField(label=_("Organisation name"), max_length=200)
@@ -162,11 +162,11 @@ class AffiliationForm(forms.Form):
         return data
 
 
-class FlagDismissForm(forms.Form):
+class FlagDismissForm(CleanInputFormMixin, forms.Form):
     reason = forms.CharField(label=_("Why this flag is false"), max_length=500)
 
 
-class FlagOverrideForm(forms.Form):
+class FlagOverrideForm(CleanInputFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason for assigning anyway"), max_length=500)
     due_at = forms.DateTimeField(
         label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -180,7 +180,7 @@ class ShortlistTopForm(forms.Form):
     n = forms.IntegerField(label=_("Number of applications"), min_value=1, max_value=999)
 
 
-class InterviewSlotForm(forms.Form):
+class InterviewSlotForm(CleanInputFormMixin, forms.Form):
     starts_at = forms.DateTimeField(
         label=_("Date and time"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

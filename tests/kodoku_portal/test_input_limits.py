@@ -22,6 +22,9 @@ OUR_APPS = ("kodoku_portal", "accounts", "calls", "applications", "reviews", "gr
 UNLIMITED = {
     # Written by the portal itself (a worker's error message), never typed by a person.
     "kodoku_portal.OutboxMessage.last_error",
+    "kodoku_portal.Job.last_error",
+    # The virus scanner's own report on a file (kodoku_portal/scanning.py bounds what it keeps).
+    "applications.Attachment.scan_detail",
     # Limited by their forms (reviews/forms.py, reviews/staff_views.py); a migration of the
     # reviews app is left to the reviews work under way (kodoku_portal/limits.py).
     "reviews.Criterion.description",
