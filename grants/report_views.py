@@ -15,7 +15,7 @@ import rules
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -23,7 +23,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, has_totp, role_required
-from applications.filetypes import ALLOWED_KINDS, safe_download_name
 from applications.models import BudgetCategory
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
@@ -49,6 +48,7 @@ from .report_forms import (
     ReportForm,
     ReturnReportForm,
 )
+from .scanned_files import stored_file_response
 
 SECTION_ANCHOR = "#reports"
 
@@ -283,17 +283,8 @@ def _serve(request: HttpRequest, award: Award, stored) -> HttpResponse:
         return redirect("mfa_activate_totp")
     if not rules.test_rule("can_view_award", user, award):
         raise Http404
-    try:
-        handle = stored.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    _label, _extension, mime = ALLOWED_KINDS[stored.file_type]
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=safe_download_name(stored.original_name, stored.file_type),
-        content_type=mime,
-    )
+    # Only a file the virus check cleared (or scanning is off) is served (grants/scanned_files.py).
+    return stored_file_response(request, stored, back_url=award_page_url(award, staff=user.role in STAFF_ROLES))
 
 
 def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
