@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, has_totp, role_required
-from applications.models import BudgetCategory
+from applications.models import BudgetCategory, ScanStatus
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 
@@ -185,7 +185,7 @@ def evidence_upload(request: HttpRequest, pk: int, report: int, cost: int) -> Ht
         messages.error(request, _("Choose the document type and a file."))
         return redirect(_member_page(request, pk))
     upload = form.cleaned_data["file"]
-    report_steps.evidence_add(
+    evidence = report_steps.evidence_add(
         cost=line,
         kind=form.cleaned_data["kind"],
         upload=upload,
@@ -195,7 +195,16 @@ def evidence_upload(request: HttpRequest, pk: int, report: int, cost: int) -> Ht
     messages.success(
         request, _("%(name)s was attached to %(line)s.") % {"name": upload.name, "line": report_steps.line_label(line)}
     )
+    _say_when_being_checked(request, evidence)
     return redirect(_member_page(request, pk))
+
+
+def _say_when_being_checked(request: HttpRequest, stored) -> None:
+    """The same words as an application's attachment (grants/scanned_files.py)."""
+    if stored.scan_status == ScanStatus.PENDING:
+        messages.info(
+            request, _("It is being checked for viruses; it can be opened once the check has found no problem.")
+        )
 
 
 @require_POST
@@ -209,8 +218,11 @@ def document_upload(request: HttpRequest, pk: int, report: int) -> HttpResponse:
         messages.error(request, _("Name the document and choose a file."))
         return redirect(_member_page(request, pk))
     upload = form.cleaned_data["file"]
-    report_steps.report_document_add(report=target, title=form.cleaned_data["title"], upload=upload, by=request.user)
+    document = report_steps.report_document_add(
+        report=target, title=form.cleaned_data["title"], upload=upload, by=request.user
+    )
     messages.success(request, _("%(name)s was attached.") % {"name": upload.name})
+    _say_when_being_checked(request, document)
     return redirect(_member_page(request, pk))
 
 

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 
@@ -154,7 +155,9 @@ def test_clean_evidence_and_documents_are_served(client, scanner, django_capture
 def test_evidence_being_checked_is_refused_with_an_explanation(client, scanner):
     case = award_at(AwardStatus.GRANTED)
     line = file_report(case).costs.first()
-    upload_evidence(client, case, line, pdf(), "領収書.pdf")  # the job is recorded; no worker took it yet
+    response = upload_evidence(client, case, line, pdf(), "領収書.pdf")  # the job is recorded; no worker took it yet
+    told = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("being checked for viruses" in message for message in told)
     evidence = Evidence.objects.get(cost=line)
     assert evidence.scan_status == ScanStatus.PENDING
     assert Job.objects.get(subject_type="grants.Evidence", subject_id=evidence.pk).status == JobStatus.QUEUED
