@@ -25,7 +25,7 @@ from . import change_steps
 from .award_support import award_page_url, member_award_or_404, staff_award_or_404
 from .change_forms import ChangeDecisionForm, ChangeRequestForm, DiscontinueForm, budget_formset
 from .models import Award, AwardDocument, AwardDocumentPurpose, BudgetVersion, ChangeKind, ChangeRequest, ChangeStatus
-from .scanned_files import stored_file_response
+from .scanned_files import say_when_being_checked, stored_file_response
 
 
 def _applicant_page(request, pk, **_ids) -> str:
@@ -218,6 +218,7 @@ def change_new(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("Change request %(number)s was filed; it awaits approval.") % {"number": change.number}
         )
+    say_when_being_checked(request, change.documents.all())
     return redirect(award_page_url(award, staff=False))
 
 
@@ -245,6 +246,7 @@ def change_discontinue(request: HttpRequest, pk: int) -> HttpResponse:
         documents=documents,
     )
     messages.success(request, _("Change request %(number)s was filed; it awaits approval.") % {"number": change.number})
+    say_when_being_checked(request, change.documents.all())
     return redirect(award_page_url(award, staff=False))
 
 

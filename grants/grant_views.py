@@ -42,7 +42,7 @@ from .grant_forms import (
     filing_input,
 )
 from .models import Award, AwardDocument, AwardStatus, GrantApplication, GrantApplicationStatus
-from .scanned_files import stored_file_response
+from .scanned_files import say_when_being_checked, stored_file_response
 
 staff_only = role_required(*STAFF_ROLES)
 member_only = role_required(Role.APPLICANT)
@@ -176,6 +176,7 @@ def grant_application_form(request: HttpRequest, pk: int) -> HttpResponse:
                     _("Grant application %(number)s was filed. Programme staff will check it.")
                     % {"number": filing.number},
                 )
+                say_when_being_checked(request, filing.documents.all())
                 return redirect(award_page_url(award, staff=False))
     else:
         initial, lines = _initial(award)

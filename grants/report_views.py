@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, has_totp, role_required
-from applications.models import BudgetCategory, ScanStatus
+from applications.models import BudgetCategory
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 
@@ -48,7 +48,7 @@ from .report_forms import (
     ReportForm,
     ReturnReportForm,
 )
-from .scanned_files import stored_file_response
+from .scanned_files import say_when_being_checked, stored_file_response
 
 SECTION_ANCHOR = "#reports"
 
@@ -195,16 +195,8 @@ def evidence_upload(request: HttpRequest, pk: int, report: int, cost: int) -> Ht
     messages.success(
         request, _("%(name)s was attached to %(line)s.") % {"name": upload.name, "line": report_steps.line_label(line)}
     )
-    _say_when_being_checked(request, evidence)
+    say_when_being_checked(request, [evidence])
     return redirect(_member_page(request, pk))
-
-
-def _say_when_being_checked(request: HttpRequest, stored) -> None:
-    """The same words as an application's attachment (grants/scanned_files.py)."""
-    if stored.scan_status == ScanStatus.PENDING:
-        messages.info(
-            request, _("It is being checked for viruses; it can be opened once the check has found no problem.")
-        )
 
 
 @require_POST
@@ -222,7 +214,7 @@ def document_upload(request: HttpRequest, pk: int, report: int) -> HttpResponse:
         report=target, title=form.cleaned_data["title"], upload=upload, by=request.user
     )
     messages.success(request, _("%(name)s was attached.") % {"name": upload.name})
-    _say_when_being_checked(request, document)
+    say_when_being_checked(request, [document])
     return redirect(_member_page(request, pk))
 
 

@@ -11,6 +11,7 @@ kind, one handler for every model with a scanned file).
   again for the new row.
 - ``refuse_unopenable(files, …)``: a filing that holds a file the check has not cleared cannot be
   filed or accepted; the message names each file and its state.
+- ``say_when_being_checked(request, files)``: the upload's message when the check is on.
 - ``stored_file_response(request, stored, back_url=…)``: serve a file, or the page that says why
   it cannot be opened (403) — the same page and words as an application's attachment.
 """
@@ -59,6 +60,23 @@ def refuse_unopenable(files: Iterable[ScannedFile], message: str, *, statuses=No
             for stored in blocked
         )
         raise Refused(message % {"files": names}, code=code)
+
+
+def say_when_being_checked(request, files: Iterable[ScannedFile]) -> None:
+    """After an upload: tell the member that the files are being checked (the words of an
+    application's attachment), when scanning is on."""
+    from django.contrib import messages
+
+    pending = [stored for stored in files if stored.scan_status == ScanStatus.PENDING]
+    if len(pending) == 1:
+        messages.info(
+            request, _("It is being checked for viruses; it can be opened once the check has found no problem.")
+        )
+    elif pending:
+        messages.info(
+            request,
+            _("The files are being checked for viruses; each can be opened once the check has found no problem."),
+        )
 
 
 def stored_file_response(request, stored: ScannedFile, *, back_url: str, inline: bool = False):
