@@ -320,12 +320,13 @@ class ScanStatus(models.TextChoices):
     ERROR = "error", _("Check failed")
 
 
-class Attachment(models.Model):
-    """A file attached to an application: stored outside the web root, served only through a view.
+class ScannedFile(models.Model):
+    """The virus check of an uploaded file (applications/scans.py), shared by every model holding
+    one (an application's attachment here; a report's evidence and an award's documents in grants).
 
-    ``scan_status`` is the virus scan's verdict (applications/scans.py): a file is created
-    pending when ATTACHMENT_SCAN_COMMAND is set (not scanned when it is not) and is served only
-    when clean or not scanned (``may_be_opened``); a quarantined file is never served."""
+    ``scan_status`` is created pending when ATTACHMENT_SCAN_COMMAND is set (not scanned when it
+    is not) and moves through ``TRANSITIONS`` by the workflow only; the file is served only when
+    clean or not scanned (``may_be_opened``); a quarantined file is never served."""
 
     TRANSITIONS: dict[str, frozenset[str]] = {
         ScanStatus.NOT_SCANNED: frozenset(),
@@ -338,6 +339,30 @@ class Attachment(models.Model):
     # The states in which the file may be served (to members, reviewers, staff).
     OPENABLE = frozenset({ScanStatus.CLEAN, ScanStatus.NOT_SCANNED})
 
+    scan_status = models.CharField(
+        _("virus check"), max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED
+    )
+    scan_detail = models.TextField(_("virus check result"), blank=True, default="")
+    scanned_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def may_be_opened(self) -> bool:
+        """Whether the file may be served: clean, or not scanned (scanning disabled)."""
+        return self.scan_status in self.OPENABLE
+
+    def scan_call_id(self) -> int | None:
+        """The call the file's audit entries are filed under (each model says how it reaches it)."""
+        raise NotImplementedError
+
+
+class Attachment(ScannedFile):
+    """A file attached to an application: stored outside the web root, served only through a view.
+
+    Its virus check is :class:`ScannedFile`'s (applications/scans.py)."""
+
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(_("document type"), max_length=30, choices=AttachmentKind.choices)
     file = models.FileField(upload_to=attachment_path, max_length=200)
@@ -346,11 +371,6 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    scan_status = models.CharField(
-        _("virus check"), max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED
-    )
-    scan_detail = models.TextField(_("virus check result"), blank=True, default="")
-    scanned_at = models.DateTimeField(_("checked at"), null=True, blank=True)
 
     class Meta:
         ordering = ("application", "uploaded_at", "id")
@@ -365,10 +385,8 @@ class Attachment(models.Model):
         """The audit trail names a file by its application's receipt number and its name."""
         return f"{self.application.audit_label}: {self.original_name}"
 
-    @property
-    def may_be_opened(self) -> bool:
-        """Whether the file may be served: clean, or not scanned (scanning disabled)."""
-        return self.scan_status in self.OPENABLE
+    def scan_call_id(self) -> int | None:
+        return self.application.call_id
 
 
 class RefusedSaveReason(models.TextChoices):

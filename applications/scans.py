@@ -1,5 +1,5 @@
-"""The virus scan of attachments: a durable job per uploaded file (kodoku_portal/jobs.py) runs
-ATTACHMENT_SCAN_COMMAND (kodoku_portal/scanning.py) and moves the attachment's ``scan_status``
+"""The virus scan of uploaded files: a durable job per uploaded file (kodoku_portal/jobs.py) runs
+ATTACHMENT_SCAN_COMMAND (kodoku_portal/scanning.py) and moves the file's ``scan_status``
 through the workflow: pending → clean / quarantined / error (an error is retried by the job and
 its next verdict replaces it; after JOB_MAX_ATTEMPTS it stays failed, shown to staff on the
 outbox page with a button to check again).
@@ -7,12 +7,18 @@ outbox page with a button to check again).
 Order: the upload's type checks (applications/filetypes.py) refuse what is not an allowed,
 well-formed document in the request; only a file that passed them is stored and scanned.
 With no scan command set, files are stored 未検査 (not scanned) and served as before.
+
+One job kind and one handler serve every model that holds a scanned file (a subclass of
+``models.ScannedFile``: an application's ``Attachment``, and grants' ``Evidence`` and
+``AwardDocument``): the job's subject names the model, and the handler finds it through the app
+registry, so this module never imports the floors above it.
 """
 
 from __future__ import annotations
 
 import logging
 
+from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +26,7 @@ from kodoku_portal import jobs, scanning
 from kodoku_portal.models import Job
 from kodoku_portal.workflow import change_state
 
-from .models import Attachment, ScanStatus
+from .models import ScannedFile, ScanStatus
 
 SCAN_JOB = "scan_attachment"
 
@@ -36,16 +42,27 @@ def initial_status() -> str:
     return ScanStatus.PENDING if scanning.enabled() else ScanStatus.NOT_SCANNED
 
 
-def schedule(attachment: Attachment) -> Job | None:
-    """Inside the upload's transaction: record the scan job of a pending attachment."""
-    if attachment.scan_status != ScanStatus.PENDING:
+def schedule(stored: ScannedFile) -> Job | None:
+    """Inside the upload's transaction: record the scan job of a pending file (any ScannedFile)."""
+    if stored.scan_status != ScanStatus.PENDING:
         return None
-    return jobs.enqueue(SCAN_JOB, attachment)
+    return jobs.enqueue(SCAN_JOB, stored)
+
+
+def _model_of(job: Job) -> type[ScannedFile]:
+    try:
+        model = apps.get_model(job.subject_type)
+    except (LookupError, ValueError) as exc:
+        raise ScanFailed(f"no model {job.subject_type!r}") from exc
+    if not issubclass(model, ScannedFile):
+        raise ScanFailed(f"{job.subject_type} holds no scanned file")
+    return model
 
 
 def run_scan(job: Job) -> None:
     """The job handler: scan the file, record the verdict; raise ScanFailed to be retried."""
-    attachment = Attachment.objects.filter(pk=job.subject_id).first()
+    model = _model_of(job)
+    attachment = model.objects.filter(pk=job.subject_id).first()
     if attachment is None or attachment.scan_status not in (ScanStatus.PENDING, ScanStatus.ERROR):
         return  # removed meanwhile, or already judged (a repeated job)
     try:
@@ -54,19 +71,14 @@ def run_scan(job: Job) -> None:
         result = scanning.ScanResult(scanning.Verdict.ERROR, f"the file has no local path: {exc}")
     else:
         result = scanning.scan(path)
-    _record(attachment.pk, result)
+    _record(model, attachment.pk, result)
     if result.verdict == scanning.Verdict.ERROR:
         raise ScanFailed(result.detail)
 
 
 @transaction.atomic
-def _record(attachment_pk: int, result: scanning.ScanResult) -> None:
-    attachment = (
-        Attachment.objects.select_for_update(of=("self",))
-        .select_related("application")
-        .filter(pk=attachment_pk)
-        .first()
-    )
+def _record(model: type[ScannedFile], pk: int, result: scanning.ScanResult) -> None:
+    attachment = model.objects.select_for_update(of=("self",)).filter(pk=pk).first()
     if attachment is None or attachment.scan_status not in (ScanStatus.PENDING, ScanStatus.ERROR):
         return
     attachment.scan_detail = result.detail
@@ -87,13 +99,13 @@ def _record(attachment_pk: int, result: scanning.ScanResult) -> None:
         action=f"attachment_scan_{target}",
         update_fields=["scan_detail", "scanned_at"],
         after={"file": attachment.original_name},
-        call_id=attachment.application.call_id,
+        call_id=attachment.scan_call_id(),
     )
     if target == ScanStatus.QUARANTINED:
         logger.warning(
-            "attachment %s (%s) of application %s quarantined: %s",
+            "%s %s (%s) quarantined: %s",
+            model._meta.label,
             attachment.pk,
             attachment.original_name,
-            attachment.application_id,
             result.detail[:300],
         )

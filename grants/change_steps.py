@@ -36,6 +36,7 @@ from applications.models import BudgetCategory
 from kodoku_portal.jp import JST, format_date, format_wareki, format_yen
 from kodoku_portal.workflow import Refused, change_state, record
 
+from . import scanned_files
 from .letters import issue_letter
 from .models import (
     Award,
@@ -236,10 +237,12 @@ def _store_documents(award: Award, change: ChangeRequest, documents, user: User,
             file_type=file_type,
             size=upload.size,
             uploaded_by=user,
+            **scanned_files.stored_scan_fields(),
         )
         document.file.save("upload", upload, save=False)
         stored.append(document.file)
         document.save()
+        scanned_files.schedule(document)  # the virus check, run by a worker after commit
 
 
 def _forget_files(stored: list) -> None:
@@ -479,6 +482,14 @@ def change_decide(
             _("A change can be approved only while the grant is decided; this award is at: %(status)s.")
             % {"status": award.get_status_display()},
             code="not_open",
+        )
+    if approve:
+        scanned_files.refuse_unopenable(
+            change.documents.order_by("pk"),
+            _(
+                "The change request cannot be approved while a file the virus check has not cleared is attached: "
+                "%(files)s. Wait for the check, or refuse the request so that the organisation files it again."
+            ),
         )
     now = now or timezone.now()
     call = award.application.call

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -18,13 +18,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, role_required
-from applications.filetypes import ALLOWED_KINDS, safe_download_name, validate_attachment
+from applications.filetypes import validate_attachment
 from kodoku_portal.views_support import refusals_to_messages
 
 from . import change_steps
 from .award_support import award_page_url, member_award_or_404, staff_award_or_404
 from .change_forms import ChangeDecisionForm, ChangeRequestForm, DiscontinueForm, budget_formset
 from .models import Award, AwardDocument, AwardDocumentPurpose, BudgetVersion, ChangeKind, ChangeRequest, ChangeStatus
+from .scanned_files import say_when_being_checked, stored_file_response
 
 
 def _applicant_page(request, pk, **_ids) -> str:
@@ -62,7 +63,7 @@ class ChangeRow:
     total_before: int = 0
     total_after: int = 0
     letters: list[tuple[str, str, str]] = field(default_factory=list)  # (label, number, url)
-    documents: list[tuple[str, str]] = field(default_factory=list)  # (name, url)
+    documents: list[tuple[str, str, AwardDocument]] = field(default_factory=list)  # (name, url, document)
     decision_form: ChangeDecisionForm | None = None
     can_withdraw: bool = False
 
@@ -117,7 +118,7 @@ def _change_rows(request: HttpRequest, award: Award, *, staff: bool) -> list[Cha
                 url = reverse("grants:staff_change_document", args=[award.pk, document.pk])
             else:
                 url = reverse("grants:change_document", args=[award.application_id, document.pk])
-            row.documents.append((document.original_name, url))
+            row.documents.append((document.original_name, url, document))
         if change.status == ChangeStatus.PENDING:
             if staff:
                 row.decision_form = ChangeDecisionForm(auto_id=f"id_change{change.pk}_%s")
@@ -217,6 +218,7 @@ def change_new(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("Change request %(number)s was filed; it awaits approval.") % {"number": change.number}
         )
+    say_when_being_checked(request, change.documents.all())
     return redirect(award_page_url(award, staff=False))
 
 
@@ -244,6 +246,7 @@ def change_discontinue(request: HttpRequest, pk: int) -> HttpResponse:
         documents=documents,
     )
     messages.success(request, _("Change request %(number)s was filed; it awaits approval.") % {"number": change.number})
+    say_when_being_checked(request, change.documents.all())
     return redirect(award_page_url(award, staff=False))
 
 
@@ -258,25 +261,16 @@ def change_withdraw(request: HttpRequest, pk: int, change: int) -> HttpResponse:
     return redirect(award_page_url(award, staff=False))
 
 
-def _document_response(document: AwardDocument) -> FileResponse:
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    mime = ALLOWED_KINDS[document.file_type][2] if document.file_type in ALLOWED_KINDS else "application/octet-stream"
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=safe_download_name(document.original_name, document.file_type),
-        content_type=mime,
-    )
+def _document_response(request: HttpRequest, document: AwardDocument, *, staff: bool) -> HttpResponse:
+    # Only a file the virus check cleared (or scanning is off) is served (grants/scanned_files.py).
+    return stored_file_response(request, document, back_url=award_page_url(document.award, staff=staff))
 
 
 @role_required(Role.APPLICANT)
 def change_document(request: HttpRequest, pk: int, document: int) -> HttpResponse:
     award = member_award_or_404(request.user, pk)
     found = get_object_or_404(AwardDocument, pk=document, award=award, purpose=AwardDocumentPurpose.CHANGE)
-    return _document_response(found)
+    return _document_response(request, found, staff=False)
 
 
 # --- staff -----------------------------------------------------------------------------------------
@@ -305,7 +299,7 @@ def change_decide(request: HttpRequest, pk: int, change: int) -> HttpResponse:
 def staff_change_document(request: HttpRequest, pk: int, document: int) -> HttpResponse:
     award = staff_award_or_404(pk)
     found = get_object_or_404(AwardDocument, pk=document, award=award, purpose=AwardDocumentPurpose.CHANGE)
-    return _document_response(found)
+    return _document_response(request, found, staff=True)
 
 
 urlpatterns: list = [

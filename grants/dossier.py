@@ -71,7 +71,7 @@ README_TEXT = """\
 
 MANIFEST.csv には、このZIPに含まれるすべてのファイルの名前、大きさ（バイト）、SHA-256 を記載しています。
 保存されているはずのファイルが読み出せなかった場合は、状態欄に missing と記載しています。
-ウイルス検査で問題がないと確認されていない添付書類（検査中・検査失敗・隔離）はZIPに含めず、
+ウイルス検査で問題がないと確認されていない添付書類・書類・証拠書類（検査中・検査失敗・隔離）はZIPに含めず、
 状態欄に withheld（検査の状態）と記載しています。
 """
 
@@ -310,11 +310,7 @@ def _parts_of(application: Application, entries: list[AuditEntry], conflicts: li
         root + "application/unsaved_inputs.json", _json([row(saved) for saved in application.refused_saves.all()])
     )
     for attachment in application.attachments.all():
-        path = root + f"attachments/{attachment.pk}_{_safe(attachment.original_name)}"
-        if attachment.may_be_opened:
-            yield Part(path, stored=attachment.file)
-        else:
-            yield Part(path, withheld=f"withheld ({attachment.scan_status})")
+        yield _scanned_part(root + f"attachments/{attachment.pk}_{_safe(attachment.original_name)}", attachment)
     # Reviews, with names (for the file), and conflicts declared.
     reviews = []
     for assignment in application.assignments.all():
@@ -438,11 +434,19 @@ def _award_parts(root: str, application: Application, award) -> Iterator[Part]:
         _csv(["when", "title", "detail"], ([e["when"], e["title"], e["detail"]] for e in events)),
     )
     for document in award.documents.all():
-        yield Part(root + f"award_documents/{document.pk}_{_safe(document.original_name)}", stored=document.file)
+        yield _scanned_part(root + f"award_documents/{document.pk}_{_safe(document.original_name)}", document)
     for report in reports:
         for cost in report.costs.all():
             for evidence in cost.evidence.all():
-                yield Part(root + f"evidence/{evidence.pk}_{_safe(evidence.original_name)}", stored=evidence.file)
+                yield _scanned_part(root + f"evidence/{evidence.pk}_{_safe(evidence.original_name)}", evidence)
+
+
+def _scanned_part(path: str, stored) -> Part:
+    """An uploaded file (an attachment, an award document, evidence): its content only when the
+    virus check cleared it (or scanning is off); else listed as withheld with its state."""
+    if stored.may_be_opened:
+        return Part(path, stored=stored.file)
+    return Part(path, withheld=f"withheld ({stored.scan_status})")
 
 
 # --- writing the ZIP as a stream ---------------------------------------------------------------

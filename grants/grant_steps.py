@@ -44,6 +44,7 @@ from kodoku_portal.jp import JST, format_date, format_yen
 from kodoku_portal.normalise import normalise_code
 from kodoku_portal.workflow import Refused, change_state
 
+from . import scanned_files
 from .letters import issue_letter
 from .models import (
     AccountType,
@@ -322,9 +323,11 @@ def grant_application_file(*, award: Award, filing: FilingInput, by: User, now: 
             file_type=document.file_type,
             size=document.upload.size,
             uploaded_by=by,
+            **scanned_files.stored_scan_fields(),
         )
         stored.file.save("upload", document.upload, save=False)
         stored.save()
+        scanned_files.schedule(stored)  # the virus check, run by a worker after commit
     change_state(
         award,
         AwardStatus.APPLIED,
@@ -385,6 +388,13 @@ def grant_application_accept(*, filing: GrantApplication, by: User, now: dt.date
     """The filing is accepted: the award waits for the grant decision."""
     _check_staff(by)
     filing, award = _lock_filing(filing)
+    scanned_files.refuse_unopenable(
+        filing.documents.order_by("pk"),
+        _(
+            "The grant application cannot be accepted while a file the virus check has not cleared is attached: "
+            "%(files)s. Wait for the check, or return it so that the organisation attaches a clean copy."
+        ),
+    )
     filing.reviewed_by = by
     filing.reviewed_at = now or timezone.now()
     change_state(

@@ -12,7 +12,7 @@ The reserve list of a call is /staff/calls/<slug>/reserve/.
 import rules
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -21,7 +21,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, role_required
-from applications.filetypes import ALLOWED_KINDS, safe_download_name
 from applications.models import Application, ApplicationStatus
 from calls.models import Call
 from kodoku_portal.jp import JST
@@ -43,6 +42,7 @@ from .grant_forms import (
     filing_input,
 )
 from .models import Award, AwardDocument, AwardStatus, GrantApplication, GrantApplicationStatus
+from .scanned_files import say_when_being_checked, stored_file_response
 
 staff_only = role_required(*STAFF_ROLES)
 member_only = role_required(Role.APPLICANT)
@@ -176,6 +176,7 @@ def grant_application_form(request: HttpRequest, pk: int) -> HttpResponse:
                     _("Grant application %(number)s was filed. Programme staff will check it.")
                     % {"number": filing.number},
                 )
+                say_when_being_checked(request, filing.documents.all())
                 return redirect(award_page_url(award, staff=False))
     else:
         initial, lines = _initial(award)
@@ -218,24 +219,15 @@ def grant_decline(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(award_page_url(award, staff=False))
 
 
-def _document_response(document: AwardDocument) -> FileResponse:
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    _label, _extension, mime = ALLOWED_KINDS.get(document.file_type, ("", "", "application/octet-stream"))
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=safe_download_name(document.original_name, document.file_type),
-        content_type=mime,
-    )
+def _document_response(request: HttpRequest, document: AwardDocument, *, staff: bool) -> HttpResponse:
+    # Only a file the virus check cleared (or scanning is off) is served (grants/scanned_files.py).
+    return stored_file_response(request, document, back_url=award_page_url(document.award, staff=staff))
 
 
 @member_only
-def member_document(request: HttpRequest, pk: int, document: int) -> FileResponse:
+def member_document(request: HttpRequest, pk: int, document: int) -> HttpResponse:
     award = member_award_or_404(request.user, pk)
-    return _document_response(get_object_or_404(AwardDocument, pk=document, award=award))
+    return _document_response(request, get_object_or_404(AwardDocument, pk=document, award=award), staff=False)
 
 
 # --- staff: 差戻し, acceptance, 交付決定, documents -----------------------------------------------
@@ -296,9 +288,9 @@ def grant_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_only
-def staff_document(request: HttpRequest, pk: int, document: int) -> FileResponse:
+def staff_document(request: HttpRequest, pk: int, document: int) -> HttpResponse:
     award = staff_award_or_404(pk)
-    return _document_response(get_object_or_404(AwardDocument, pk=document, award=award))
+    return _document_response(request, get_object_or_404(AwardDocument, pk=document, award=award), staff=True)
 
 
 # --- staff: the reserve list (補欠) and 繰上げ採択 ------------------------------------------------

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from applications.models import BudgetCategory
+from applications.models import BudgetCategory, ScannedFile
 from calls.models import Call
 from kodoku_portal.limits import LONG_TEXT_MAX, NOTE_MAX, REASON_MAX, LimitedTextField, with_length_checks
 
@@ -498,9 +498,10 @@ def evidence_path(instance: "Evidence", filename: str) -> str:
     return f"evidence/{instance.cost.report.award_id}/{secrets.token_hex(16)}"
 
 
-class Evidence(models.Model):
+class Evidence(ScannedFile):
     """A file proving a line of actual costs (領収書, 契約書, 成果物), with the invoice's
-    適格請求書発行事業者 registration number (T + 13 digits) when one is given."""
+    適格請求書発行事業者 registration number (T + 13 digits) when one is given. Virus-checked as
+    an application's attachment is (``ScannedFile``, applications/scans.py)."""
 
     cost = models.ForeignKey(ReportCost, on_delete=models.CASCADE, related_name="evidence")
     kind = models.CharField(_("document type"), max_length=20, choices=EvidenceKind.choices)
@@ -520,6 +521,13 @@ class Evidence(models.Model):
     def __str__(self) -> str:
         return self.original_name
 
+    @property
+    def audit_label(self) -> str:
+        return f"{self.cost.report.award}: {self.original_name}"
+
+    def scan_call_id(self) -> int | None:
+        return self.cost.report.award.application.call_id
+
 
 class AwardDocumentPurpose(models.TextChoices):
     GRANT_APPLICATION = "grant_application", _("Grant application")
@@ -533,9 +541,10 @@ def award_document_path(instance: "AwardDocument", filename: str) -> str:
     return f"award-documents/{instance.award_id}/{secrets.token_hex(16)}"
 
 
-class AwardDocument(models.Model):
+class AwardDocument(ScannedFile):
     """An attachment of a grant application, a change request or a report (not a cost line's
-    evidence): kept with the filing it came with."""
+    evidence): kept with the filing it came with. Virus-checked as an application's attachment is
+    (``ScannedFile``, applications/scans.py)."""
 
     award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="documents")
     purpose = models.CharField(_("for"), max_length=20, choices=AwardDocumentPurpose.choices)
@@ -559,6 +568,13 @@ class AwardDocument(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.award}: {self.original_name}"
+
+    def scan_call_id(self) -> int | None:
+        return self.award.application.call_id
 
 
 # --- money ---------------------------------------------------------------------------------

@@ -39,11 +39,12 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from applications.filetypes import validate_attachment
-from applications.models import BudgetCategory
+from applications.models import BudgetCategory, ScanStatus
 from kodoku_portal.jp import format_datetime, format_yen, join_list
 from kodoku_portal.normalise import strip_invisible_controls
 from kodoku_portal.workflow import Refused, change_state, record
 
+from . import scanned_files
 from .invoice_numbers import normalise_invoice_number
 from .models import (
     Award,
@@ -222,6 +223,21 @@ def report_file(
     for cost in costs:
         if cost.source is not None and cost.source not in sources:
             raise Refused(_("A line names evidence that is not of this award's returned report."), code="source")
+    # A quarantined file is never filed again (the virus check, grants/scanned_files.py).
+    carried_files = [
+        evidence for cost in costs if cost.source is not None for evidence in sources[cost.source].evidence.all()
+    ]
+    if carry_documents and returned:
+        carried_files += list(returned[0].documents.all())
+    scanned_files.refuse_unopenable(
+        carried_files,
+        _(
+            "The report cannot be filed while it carries a file the virus check quarantined: %(files)s. "
+            "File it without that file, then attach a clean copy."
+        ),
+        statuses={ScanStatus.QUARANTINED},
+        code="quarantined",
+    )
 
     report = Report.objects.create(
         award=award,
@@ -244,7 +260,7 @@ def report_file(
         if cost.source is not None:
             for evidence in sources[cost.source].evidence.all():
                 # The same stored file, a new row of the new line (the returned line keeps its own).
-                Evidence.objects.create(
+                carried = Evidence.objects.create(
                     cost=line,
                     kind=evidence.kind,
                     invoice_number=evidence.invoice_number,
@@ -253,10 +269,12 @@ def report_file(
                     file_type=evidence.file_type,
                     size=evidence.size,
                     uploaded_by=evidence.uploaded_by,
+                    **scanned_files.carried_scan_fields(evidence),
                 )
+                scanned_files.schedule(carried)
     if carry_documents and returned:
         for document in returned[0].documents.all():
-            AwardDocument.objects.create(
+            carried = AwardDocument.objects.create(
                 award=award,
                 purpose=AwardDocumentPurpose.REPORT,
                 report=report,
@@ -266,7 +284,9 @@ def report_file(
                 file_type=document.file_type,
                 size=document.size,
                 uploaded_by=document.uploaded_by,
+                **scanned_files.carried_scan_fields(document),
             )
+            scanned_files.schedule(carried)
     after = {"report": report.pk}
     if returned:
         after["after_returned"] = returned[0].pk
@@ -323,9 +343,11 @@ def evidence_add(*, cost: ReportCost, kind: str, upload, invoice_number: str = "
         file_type=file_type,
         size=upload.size,
         uploaded_by=by,
+        **scanned_files.stored_scan_fields(),
     )
     evidence.file.save("upload", upload, save=False)
     evidence.save()
+    scanned_files.schedule(evidence)  # the virus check, run by a worker after commit
     record(
         report,
         by=by,
@@ -361,9 +383,11 @@ def report_document_add(*, report: Report, title: str, upload, by: User) -> Awar
         file_type=file_type,
         size=upload.size,
         uploaded_by=by,
+        **scanned_files.stored_scan_fields(),
     )
     document.file.save("upload", upload, save=False)
     document.save()
+    scanned_files.schedule(document)  # the virus check, run by a worker after commit
     record(
         report,
         by=by,
@@ -477,6 +501,16 @@ def report_accept(*, report: Report, by: User, now: dt.datetime | None = None) -
     report = _lock_report(report.pk)
     _check_awaits_review(report)
     after: dict = {}
+    scanned_files.refuse_unopenable(
+        [
+            *Evidence.objects.filter(cost__report=report).order_by("cost__position", "pk"),
+            *report.documents.order_by("pk"),
+        ],
+        _(
+            "The report cannot be accepted while a file the virus check has not cleared is attached: %(files)s. "
+            "Wait for the check, or return the report so that the organisation attaches a clean copy."
+        ),
+    )
     if report.kind == ReportKind.FINAL:
         lines = list(report.costs.all())
         open_lines = [line for line in lines if line.verdict in OPEN_VERDICTS]

@@ -15,7 +15,7 @@ import rules
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -23,7 +23,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, has_totp, role_required
-from applications.filetypes import ALLOWED_KINDS, safe_download_name
 from applications.models import BudgetCategory
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
@@ -49,6 +48,7 @@ from .report_forms import (
     ReportForm,
     ReturnReportForm,
 )
+from .scanned_files import say_when_being_checked, stored_file_response
 
 SECTION_ANCHOR = "#reports"
 
@@ -185,7 +185,7 @@ def evidence_upload(request: HttpRequest, pk: int, report: int, cost: int) -> Ht
         messages.error(request, _("Choose the document type and a file."))
         return redirect(_member_page(request, pk))
     upload = form.cleaned_data["file"]
-    report_steps.evidence_add(
+    evidence = report_steps.evidence_add(
         cost=line,
         kind=form.cleaned_data["kind"],
         upload=upload,
@@ -195,6 +195,7 @@ def evidence_upload(request: HttpRequest, pk: int, report: int, cost: int) -> Ht
     messages.success(
         request, _("%(name)s was attached to %(line)s.") % {"name": upload.name, "line": report_steps.line_label(line)}
     )
+    say_when_being_checked(request, [evidence])
     return redirect(_member_page(request, pk))
 
 
@@ -209,8 +210,11 @@ def document_upload(request: HttpRequest, pk: int, report: int) -> HttpResponse:
         messages.error(request, _("Name the document and choose a file."))
         return redirect(_member_page(request, pk))
     upload = form.cleaned_data["file"]
-    report_steps.report_document_add(report=target, title=form.cleaned_data["title"], upload=upload, by=request.user)
+    document = report_steps.report_document_add(
+        report=target, title=form.cleaned_data["title"], upload=upload, by=request.user
+    )
     messages.success(request, _("%(name)s was attached.") % {"name": upload.name})
+    say_when_being_checked(request, [document])
     return redirect(_member_page(request, pk))
 
 
@@ -283,17 +287,8 @@ def _serve(request: HttpRequest, award: Award, stored) -> HttpResponse:
         return redirect("mfa_activate_totp")
     if not rules.test_rule("can_view_award", user, award):
         raise Http404
-    try:
-        handle = stored.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    _label, _extension, mime = ALLOWED_KINDS[stored.file_type]
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=safe_download_name(stored.original_name, stored.file_type),
-        content_type=mime,
-    )
+    # Only a file the virus check cleared (or scanning is off) is served (grants/scanned_files.py).
+    return stored_file_response(request, stored, back_url=award_page_url(award, staff=user.role in STAFF_ROLES))
 
 
 def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:

@@ -370,11 +370,30 @@ def open_jobs(limit: int = 50) -> list:
 
 
 def unopenable_attachments(limit: int = 100) -> list:
-    """Attachments whose virus check failed or quarantined them, with their application and call."""
+    """Uploaded files whose virus check failed or quarantined them — applications' attachments and
+    the award's files (evidence, documents of 交付申請, changes and reports), newest first, each with
+    ``owner_application`` (its application, with call and organisation): three queries."""
     from applications.models import Attachment, ScanStatus
 
-    return list(
-        Attachment.objects.filter(scan_status__in=(ScanStatus.ERROR, ScanStatus.QUARANTINED))
-        .select_related("application__call", "application__organisation")
-        .order_by("-uploaded_at", "-pk")[:limit]
-    )
+    from .models import AwardDocument, Evidence
+
+    unopenable = (ScanStatus.ERROR, ScanStatus.QUARANTINED)
+    rows = []
+    for queryset, path in (
+        (Attachment.objects, "application"),
+        (AwardDocument.objects, "award__application"),
+        (Evidence.objects, "cost__report__award__application"),
+    ):
+        found = (
+            queryset.filter(scan_status__in=unopenable)
+            .select_related(f"{path}__call", f"{path}__organisation")
+            .order_by("-uploaded_at", "-pk")[:limit]
+        )
+        for stored in found:
+            owner = stored
+            for step in path.split("__"):
+                owner = getattr(owner, step)
+            stored.owner_application = owner
+            rows.append(stored)
+    rows.sort(key=lambda stored: stored.uploaded_at, reverse=True)
+    return rows[:limit]

@@ -25,6 +25,8 @@ UNLIMITED = {
     "kodoku_portal.Job.last_error",
     # The virus scanner's own report on a file (kodoku_portal/scanning.py bounds what it keeps).
     "applications.Attachment.scan_detail",
+    "grants.Evidence.scan_detail",
+    "grants.AwardDocument.scan_detail",
     # Limited by their forms (reviews/forms.py, reviews/staff_views.py); a migration of the
     # reviews app is left to the reviews work under way (kodoku_portal/limits.py).
     "reviews.Criterion.description",
