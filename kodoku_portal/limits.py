@@ -7,8 +7,7 @@ checked by model validation and model forms, and kept by a CHECK constraint
 (``LENGTH(column) <= max_length``, added by the model's ``@with_length_checks``), so no path (a
 service, a shell, a future API) can store more.
 The count is in characters (``LENGTH`` counts characters on PostgreSQL and SQLite), as the person
-typing sees it. The review comments (``reviews.Review``) are limited by their form only, to spare
-the reviews app a migration while others work on it; give them a ``LimitedTextField`` next.
+typing sees it.
 
 ==================  =======  ==========================================================
 limit               chars    for

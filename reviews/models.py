@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import localized
+from kodoku_portal.limits import NOTE_MAX, REASON_MAX, LimitedTextField, with_length_checks
 
 
 class ReviewPhase(models.TextChoices):
@@ -80,6 +81,7 @@ class ReviewRound(models.Model):
         return self.phase == ReviewPhase.SHARED
 
 
+@with_length_checks
 class Criterion(models.Model):
     """審査項目: one criterion of a call's rubric."""
 
@@ -88,7 +90,7 @@ class Criterion(models.Model):
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     name = models.CharField(_("name (Japanese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
-    description = models.TextField(_("description"), blank=True)
+    description = LimitedTextField(_("description"), blank=True, max_length=NOTE_MAX)
     max_score = models.PositiveSmallIntegerField(_("maximum score"), default=5, validators=[MinValueValidator(1)])
     weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
 
@@ -225,13 +227,16 @@ class ReviewQuerySet(models.QuerySet):
         return self.filter(counted_review_q())
 
 
+@with_length_checks
 class Review(models.Model):
     TRANSITIONS = REVIEW_TRANSITIONS
 
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="review")
     status = models.CharField(_("status"), max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT)
-    comment_to_staff = models.TextField(_("comment to staff"), blank=True)
-    comment_to_applicant = models.TextField(_("comment that may be shared with the applicant"), blank=True)
+    comment_to_staff = LimitedTextField(_("comment to staff"), blank=True, max_length=REASON_MAX)
+    comment_to_applicant = LimitedTextField(
+        _("comment that may be shared with the applicant"), blank=True, max_length=REASON_MAX
+    )
     # 申請者に開示可: the reviewer lets the organisation read comment_to_applicant (without the
     # reviewer's name) once its notice is out; reviews/selectors.disclosed_comments reads it.
     disclose_to_applicant = models.BooleanField(_("disclose to the applicant"), default=False)

@@ -27,11 +27,6 @@ UNLIMITED = {
     "applications.Attachment.scan_detail",
     "grants.Evidence.scan_detail",
     "grants.AwardDocument.scan_detail",
-    # Limited by their forms (reviews/forms.py, reviews/staff_views.py); a migration of the
-    # reviews app is left to the reviews work under way (kodoku_portal/limits.py).
-    "reviews.Criterion.description",
-    "reviews.Review.comment_to_staff",
-    "reviews.Review.comment_to_applicant",
 }
 
 FORM_MODULES = [
