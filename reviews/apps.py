@@ -44,3 +44,8 @@ class ReviewsConfig(AppConfig):
         outbox.register(
             stages.INTERVIEW_SLOT_MAIL, mails.build_interview_slot_mail, label=_("Interview slot (ヒアリング)")
         )
+        outbox.register(
+            stages.INTERVIEW_CANCELLED_MAIL,
+            mails.build_interview_cancelled_mail,
+            label=_("Interview cancelled (ヒアリング)"),
+        )

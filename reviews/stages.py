@@ -15,6 +15,7 @@ from accounts.models import User
 from applications.models import Application, ApplicationStatus
 from applications.selectors import application_mail_recipients
 from calls.models import Call
+from kodoku_portal.models import OutboxMessage, OutboxStatus
 from kodoku_portal.outbox import Mail, enqueue
 from kodoku_portal.workflow import Refused, record
 
@@ -23,6 +24,7 @@ from . import selectors
 from .models import InterviewSlot, ReviewPhase, ReviewRound, ReviewStage, Shortlisting
 
 INTERVIEW_SLOT_MAIL = "interview_slot"
+INTERVIEW_CANCELLED_MAIL = "interview_cancelled"
 
 
 def _refuse_unless_staff(user: User | None) -> None:
@@ -69,7 +71,10 @@ def _apply(call: Call, wanted: dict[int, int | None], by: User) -> list[Shortlis
     for application_id, shortlisting in current.items():
         if application_id not in wanted:
             record(shortlisting, by=by, action="shortlist_removed", call_id=call.pk)
-            InterviewSlot.objects.filter(application_id=application_id).delete()
+            slot = InterviewSlot.objects.filter(application_id=application_id).first()
+            if slot is not None:
+                _tell_of_cancellation(slot, applications[application_id])
+                slot.delete()
             shortlisting.delete()
     for application_id, position in wanted.items():
         if application_id in current:
@@ -119,6 +124,32 @@ def shortlist_set(*, call: Call, application_ids: list[int], by: User) -> list[S
 
 
 # --- interview slots --------------------------------------------------------------------------
+
+
+def _tell_of_cancellation(slot: InterviewSlot, application: Application) -> None:
+    """An application leaves the shortlist after its organisation was told of a slot (a slot mail
+    was sent): tell it the interview will not take place (one mail per address and slot version;
+    the slot's time travels in the mail's context, since the slot itself is removed). A slot whose
+    mail never went out needs no word: its mail is cancelled at send time."""
+    told = OutboxMessage.objects.filter(
+        kind=INTERVIEW_SLOT_MAIL,
+        subject_type=InterviewSlot._meta.label,
+        subject_id=slot.pk,
+        status=OutboxStatus.SENT,
+    ).exists()
+    if not told:
+        return
+    for address in application_mail_recipients(application):
+        enqueue(
+            Mail(
+                INTERVIEW_CANCELLED_MAIL,
+                application,
+                address,
+                slot=f"slot{slot.pk}-v{slot.version}",
+                context={"starts_at": slot.starts_at.isoformat()},
+                call_id=application.call_id,
+            )
+        )
 
 
 def _slot_mails(slot: InterviewSlot) -> list[Mail]:

@@ -418,3 +418,27 @@ def test_a_call_with_a_shortlist_stays_two_stage(documents_scored, two_stage, st
     )
     two_stage.refresh_from_db()
     assert two_stage.final_ranking == FinalRanking.WEIGHTED
+
+
+def test_leaving_the_shortlist_after_the_slot_mail_tells_the_organisation_once(documents_scored, two_stage, staff):
+    """A slot mail went out, then the application left the shortlist: the organisation is told the
+    interview will not take place (once per address, with the slot's time); one that never heard
+    of a slot hears nothing."""
+    a = _with_address(documents_scored[0])
+    b = _with_address(documents_scored[1])
+    stages.shortlist_set(call=two_stage, application_ids=[a.pk, b.pk], by=staff)
+    stages.slot_schedule(application=a, starts_at=SLOT_AT, duration_minutes=30, place="8号館", by=staff)
+    _send_all()
+    stages.slot_schedule(application=b, starts_at=SLOT_AT, duration_minutes=30, place="8号館", by=staff)
+    sent_before = len(mail.outbox)
+    stages.shortlist_set(call=two_stage, application_ids=[], by=staff)
+    stages.shortlist_set(call=two_stage, application_ids=[], by=staff)  # a repeat changes nothing
+    cancelled = OutboxMessage.objects.filter(kind=stages.INTERVIEW_CANCELLED_MAIL)
+    assert {m.subject_id for m in cancelled} == {a.pk}
+    later = timezone.now() + dt.timedelta(hours=1)
+    for message in OutboxMessage.objects.filter(status=OutboxStatus.QUEUED):
+        outbox.deliver(message.pk, now=later)
+    new = mail.outbox[sent_before:]
+    assert [m.to[0] for m in new] == [a.organisation.email.lower()]
+    assert "ヒアリング" in new[0].subject
+    assert "2025年5月30日（金）14:00" in new[0].body and "実施しない" in new[0].body
