@@ -39,6 +39,9 @@ class SeedReport:
     accounts: list[DemoAccount] = field(default_factory=list)
 
 
+PRACTICE_REPRESENTATIVES = ("一郎", "二郎", "三郎", "四郎", "五郎", "六郎")
+
+
 def _jst(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=JST)
 
@@ -267,12 +270,14 @@ def seed_practice_review(users: dict[str, User], report: SeedReport, *, now: dt.
             applicant_type=npo,
             prefecture=prefecture,
             corporate_number=cn.calc_check_digit(base) + base,
+            # Each organisation its own representative, address and phone: the integrity checks
+            # (reviews/integrity.py) would rightly flag six organisations sharing them.
             postal_code="100-0001",
-            address="（デモ用の架空の所在地）",
+            address=f"（デモ用の架空の所在地 {index + 1}）",
             representative_title="代表理事",
-            representative_name="代表 太郎",
+            representative_name=f"代表 {PRACTICE_REPRESENTATIVES[index % len(PRACTICE_REPRESENTATIVES)]}",
             contact_name="担当 花子",
-            phone="03-1234-5678",
+            phone=f"03-5555-{index + 1:04d}",
             email=f"demo{index}@example.jp",
         )
         application = application_services.application_start(

@@ -2,8 +2,10 @@
    the person types, in an aria-live="polite" element tied to the field by aria-describedby. The sentences
    come from this script tag's data- attributes (rendered by base.html in the user's language),
    never from this file. Characters are counted as the server counts them: by code point, a line
-   break as one (the server turns CRLF into LF). A field opts out with data-no-count; a field that
-   already has its own counter (data-counter-for) is left to it. */
+   break as one (the server turns CRLF into LF). A text area shows its count always; a one-line
+   field (a name, an e-mail address) only while it has the focus or when less than a fifth of its
+   limit is left, so a form of short fields is not a column of "320 characters left". A field opts
+   out with data-no-count; a field that already has its own counter (data-counter-for) is left to it. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -33,14 +35,18 @@
       ? field.nextElementSibling : field;
     after.insertAdjacentElement("afterend", counter);
     var timer = null;
+    var oneLine = field.tagName !== "TEXTAREA";
     function update() {
       var left = limit - length(field.value);
-      var text = (left >= 0 ? remainingText : overText).replace("{count}", String(Math.abs(left)));
+      var quiet = oneLine && document.activeElement !== field && left > limit / 5;
+      var text = quiet ? "" : (left >= 0 ? remainingText : overText).replace("{count}", String(Math.abs(left)));
       if (counter.textContent !== text) counter.textContent = text;
       counter.classList.toggle("text-danger", left < 0);
     }
     field.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 150); });
     field.addEventListener("change", update);
+    field.addEventListener("focus", update);
+    field.addEventListener("blur", update);
     update();
   }
 
