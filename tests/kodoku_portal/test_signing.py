@@ -146,3 +146,20 @@ def test_qr_svg_decodes_to_the_url(tmp_path):
     url = "https://portal.example.jp/verify/?no=%E5%BA%9C%E5%AD%A4%E7%AC%AC12%E5%8F%B7&code=1a2b3c4d5e6f7a8b"
     html = HTML.replace("</body>", f"<div>{signing.qr_svg(url)}</div></body>")
     assert decode_qr_in_pdf(signing.render_official_pdf(html), tmp_path) == [url]
+
+
+def test_signing_works_from_a_thread_that_runs_an_event_loop():
+    """pyHanko runs its own event loop: called where one already runs (an in-process task started
+    from async code, a browser test's thread) the signature is made in a thread of its own."""
+    import asyncio
+
+    from kodoku_portal import signing
+
+    pdf = signing.render_official_pdf("<html lang='ja'><body><p>テスト</p></body></html>")
+
+    async def inside_a_loop():
+        return signing.sign_pdf(pdf, signer_name="内閣府孤独・孤立対策推進室", reason="test")
+
+    signed = asyncio.run(inside_a_loop())
+    assert signed.data.startswith(b"%PDF") and len(signed.sha256) == 64
+    assert signing.check_signatures(signed.data).intact
