@@ -4,7 +4,8 @@
    never from this file. Characters are counted as the server counts them: by code point, a line
    break as one (the server turns CRLF into LF). A text area shows its count always; a one-line
    field (a name, an e-mail address) only while it has the focus or when less than a fifth of its
-   limit is left, so a form of short fields is not a column of "320 characters left". A field opts
+   limit is left, so a form of short fields is not a column of "320 characters left" (hidden,
+   its line kept, so the layout does not move as the focus does). A field opts
    out with data-no-count; a field that already has its own counter (data-counter-for) is left to it. */
 (function () {
   "use strict";
@@ -39,8 +40,11 @@
     function update() {
       var left = limit - length(field.value);
       var quiet = oneLine && document.activeElement !== field && left > limit / 5;
-      var text = quiet ? "" : (left >= 0 ? remainingText : overText).replace("{count}", String(Math.abs(left)));
+      var text = (left >= 0 ? remainingText : overText).replace("{count}", String(Math.abs(left)));
       if (counter.textContent !== text) counter.textContent = text;
+      // Hidden, not emptied: the line keeps its height, so nothing below moves when the focus
+      // moves (a button would slip from under a click).
+      counter.classList.toggle("invisible", quiet);
       counter.classList.toggle("text-danger", left < 0);
     }
     field.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 150); });
