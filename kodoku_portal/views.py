@@ -4,9 +4,11 @@ import json
 import logging
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -104,3 +106,14 @@ def csp_report(request):
             str(data.get("line-number") or data.get("lineNumber") or ""),
         )
     return HttpResponse(status=204)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the portal's page in the user's language (Django's is bare English)."""
+    return HttpResponse(loader.render_to_string("403_csrf.html", {"reason": reason}, request), status=403)
+
+
+@require_GET
+def favicon(request):
+    """/favicon.ico for pages that do not name their icon (the admin, a PDF viewer)."""
+    return HttpResponseRedirect(staticfiles_storage.url("favicon.ico"))
