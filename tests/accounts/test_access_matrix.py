@@ -41,7 +41,6 @@ PAGES = {
     "/calls/": PUBLIC,
     "/calls/{slug}/": PUBLIC,
     "/healthz": PUBLIC,
-    "/favicon.ico": PUBLIC,  # nc-nav: a redirect to the static icon
     "/accounts/email/": {name: LOGIN if name == "anonymous" else OK for name in USERS},
     "/staff/": {
         "anonymous": LOGIN,

@@ -88,3 +88,14 @@ def test_the_500_page_reads_nothing_from_the_database_and_needs_no_request():
     assert response.status_code == 500
     assert len(queries) == 0
     assert 'data-testid="error-page"' in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [None, Role.APPLICANT, Role.STAFF])
+def test_favicon_ico_is_the_portals_icon_for_everyone(client, role):
+    """/favicon.ico (asked for by pages that name no icon, e.g. the admin) leads to the static icon,
+    whoever asks; the page layouts link it themselves."""
+    if role:
+        client.force_login(UserFactory(role=role))
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"] == "/static/favicon.ico"
+    assert 'rel="icon" href="/static/favicon.ico"' in client.get("/").content.decode()
