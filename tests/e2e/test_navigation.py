@@ -27,6 +27,12 @@ def no_sideways_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+def header_fits(page: Page) -> None:
+    """The header itself is no wider than the window (the pages' own tables are item 4's)."""
+    assert page.evaluate("document.querySelector('header').scrollWidth <= window.innerWidth + 1")
+    assert page.evaluate("document.querySelector('header').getBoundingClientRect().right <= window.innerWidth + 1")
+
+
 def test_the_applicant_lands_on_the_applications_list_and_finds_the_account_pages(page: Page, demo):
     page.goto(f"{demo}/accounts/login/")
     page.get_by_label("メールアドレス").fill(APPLICANT)
@@ -109,3 +115,27 @@ def test_a_missing_page_is_the_portals_error_page_with_a_way_back(page: Page, de
     expect(page.get_by_role("heading", level=1)).to_have_text("ページが見つかりません")
     page.get_by_role("link", name="トップページへ").click()
     expect(page).to_have_url(f"{demo}/")
+
+
+@pytest.mark.parametrize(
+    ("email", "home", "link"),
+    [("reviewer@example.jp", "/reviews/", "担当する審査"), ("staff@example.jp", "/staff/", "事務局")],
+)
+def test_reviewers_and_staff_find_their_home_at_390_px(page: Page, demo, email, home, link):
+    from tests.e2e.test_csp import Watch, finish
+    from tests.e2e.test_csp import log_in as log_in_with_totp
+
+    watch = Watch(page, demo)
+    log_in_with_totp(watch, email)
+    expect(page).to_have_url(f"{demo}{home}")
+    page.set_viewport_size({"width": 390, "height": 844})
+    header_fits(page)
+    menu = page.get_by_role("navigation", name="メインメニュー")
+    page.get_by_role("button", name="メニューを開く").click()
+    expect(menu.get_by_role("link", name=link)).to_have_attribute("aria-current", "page")
+    expect(menu.get_by_role("link", name="申請一覧")).to_have_count(0)
+    menu.get_by_role("button", name=re.compile("^アカウント")).click()
+    expect(menu.get_by_role("link", name="二段階認証")).to_be_visible()
+    header_fits(page)
+    watch.collect()
+    finish(watch)
