@@ -21,10 +21,10 @@ messages: install
 # Embedded run: SQLite, Celery tasks in-process, e-mail to the console, demo data loaded.
 run: install messages
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
-	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	DJANGO_DEBUG=1 PORT=$(PORT) $(PY) manage.py seed_demo
 	@echo ""
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=1 PORT=$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The whole suite. With DATABASE_URL and REDIS_URL set it runs against those services.
 test: install messages

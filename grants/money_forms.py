@@ -50,6 +50,13 @@ class ConfirmForm(CleanInputFormMixin, forms.Form):
         required=False,
         help_text=_("Used when a balance is still to be paid. Empty: in 30 days."),
     )
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand: the amount is confirmed and the notice of the confirmed amount (額の確定通知書) "
+            "is issued with an official number and mailed to the organisation at once; it cannot be undone."
+        ),
+        required=True,
+    )
 
 
 class RefundOrderForm(forms.Form):

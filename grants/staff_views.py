@@ -16,7 +16,7 @@ from calls.models import Call
 from kodoku_portal.audit import describe
 from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.jp import JST
-from kodoku_portal.views_support import refusals_to_messages
+from kodoku_portal.views_support import confirmed, refusals_to_messages
 from reviews.selectors import final_ranking_rows, ranking_basis, review_round
 
 from . import exports, selectors, services
@@ -125,6 +125,12 @@ def notices_page(request, slug):
 @refusals_to_messages("grants:notices")
 def send_notices(request, slug):
     call = _call(slug)
+    if not confirmed(request):
+        messages.error(
+            request,
+            _("Tick the box to confirm: the notices are numbered and mailed, and cannot be recalled."),
+        )
+        return redirect("grants:notices", slug=slug)
     _batch, pending = services.notices_prepare(call=call, created_by=request.user)
     messages.success(request, _("%(n)d notice(s) are being made and sent.") % {"n": len(pending)})
     return redirect("grants:notices", slug=slug)
@@ -140,7 +146,13 @@ def notice_progress(request, slug):
 @refusals_to_messages("grants:decisions")
 def publish(request, slug):
     call = _call(slug)
-    services.adoptions_publish(call=call, publish=request.POST.get("publish") == "1", by=request.user)
+    publish = request.POST.get("publish") == "1"
+    if publish and not confirmed(request):
+        messages.error(
+            request, _("Tick the box to confirm: the adopted projects and organisations are shown to the public.")
+        )
+        return redirect("grants:decisions", slug=slug)
+    services.adoptions_publish(call=call, publish=publish, by=request.user)
     messages.success(request, _("The public list of adopted projects was updated."))
     return redirect("grants:decisions", slug=slug)
 

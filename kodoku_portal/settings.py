@@ -25,6 +25,8 @@ if not DEBUG and env_bool("DJANGO_HTTPS", False) and SECRET_KEY in ("", _INSECUR
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# The portal's own page when a form's CSRF check fails (templates/403_csrf.html).
+CSRF_FAILURE_VIEW = "kodoku_portal.views.csrf_failure"
 
 INSTALLED_APPS = [
     "kodoku_portal.apps.PortalAdminConfig",
@@ -300,8 +302,10 @@ LOGGING = {
     },
 }
 
-# Absolute links in e-mails (receipts, invitations, notices).
-PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# The one base URL of every absolute link in e-mails and documents (receipts, invitations,
+# notices, letters, reminders, allauth's mails, the demo's printout): PORTAL_BASE_URL, or what
+# `make run` serves (it exports PORT, default 8000).
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
 # Attachments: at most this many bytes each (10 MB by default).
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Virus scan of every uploaded file (kodoku_portal/scanning.py): a command line run by a Celery

@@ -8,6 +8,7 @@ from kodoku_portal import views
 urlpatterns = [
     path("", calls.views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", views.csp_report, name="csp_report"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/reminders/", accounts.views.reminder_settings, name="accounts_reminders"),

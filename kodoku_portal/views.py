@@ -6,9 +6,11 @@ import logging
 import sys
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -117,3 +119,13 @@ def server_error(request, template_name="500.html"):
     if is_database_unavailable(sys.exc_info()[1]):
         return database_unavailable_response(request)
     return django_server_error(request, template_name=template_name)
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the portal's page in the user's language (Django's is bare English)."""
+    return HttpResponse(loader.render_to_string("403_csrf.html", {"reason": reason}, request), status=403)
+
+
+@require_GET
+def favicon(request):
+    """/favicon.ico for pages that do not name their icon (the admin, a PDF viewer)."""
+    return HttpResponseRedirect(staticfiles_storage.url("favicon.ico"))

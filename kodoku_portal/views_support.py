@@ -23,7 +23,7 @@ from django.urls import NoReverseMatch, reverse
 
 from .workflow import Refused
 
-__all__ = ["refusals_to_messages"]
+__all__ = ["confirmed", "refusals_to_messages"]
 
 RedirectTarget = Callable[..., str] | str | None
 
@@ -80,3 +80,10 @@ def refusals_to_messages(
         return wrapper
 
     return decorator
+
+
+def confirmed(request: HttpRequest) -> bool:
+    """An irreversible action runs only when its form says so: the ``confirm`` checkbox of
+    ``templates/_confirm_checkbox.html`` (which names the consequence) was ticked. Checked by the
+    server: a POST without it changes nothing."""
+    return request.POST.get("confirm") == "1"

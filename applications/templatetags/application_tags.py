@@ -20,3 +20,15 @@ def start_application_form(context, call):
         "user": user,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag
+def organisation_nav_url(user) -> str:
+    """The header's 団体情報 link: the applicant's organisation (the first, by name, when several;
+    the registration form when none)."""
+    from django.urls import reverse
+
+    organisation = organisations_of(user).order_by("name", "pk").first() if user.is_authenticated else None
+    if organisation is None:
+        return reverse("applications:organisation_create")
+    return reverse("applications:organisation", args=[organisation.pk])

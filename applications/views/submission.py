@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from calls.models import CallState
-from kodoku_portal.views_support import refusals_to_messages
+from kodoku_portal.views_support import confirmed, refusals_to_messages
 
 from .. import selectors, services
 from ..checks import application_problems
@@ -55,6 +55,11 @@ def submit(request, pk):
 @refusals_to_messages("applications:detail")
 def withdraw(request, pk):
     application = selectors.application_for_member(request.user, pk)
+    if not confirmed(request):
+        messages.error(
+            request, _("Tick the box to confirm the withdrawal: a withdrawn application cannot be submitted again.")
+        )
+        return redirect("applications:detail", pk=pk)
     services.application_withdraw(application_id=application.pk, user=request.user)
     messages.success(request, _("Your application has been withdrawn."))
     return redirect("applications:detail", pk=pk)

@@ -23,9 +23,50 @@
     }
   }
 
+  // The form's content as "name=value&…", without the token and the version (not content).
+  function serialise() {
+    var params = new URLSearchParams(new FormData(form));
+    params.delete("csrfmiddlewaretoken");
+    params.delete("version");
+    return params.toString();
+  }
+
+  // A value as the server keeps it: full-width digits and letters made plain, line ends and the
+  // spaces around made even, thousands separators dropped from numbers.
+  function normal(value) {
+    var text = String(value).normalize("NFKC").replace(/\r\n?/g, "\n").trim();
+    return /^[\d,]+$/.test(text) ? text.replace(/,/g, "") : text;
+  }
+
+  // The fields whose values differ between two serialised contents, each named once by its label.
+  function differingFields(a, b) {
+    var left = new URLSearchParams(a), right = new URLSearchParams(b), names = [];
+    [left, right].forEach(function (params) {
+      params.forEach(function (_value, name) { if (names.indexOf(name) === -1) names.push(name); });
+    });
+    var labels = [];
+    names.forEach(function (name) {
+      if (name === "csrfmiddlewaretoken" || name === "version") return;
+      if (left.getAll(name).map(normal).join("\u0000") === right.getAll(name).map(normal).join("\u0000")) return;
+      var field = form.querySelector("[name='" + name + "']");
+      var label = "";
+      if (field) {
+        var fieldset = field.closest("fieldset");
+        if (field.labels && field.labels.length && field.type !== "checkbox") label = field.labels[0].textContent;
+        else if (fieldset && fieldset.querySelector("legend")) label = fieldset.querySelector("legend").textContent;
+        else if (field.labels && field.labels.length) label = field.labels[0].textContent;
+        else label = field.getAttribute("aria-label") || "";
+        if (/^budget-/.test(name)) label = form.dataset.msgBudget || label;
+      }
+      label = (label || name).replace(/\s+/g, " ").replace(/\*$/, "").trim();
+      if (labels.indexOf(label) === -1) labels.push(label);
+    });
+    return labels;
+  }
+
   function backup() {
     try {
-      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), data: new URLSearchParams(new FormData(form)).toString() }));
+      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), version: version.value, data: serialise() }));
     } catch (e) { /* private mode: the server copy still exists */ }
   }
 
@@ -108,7 +149,14 @@
   }
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
-  form.addEventListener("submit", function () { dirty = false; });
+  form.addEventListener("submit", function () {
+    dirty = false;
+    // The whole form goes to the server: the copy is marked sent. Once the server holds a newer
+    // version than the one it was typed on (saved, or refused and kept on the server), it is dropped.
+    try {
+      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), version: version.value, data: serialise(), sent: true }));
+    } catch (e) { /* ignore */ }
+  });
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") save(true); });
   window.addEventListener("pagehide", function () { save(true); });
   window.addEventListener("beforeunload", function (event) {
@@ -120,7 +168,24 @@
   try {
     var kept = JSON.parse(localStorage.getItem(storageKey) || "null");
     var restore = document.getElementById("restore-local");
+    // The server holds the same content (a save reached it, a full save reloaded the page): the
+    // browser's copy says nothing more, so it is forgotten. Only a copy that really differs is
+    // offered back, naming the fields that differ.
+    var differing = kept && typeof kept.data === "string" ? differingFields(kept.data, serialise()) : [];
+    var overtaken = kept && kept.sent && parseInt(version.value, 10) > parseInt(kept.version, 10);
+    if (kept && (!differing.length || overtaken)) {
+      localStorage.removeItem(storageKey);
+      kept = null;
+    }
     if (kept && restore) {
+      var list = restore.querySelector("[data-differing-fields]");
+      if (list) {
+        differing.forEach(function (label) {
+          var item = document.createElement("li");
+          item.textContent = label;
+          list.appendChild(item);
+        });
+      }
       restore.classList.remove("d-none");
       restore.querySelector("button").addEventListener("click", function () {
         var params = new URLSearchParams(kept.data);

@@ -195,6 +195,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     expect(page.get_by_role("heading", level=1)).to_have_text("通知書")
     expect(page.get_by_test_id("notice-row")).to_have_count(0)
     mail.outbox.clear()
+    page.get_by_test_id("confirm-checkbox").get_by_role("checkbox").check()
     page.get_by_role("button", name="通知書を作成・送付する").click()
     expect(page).to_have_url(f"{base}/staff/calls/{SLUG}/notices/")
     expect(status_message(page, f"{len(decided)}件の通知書を作成・送信しています。")).to_be_visible()
@@ -284,6 +285,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     assert response is not None and response.status == 404
     page.goto(base + decisions_path)
     publish = page.get_by_role("region", name="採択事業一覧の公表")
+    publish.get_by_role("checkbox").check()
     publish.get_by_role("button", name="採択事業一覧を公表する").click()
     expect(status_message(page, "採択事業一覧の公表状況を更新しました。")).to_be_visible()
     expect(publish).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日（.）\d{2}:\d{2}に公表しました。"))

@@ -50,7 +50,7 @@ def test_top_page_call_page_signup_confirm_and_login(page: Page, live_server):
     page.get_by_label(re.compile(r"^\s*パスワード\*?\s*$")).fill(PASSWORD)
     page.get_by_role("button", name="ログイン").click()
     expect(page.get_by_role("button", name="ログアウト")).to_be_visible()
-    expect(page).to_have_url(live_server.url + "/")
+    expect(page).to_have_url(live_server.url + "/applications/")  # the applicant's home (nc-nav)
 
 
 def test_english_switch(page: Page, live_server):

@@ -254,7 +254,7 @@ def test_imported_adoptions_without_a_decision_get_notices(client, staff, django
     ninaite = __import__("calls.models", fromlist=["Call"]).Call.objects.get(slug="r6-ninaite")
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/staff/calls/{ninaite.slug}/notices/send/")
+        response = client.post(f"/staff/calls/{ninaite.slug}/notices/send/", {"confirm": "1"})
     assert response.status_code == 302
 
 

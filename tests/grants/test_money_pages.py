@@ -169,13 +169,14 @@ def test_the_confirmation_form_shows_the_three_terms_and_confirms(client):
     page = response.content.decode()
     assert 'data-testid="confirm-terms"' in page and 'data-testid="confirm-form"' in page
     assert "1,200,000" in page and "1,500,000" in page
-    response = client.post(f"/staff/awards/{case.award.pk}/confirm/", {"amount": "1,200,001", "scheduled_on": ""})
+    url = f"/staff/awards/{case.award.pk}/confirm/"
+    response = client.post(url, {"amount": "1,200,001", "scheduled_on": "", "confirm": "1"})
     assert response.status_code == 302
     case.award.refresh_from_db()
     assert case.award.status == AwardStatus.REPORT_ACCEPTED
     refusal = " ".join(texts(response))
     assert "1,200,001" in refusal and "1,500,000" in refusal and "1,200,000" in refusal
-    response = client.post(f"/staff/awards/{case.award.pk}/confirm/", {"amount": "", "scheduled_on": ""})
+    response = client.post(url, {"amount": "", "scheduled_on": "", "confirm": "1"})
     case.award.refresh_from_db()
     assert (case.award.status, case.award.confirmed_amount) == (AwardStatus.CONFIRMED, 1_200_000)
     page = client.get(f"/staff/awards/{case.award.pk}/").content.decode()
@@ -239,7 +240,7 @@ def _staff_posts(case, payment):
         (f"/staff/awards/{case.award.pk}/payments/{payment.pk}/approve/", {f"p{payment.pk}-scheduled_on": TODAY()}),
         (f"/staff/awards/{case.award.pk}/payments/{payment.pk}/refuse/", {f"p{payment.pk}-reason": "理由"}),
         (f"/staff/awards/{case.award.pk}/payments/{payment.pk}/paid/", {f"p{payment.pk}-paid_on": TODAY()}),
-        (f"/staff/awards/{case.award.pk}/confirm/", {"amount": ""}),
+        (f"/staff/awards/{case.award.pk}/confirm/", {"amount": "", "confirm": "1"}),
         (f"/staff/awards/{case.award.pk}/refund/", {"due_on": ""}),
         (f"/staff/awards/{case.award.pk}/refund/receipt/", {"received_on": TODAY(), "received_amount": "1"}),
     ]

@@ -153,3 +153,12 @@ def test_demo_users_cover_every_role_and_mfa_roles_have_totp_and_a_recovery_code
     admin = User.objects.get(role=Role.ADMINISTRATOR)
     assert admin.is_superuser and admin.is_staff
     assert not User.objects.filter(role=Role.STAFF, is_superuser=True).exists()
+
+
+def test_the_printout_links_on_the_configured_base_url(settings):
+    """nc-nav: `make run PORT=8765` → the login link printed is on that port (PORTAL_BASE_URL)."""
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8765"
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Log in at http://127.0.0.1:8765/accounts/login/" in out.getvalue()
+    assert ":8000" not in out.getvalue()

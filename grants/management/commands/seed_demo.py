@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from grants.demo import data
 from grants.demo.loader import seed_demo
+from kodoku_portal.links import absolute_url
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
             return
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password for all: {data.DEMO_PASSWORD})")
-        self.stdout.write("Log in at http://127.0.0.1:8000/accounts/login/")
+        self.stdout.write(f"Log in at {absolute_url('account_login')}")
         for account in report.accounts:
             line = f"  {account.role:<14} {account.email}"
             if account.recovery_code:
