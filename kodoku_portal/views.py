@@ -120,6 +120,7 @@ def server_error(request, template_name="500.html"):
         return database_unavailable_response(request)
     return django_server_error(request, template_name=template_name)
 
+
 def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: the portal's page in the user's language (Django's is bare English)."""
     return HttpResponse(loader.render_to_string("403_csrf.html", {"reason": reason}, request), status=403)
