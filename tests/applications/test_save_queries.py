@@ -273,3 +273,18 @@ def test_submit_runs_a_fixed_small_number_of_queries(client, filled, member, npo
     filled.refresh_from_db()
     assert filled.status == ApplicationStatus.SUBMITTED
     assert filled.receipt_number.endswith("-0002")
+
+
+def test_length_checks_of_excluded_texts_are_skipped_and_the_others_still_checked(draft):
+    from django.core.exceptions import ValidationError
+
+    from applications.models import length_checks
+
+    assert set(length_checks().values()) >= {"summary", "purpose", "schedule"}
+    draft.summary = "あ" * 10_001
+    with pytest.raises(ValidationError):
+        draft.validate_constraints()  # the database's LENGTH check, asked as Django does
+    draft.validate_constraints(exclude={"summary"})  # left out: skipped, as Django would
+    draft.purpose = "い" * 10_001
+    with pytest.raises(ValidationError):
+        draft.validate_constraints(exclude={"summary"})  # the purpose is still checked
