@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format messages serve-prep clean
+.PHONY: run test install lint format messages serve-prep clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ test: install messages
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
+
+# The deadline rush over HTTP (bench/http_rush.py; not part of `make test`): gunicorn with the
+# Dockerfile's workers, PostgreSQL and Redis. Needs DATABASE_URL=postgres://… and REDIS_URL.
+# Short default: 20 clients for 36 s; 50 clients: `make bench BENCH_ARGS="--clients 50"`.
+BENCH_ARGS ?= --clients 20 --seconds 36
+bench: install messages
+	$(PY) bench/http_rush.py $(BENCH_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -89,7 +89,7 @@ def application_problems(application: Application) -> list[Problem]:
     organisation = application.organisation
     problems: list[Problem] = []
 
-    if call.themes.exists() and application.theme_id is None:
+    if application.theme_id is None and call.themes.exists():  # a chosen theme needs no query
         problems.append(Problem("theme", _("Choose a theme.")))
     for field, label in REQUIRED_TEXT:
         if not getattr(application, field).strip():

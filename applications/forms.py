@@ -14,6 +14,7 @@ from kodoku_portal.formfields import (
     PostalCodeField,
     YenAmountField,
 )
+from kodoku_portal.limits import LimitedTextField
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .checks import (
@@ -24,6 +25,9 @@ from .checks import (
 )
 from .models import Application, AttachmentKind, BudgetCategory, MemberRole, Organisation
 from .services import DRAFT_FIELDS, ORGANISATION_FIELDS, BudgetLineInput
+
+# The application's long texts (LimitedTextField: a max_length and a LENGTH check in the database).
+LIMITED_TEXT_FIELDS = frozenset(f.name for f in Application._meta.fields if isinstance(f, LimitedTextField))
 
 
 class OrganisationForm(CleanInputFormMixin, forms.ModelForm):
@@ -72,6 +76,18 @@ class InvitationForm(CleanInputFormMixin, forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=MemberRole.choices, initial=MemberRole.EDITOR)
 
 
+class KnownChoiceField(forms.ModelChoiceField):
+    """A ``ModelChoiceField`` that already holds one valid object (the stored choice): choosing it
+    again is validated without asking the database."""
+
+    known = None
+
+    def to_python(self, value):
+        if self.known is not None and value not in self.empty_values and str(value) == str(self.known.pk):
+            return self.known
+        return super().to_python(value)
+
+
 class ApplicationForm(CleanInputFormMixin, forms.ModelForm):
     """The draft form: every field may be empty while drafting; the preview lists what is missing.
     Every text is bounded (the model's max_length: LONG_TEXT_MAX for a section; the summary also
@@ -104,6 +120,7 @@ class ApplicationForm(CleanInputFormMixin, forms.ModelForm):
             "period_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "period_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
+        field_classes = {"theme": KnownChoiceField}
 
     def __init__(self, *args, call, **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,8 +132,18 @@ class ApplicationForm(CleanInputFormMixin, forms.ModelForm):
         summary = self.fields["summary"]
         summary.widget.attrs.update({"data-max-length": call.summary_max_length})
         summary.help_text = _("Up to %(limit)d characters.") % {"limit": call.summary_max_length}
-        if not call.themes.exists():
+        if self.instance.theme_id is not None and self.instance.theme.call_id == call.pk:
+            # The stored theme is one of the call's: the call has themes, and keeping it is valid.
+            self.fields["theme"].known = self.instance.theme
+        elif not call.themes.exists():
             del self.fields["theme"]
+
+    def _get_validation_exclusions(self):
+        # The model's own validation would ask the database again what this form's fields have
+        # just checked: the theme's existence (the field took it from the call's themes) and, once
+        # per long text, the LENGTH check constraint (the field's max_length is the same rule).
+        exclude = super()._get_validation_exclusions()
+        return exclude | {"theme", *(name for name in self.fields if name in LIMITED_TEXT_FIELDS)}
 
     def clean(self):
         cleaned = super().clean()

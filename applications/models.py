@@ -1,9 +1,12 @@
 """Organisations (団体) and their applications (申請) to calls."""
 
+import functools
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 
 from calls.models import AreaRule
@@ -211,6 +214,25 @@ class Application(models.Model):
         """The decision may be shown to the organisation: it is decided and it has been told."""
         return self.status in DECIDED_STATUSES and self.decision_disclosed_at is not None
 
+    def validate_constraints(self, exclude=None) -> None:
+        """Django's check, less the LENGTH checks (``@with_length_checks``) of the long texts left
+        out of it (``exclude``, e.g. by the draft form, whose own fields check the same
+        max_length): Django would build each one's query only to find its column excluded and
+        skip it (about 0.3 ms each, nine on every autosave). Nothing else changes."""
+        excluded = set(exclude or ())
+        self._constraints_skipped = {name for name, field in length_checks().items() if field in excluded}
+        try:
+            super().validate_constraints(exclude)
+        finally:
+            self._constraints_skipped = set()
+
+    def get_constraints(self):
+        skipped = getattr(self, "_constraints_skipped", None)
+        constraints = super().get_constraints()
+        if not skipped:
+            return constraints
+        return [(model, [c for c in listed if c.name not in skipped]) for model, listed in constraints]
+
     @property
     def status_as_shown(self) -> ApplicationStatus:
         """The state the organisation is shown: a decision stays internal (the application reads
@@ -251,6 +273,17 @@ class ReceiptCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id}: {self.last}"
+
+
+@functools.cache
+def length_checks() -> dict[str, str]:
+    """The application's LENGTH check constraints: constraint name → the column's field name."""
+    found = {}
+    for constraint in Application._meta.constraints:
+        condition = getattr(constraint, "condition", None)
+        if isinstance(condition, LessThanOrEqual) and isinstance(condition.lhs, Length):
+            found[constraint.name] = condition.lhs.source_expressions[0].name
+    return found
 
 
 class BudgetCategory(models.TextChoices):

@@ -1,7 +1,7 @@
 """Reads of the applicant's side. Every applicant page fetches through these, so a member sees
 only their own organisations' rows; anything else is "not found" (ids cannot be probed)."""
 
-from django.db.models import IntegerField, Prefetch, QuerySet, Value
+from django.db.models import IntegerField, Prefetch, QuerySet, Value, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -47,8 +47,9 @@ def applications_for_dashboard(user: User) -> QuerySet[Application]:
     return applications_of(user).select_related("receipt", "award").order_by("-call__closes_at", "-created_at")
 
 
-def application_for_member(user: User, pk: int) -> Application:
-    queryset = applications_of(user).prefetch_related(
+def _page_relations() -> list[Prefetch]:
+    """What the application's page shows besides the row: budget lines, attachments, unsaved input."""
+    return [
         Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("position", "id")),
         Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
         Prefetch(
@@ -56,8 +57,23 @@ def application_for_member(user: User, pk: int) -> Application:
             queryset=RefusedSave.objects.filter(dismissed_at__isnull=True).select_related("user"),
             to_attr="open_refused_saves",
         ),
-    )
-    return get_object_or_404(queryset, pk=pk)
+    ]
+
+
+def application_for_member(user: User, pk: int) -> Application:
+    return get_object_or_404(applications_of(user).prefetch_related(*_page_relations()), pk=pk)
+
+
+def application_to_save(user: User, pk: int) -> Application:
+    """The application with its call, theme and organisation, in one query and nothing more: a save
+    reads its budget lines itself, under the row lock (services.application_save_draft)."""
+    return get_object_or_404(applications_of(user), pk=pk)
+
+
+def with_page_relations(application: Application) -> Application:
+    """Fetch what ``application_for_member`` would have prefetched (a refused form shown again)."""
+    prefetch_related_objects([application], *_page_relations())
+    return application
 
 
 def attachment_for_member(user: User, application_pk: int, pk: int) -> Attachment:

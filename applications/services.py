@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -239,6 +240,11 @@ class SaveOutcome:
     reason: str = ""
     message: str = ""
     refused: RefusedSave | None = None
+    requested_amount: int | None = None  # the sum of the saved budget lines (a saved draft only)
+
+
+class _SaveNotTaken(Exception):
+    """The quick path found the draft changed, submitted or closed: the locking path says why."""
 
 
 def application_save_draft(
@@ -250,12 +256,27 @@ def application_save_draft(
     base_version: int,
     raw: dict[str, Any],
     now: dt.datetime | None = None,
+    current: Application | None = None,
 ) -> SaveOutcome:
     """Save a draft atomically, or keep what was typed as a RefusedSave and say why.
 
     Refused when the application is no longer a draft, when the call has closed (server clock),
     or when another member saved a newer version since ``base_version`` (never a silent overwrite).
+
+    Only what changed is written: the fields that differ from the stored ones, and the budget
+    lines by difference (``_budget_lines_store``). ``current`` is the application as the caller
+    has just read it (with its call), e.g. the view's membership check: when it is at
+    ``base_version`` the save is one conditional UPDATE (``WHERE version = base_version AND
+    status = draft``, which takes the row lock), the deadline judged by the clock read after it,
+    then the budget lines read under that lock; when anything does not hold, that transaction is
+    rolled back and the save goes the locking way below, which gives the reason.
     """
+    if current is not None and current.pk == application_id and current.version == base_version:
+        try:
+            with transaction.atomic():
+                return _save_unchanged_draft(current, user, fields, budget_lines, base_version, now)
+        except _SaveNotTaken:
+            pass
     with transaction.atomic():
         application = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application_id)
         now = now or timezone.now()  # read after the lock: the deadline is judged at the moment of saving
@@ -296,28 +317,108 @@ def application_save_draft(
                 refused.save(update_fields=["data"])
             return SaveOutcome(False, application.version, reason, message, refused)
 
-        for field in DRAFT_FIELDS:
-            if field in fields:
-                setattr(application, field, fields[field])
-        application.budget_lines.all().delete()
-        lines = [
-            BudgetLine(
-                application=application,
-                position=position,
-                category=line.category,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.quantity * line.unit_price,
-            )
-            for position, line in enumerate(budget_lines)
-        ]
-        BudgetLine.objects.bulk_create(lines)
-        application.requested_amount = sum(line.amount for line in lines)
+        changes = _draft_changes(application, fields, budget_lines)
+        for name, value in changes.items():
+            setattr(application, name, value)
         application.version += 1
         application.updated_by = user
-        application.save()
-        return SaveOutcome(True, application.version)
+        application.save(update_fields=[*changes, "version", "updated_by", "updated_at"])
+        _budget_lines_store(application.pk, budget_lines)
+        return SaveOutcome(True, application.version, requested_amount=application.requested_amount)
+
+
+def _draft_changes(stored: Application, fields: dict[str, Any], budget_lines: list[BudgetLineInput]) -> dict:
+    """The draft fields (and the requested amount) whose new value differs from the stored one."""
+    changes: dict[str, Any] = {}
+    for name in DRAFT_FIELDS:
+        if name not in fields:
+            continue
+        value = fields[name]
+        if name == "theme":
+            if (value.pk if value is not None else None) != stored.theme_id:
+                changes[name] = value
+        elif value != getattr(stored, name):
+            changes[name] = value
+    amount = sum(line.quantity * line.unit_price for line in budget_lines)
+    if amount != stored.requested_amount:
+        changes["requested_amount"] = amount
+    return changes
+
+
+def _save_unchanged_draft(
+    current: Application,
+    user: User,
+    fields: dict[str, Any],
+    budget_lines: list[BudgetLineInput],
+    base_version: int,
+    now: dt.datetime | None,
+) -> SaveOutcome:
+    """The quick path of ``application_save_draft`` (inside its transaction); raises
+    ``_SaveNotTaken`` to roll back when the draft moved on, was submitted or the call closed."""
+    changes = _draft_changes(current, fields, budget_lines)
+    updated = Application.objects.filter(pk=current.pk, version=base_version, status=ApplicationStatus.DRAFT).update(
+        **changes, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+    )
+    now = now or timezone.now()  # read after the row lock the UPDATE took, as on the locking path
+    if updated != 1 or call_refusal(current.call, now) is not None:
+        raise _SaveNotTaken
+    _budget_lines_store(current.pk, budget_lines)
+    amount = changes.get("requested_amount", current.requested_amount)
+    return SaveOutcome(True, base_version + 1, requested_amount=amount)
+
+
+def _budget_lines_store(application_id: int, lines: list[BudgetLineInput]) -> None:
+    """Make the stored budget lines equal to ``lines`` (in this order), writing only the rows that
+    change: a stored line with the same content is kept (its position updated if it moved), a
+    changed line rewrites a stored row, extra rows are deleted, missing ones inserted. At most one
+    query per kind of write, after one read (under the application's row lock)."""
+    stored = list(BudgetLine.objects.filter(application_id=application_id).order_by("position", "id"))
+
+    def content(line: BudgetLine | BudgetLineInput) -> tuple:
+        return (line.category, line.description, line.quantity, line.unit_price)
+
+    free: dict[tuple, list[BudgetLine]] = {}
+    for row in stored:
+        free.setdefault(content(row), []).append(row)
+    changed: list[BudgetLine] = []
+    unmatched: list[tuple[int, BudgetLineInput]] = []
+    for position, line in enumerate(lines):
+        same = free.get(content(line))
+        if not same:
+            unmatched.append((position, line))
+            continue
+        row = next((r for r in same if r.position == position), same[0])
+        same.remove(row)
+        if row.position != position:
+            row.position = position
+            changed.append(row)
+    spare = sorted((row for rows in free.values() for row in rows), key=lambda r: (r.position, r.id))
+    created: list[BudgetLine] = []
+    for index, (position, line) in enumerate(unmatched):
+        values = {
+            "position": position,
+            "category": line.category,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "amount": line.quantity * line.unit_price,
+        }
+        if index < len(spare):
+            row = spare[index]
+            for name, value in values.items():
+                setattr(row, name, value)
+            changed.append(row)
+        else:
+            created.append(BudgetLine(application_id=application_id, **values))
+    removed = [row.pk for row in spare[len(unmatched) :]]
+    if removed:
+        BudgetLine.objects.filter(pk__in=removed).delete()
+    if changed:
+        BudgetLine.objects.bulk_update(
+            changed, ["position", "category", "description", "quantity", "unit_price", "amount"]
+        )
+    if created:
+        BudgetLine.objects.bulk_create(created)
 
 
 @transaction.atomic
@@ -366,8 +467,10 @@ def attachment_remove(*, attachment: Attachment) -> None:
 
 def _next_receipt_number(call: Call) -> str:
     """PREFIX-0001, PREFIX-0002, … per call; the counter row is locked until commit."""
-    counter, _created = ReceiptCounter.objects.get_or_create(call=call)
-    counter = ReceiptCounter.objects.select_for_update().get(pk=counter.pk)
+    counter = ReceiptCounter.objects.select_for_update().filter(call=call).first()
+    if counter is None:  # the call's first submission
+        counter, _created = ReceiptCounter.objects.get_or_create(call=call)
+        counter = ReceiptCounter.objects.select_for_update().get(pk=counter.pk)
     counter.last += 1
     counter.save(update_fields=["last"])
     return f"{call.receipt_prefix}-{counter.last:04d}"

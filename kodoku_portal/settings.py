@@ -264,6 +264,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+
+# bench/http_rush.py's bare view (/bench/bare/), the yardstick of its measurements: never on in a
+# deployment.
+BENCH_VIEWS = env_bool("DJANGO_BENCH_VIEWS", False)
 X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (django-csp 4.0): no inline script or style anywhere — page templates

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -22,6 +23,9 @@ urlpatterns = [
     # The public verification of signed letters (grants/verify_views.py).
     path("verify/", include("grants.verify_views")),
 ]
+
+if settings.BENCH_VIEWS:  # bench/http_rush.py's bare view; off unless DJANGO_BENCH_VIEWS=1
+    urlpatterns.append(path("bench/bare/", views.bench_bare, name="bench_bare"))
 
 # A lost database connection outside a view is a 503 page too (kodoku_portal/middleware.py).
 handler500 = "kodoku_portal.views.server_error"

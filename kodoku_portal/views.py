@@ -58,6 +58,15 @@ def healthz(request):
     )
 
 
+@never_cache
+@require_GET
+def bench_bare(request):
+    """The benchmark's yardstick (bench/http_rush.py): a view that does nothing of its own but
+    pass through the same middleware and read the signed-in user, as every page does. Routed only
+    when ``BENCH_VIEWS`` is on (DJANGO_BENCH_VIEWS=1), never in a deployment."""
+    return JsonResponse({"ok": True, "user": request.user.pk})
+
+
 def _client_address(request) -> str:
     """The reporting browser's address, as the audit trail reads it (behind the proxy too)."""
     return client_ip(request) or "unknown"

@@ -41,7 +41,7 @@ def preview(request, pk):
 @role_required(Role.APPLICANT)
 @refusals_to_messages("applications:preview")
 def submit(request, pk):
-    application = selectors.application_for_member(request.user, pk)
+    application = selectors.application_to_save(request.user, pk)  # the membership check; the service reads the rest
     application = services.application_submit(application_id=application.pk, user=request.user)
     messages.success(
         request,
