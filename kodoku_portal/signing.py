@@ -373,7 +373,7 @@ def _stamp_style(signer_name: str):
     )
 
 
-def _outside_any_event_loop(function):
+def outside_any_event_loop(function):
     """pyHanko's synchronous calls run their own event loop (``asyncio.run``), which fails in a
     thread that already runs one (an in-process task started from async code, a browser test's
     thread): there the call goes to a short-lived thread of its own."""
@@ -390,7 +390,7 @@ def _outside_any_event_loop(function):
     return wrapper
 
 
-@_outside_any_event_loop
+@outside_any_event_loop
 def sign_pdf(pdf: bytes, *, signer_name: str, reason: str, location: str = "") -> SignedPdf:
     """Sign ``pdf`` (see the module docstring); the signed bytes and their SHA-256."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -430,7 +430,7 @@ class SignatureCheck:
     whole_file: bool  # the last signature covers the whole file (nothing added after it)
 
 
-@_outside_any_event_loop
+@outside_any_event_loop
 def check_signatures(pdf: bytes) -> SignatureCheck:
     """Integrity of the signatures in ``pdf``; never raises for a malformed file."""
     from pyhanko.pdf_utils.reader import PdfFileReader

@@ -150,9 +150,12 @@ def validate(pdf: bytes, root: asn1_x509.Certificate):
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
+    from kodoku_portal.signing import outside_any_event_loop
+
     reader = PdfFileReader(BytesIO(pdf))
     (signature,) = reader.embedded_signatures
     context = ValidationContext(trust_roots=[root], allow_fetching=False)
-    return signature, validate_pdf_signature(
+    # pyHanko runs an event loop of its own; the browser tests leave one running in this thread.
+    return signature, outside_any_event_loop(validate_pdf_signature)(
         signature, signer_validation_context=context, ts_validation_context=context
     )

@@ -152,6 +152,7 @@ def test_signing_works_from_a_thread_that_runs_an_event_loop():
     """pyHanko runs its own event loop: called where one already runs (an in-process task started
     from async code, a browser test's thread) the signature is made in a thread of its own."""
     import asyncio
+    import concurrent.futures
 
     from kodoku_portal import signing
 
@@ -160,6 +161,8 @@ def test_signing_works_from_a_thread_that_runs_an_event_loop():
     async def inside_a_loop():
         return signing.sign_pdf(pdf, signer_name="内閣府孤独・孤立対策推進室", reason="test")
 
-    signed = asyncio.run(inside_a_loop())
+    # In a thread of its own, with its own running loop (the test's thread may already run one).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        signed = pool.submit(asyncio.run, inside_a_loop()).result()
     assert signed.data.startswith(b"%PDF") and len(signed.sha256) == 64
     assert signing.check_signatures(signed.data).intact
