@@ -256,8 +256,10 @@ def anonymise(today: dt.date | None = None) -> Outcome:
                 values["password"] = "!anonymised"
             if _set(user, values, erased):
                 outcome.add(call_id, "accounts.User")
-            for address in EmailAddress.objects.filter(user=user):
-                if _set(address, {"email": user.email, "verified": False}, erased):
+            # Each address row its own value: (user, email) is unique in allauth's table.
+            for address in EmailAddress.objects.filter(user=user).order_by("pk"):
+                email = user.email if address.primary else f"address{address.pk}@anonymised.invalid"
+                if _set(address, {"email": email, "verified": False}, erased):
                     outcome.add(call_id, "account.EmailAddress")
         # Mails and audit entries about those records.
         owners = owners_of(records)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import unicodedata
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from kodoku_portal.signing import check_signatures, normalise_code
 
 from .letters import LETTER_TITLES
 from .models import Letter, LetterKind, LetterStatus, Notice, NoticeKind
+
+logger = logging.getLogger(__name__)
 
 NOTICE_TITLES = {
     NoticeKind.ADOPTED: "採択通知書",
@@ -135,11 +138,15 @@ def rate_limited(ip: str | None) -> bool:
     current window (a fixed window in the cache, shared by every worker through Redis)."""
     key = f"verify-rate:{ip or 'unknown'}"
     window = settings.VERIFY_RATE_WINDOW_SECONDS
-    if cache.add(key, 1, timeout=window):
-        return False
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window)
+        if cache.add(key, 1, timeout=window):
+            return False
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window)
+            return False
+    except Exception:
+        logger.warning("verify: the rate limit's cache is unreachable; the lookup is let through", exc_info=True)
         return False
     return count > settings.VERIFY_RATE_LIMIT

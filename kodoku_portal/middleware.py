@@ -129,6 +129,36 @@ class DatabaseUnavailableMiddleware:
         return database_unavailable_response(request)
 
 
+# --- request bodies too large for their page: refused before they are read ---------------------
+
+
+class RequestBodyLimitMiddleware:
+    """A POST to a path of REQUEST_BODY_LIMITS (prefix → bytes) announcing a body larger than its
+    limit is answered 413 before anything reads the body (Django would otherwise write a whole
+    upload to disk as soon as a middleware touches ``request.POST``). It stands in front of the
+    NUL and CSRF checks, which read the body; an anonymous page that takes a file (``/verify/``)
+    is what it is for. A proxy's own body limit belongs in front of it in production."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            for prefix, limit in getattr(settings, "REQUEST_BODY_LIMITS", ()):
+                if request.path.startswith(prefix):
+                    try:
+                        length = int(request.META.get("CONTENT_LENGTH") or 0)
+                    except ValueError:
+                        length = limit + 1
+                    if length > limit:
+                        return HttpResponse(
+                            render_to_string("413.html", {"limit_mb": max(1, limit // (1024 * 1024))}),
+                            status=413,
+                        )
+                    break
+        return self.get_response(request)
+
+
 # --- NUL characters: refused at the door -------------------------------------------------------
 
 

@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A POST body larger than its page takes is a 413 before anything reads it.
+    "kodoku_portal.middleware.RequestBodyLimitMiddleware",
     # A NUL character in a parameter is a 400 before any view or the admin sees it.
     "kodoku_portal.middleware.RefuseNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -334,3 +336,6 @@ SIGNING_DIR = Path(env_str("SIGNING_DIR", str(BASE_DIR / "var" / "signing")))
 VERIFY_UPLOAD_MAX_BYTES = env_int("VERIFY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 VERIFY_RATE_LIMIT = env_int("VERIFY_RATE_LIMIT", 20)
 VERIFY_RATE_WINDOW_SECONDS = env_int("VERIFY_RATE_WINDOW_SECONDS", 600)
+# Bodies refused unread above these sizes (kodoku_portal.middleware.RequestBodyLimitMiddleware):
+# the public verification page's upload, plus room for the form around the file.
+REQUEST_BODY_LIMITS = [("/verify/", VERIFY_UPLOAD_MAX_BYTES + 64 * 1024)]

@@ -246,6 +246,8 @@ def assignment_create(
     _check_assignable(
         application, reviewer, conflicted_pairs(call=application.call), _shortlist_of(application.call_id, stage)
     )
+    # Assignments of a round and stage are made one at a time (see assignments_bulk).
+    ReviewRound.objects.select_for_update().filter(call_id=application.call_id, stage=stage).first()
     integrity_refresh(call=application.call)
     flags = _open_conflict_flags(application.call, {(application.pk, reviewer.pk)})
     flag = flags.get((application.pk, reviewer.pk))
@@ -306,6 +308,9 @@ def assignments_bulk(
     _refuse_unless_staff(assigned_by)
     if not applications:
         return BulkResult(0, [])
+    # One bulk assignment at a time per round and stage (as the automatic one): two at once on the
+    # same pair would meet the unique (application, reviewer, stage) constraint.
+    ReviewRound.objects.select_for_update().filter(call_id=applications[0].call_id, stage=stage).first()
     conflicts = conflicted_pairs(call=applications[0].call)
     integrity_refresh(call=applications[0].call)
     flags = _open_conflict_flags(applications[0].call, {(a.pk, r.pk) for a in applications for r in reviewers})
@@ -717,7 +722,13 @@ def integrity_refresh(*, call: Call) -> None:
         ],
         ignore_conflicts=True,  # two pages refreshing at once make the same flag once
     )
-    gone = [flag.pk for key, flag in have.items() if key not in wanted and flag.status == IntegrityFlagStatus.OPEN]
+    # An open flag whose finding is gone is deleted, unless staff assigned its pair anyway: the
+    # reason they gave stays with it (as a dismissed flag's does).
+    gone = [
+        flag.pk
+        for key, flag in have.items()
+        if key not in wanted and flag.status == IntegrityFlagStatus.OPEN and flag.overridden_at is None
+    ]
     if gone:
         IntegrityFlag.objects.filter(pk__in=gone).delete()
     changed = [flag for key, flag in have.items() if key in wanted and flag.matched != wanted[key].matched]

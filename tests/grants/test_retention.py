@@ -309,3 +309,14 @@ def test_the_setting_is_edited_on_the_programme_admin_page(client):
     page = client.get(f"/admin/calls/programme/{programme.pk}/change/")
     assert page.status_code == 200
     assert 'name="retention_years"' in page.content.decode()
+
+
+def test_a_person_with_two_addresses_is_anonymised_too(world):
+    """allauth keeps (user, address) unique: each of a person's addresses gets its own value, so
+    a second address does not stop the whole run."""
+    past = world["past"]
+    EmailAddress.objects.create(user=past.member, email="second@example.jp", verified=True)
+    call_command("retention", "--today", TODAY.isoformat(), stdout=io.StringIO())
+    emails = set(EmailAddress.objects.filter(user=past.member).values_list("email", flat=True))
+    assert "second@example.jp" not in emails and len(emails) == 2
+    assert all(email.endswith("@anonymised.invalid") for email in emails)

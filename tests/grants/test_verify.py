@@ -287,3 +287,29 @@ def test_the_mail_states_the_code_and_the_sha256_of_the_attached_signed_file(mai
     assert hashlib.sha256(attached).hexdigest() == letter.signed_sha256
     assert f"添付ファイルのSHA-256：{letter.signed_sha256}" in message.body
     assert "https://portal.example.jp/verify/" in message.body
+
+
+def test_an_upload_larger_than_the_page_takes_is_refused_before_it_is_read(client, settings):
+    """RequestBodyLimitMiddleware: the body of a POST to /verify/ announcing more than the limit is
+    never read (no temporary file, no CSRF or NUL check reading it): 413, in the user's language."""
+    limit = settings.VERIFY_UPLOAD_MAX_BYTES + 64 * 1024
+    response = client.post(URL, data=b"x", content_type="application/octet-stream", CONTENT_LENGTH=str(limit + 1))
+    assert response.status_code == 413
+    assert "ファイルが大きすぎます" in response.content.decode()
+
+
+def test_the_page_answers_when_the_rate_limits_cache_is_down(client):
+    """The rate limit's cache is a Redis that is not there (nothing listens on port 1): the lookup
+    is answered, not a server error."""
+    from django.test import override_settings
+
+    down = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5},
+        }
+    }
+    with override_settings(CACHES=down):
+        response = client.get(URL, {"no": "府孤第1号", "code": "0123456789abcdef"})
+    assert response.status_code == 200

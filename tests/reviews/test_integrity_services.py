@@ -295,3 +295,15 @@ def test_automatic_assignment_never_places_a_flagged_pair(world, data):
             assert sum(a == application.pk for a, _r in placed) == min(k, eligible)
     finally:
         transaction.savepoint_rollback(savepoint)
+
+
+def test_a_flag_assigned_anyway_keeps_its_reason_when_its_finding_goes(flagged, reviewing, staff):
+    """Staff assigned a flagged pair with a reason; the affiliation is later removed: the flag, and
+    the reason on it, stay (as a dismissed flag's do), while an untouched open flag would go."""
+    application, reviewer = flagged
+    services.assignment_create(
+        application=application, reviewer=reviewer, due_at=None, assigned_by=staff, override_reason="本人確認済み"
+    )
+    services.affiliation_remove(affiliation=reviewer.affiliations.get(), by=reviewer)
+    flag = IntegrityFlag.objects.get()
+    assert flag.override_reason == "本人確認済み"
