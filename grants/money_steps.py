@@ -446,6 +446,25 @@ def payment_record_paid(*, payment: Payment, paid_on: dt.date, by: User) -> Paym
 # --- 額の確定 (article 15) -----------------------------------------------------------------------
 
 
+def _refuse_open_advances(award: Award, message: str) -> None:
+    """Refuse while an advance payment (概算払) is requested or approved but not paid: ``message``
+    (translated, with %(amount)s and %(status)s) once per such advance, so the sum that follows
+    counts what was really paid."""
+    open_advances = list(
+        award.payments.filter(
+            kind=PaymentKind.ADVANCE, status__in=(PaymentStatus.REQUESTED, PaymentStatus.APPROVED)
+        ).order_by("id")
+    )
+    if open_advances:
+        raise Refused(
+            *(
+                message % {"amount": format_yen(advance.amount), "status": advance.get_status_display()}
+                for advance in open_advances
+            ),
+            code="open_advance",
+        )
+
+
 @transaction.atomic
 def amount_confirm(*, award: Award, amount: int | None, scheduled_on: dt.date | None, by: User) -> Award:
     """額の確定: staff confirm the proposed amount or a lower one (never above the proposal) on an
@@ -470,23 +489,13 @@ def amount_confirm(*, award: Award, amount: int | None, scheduled_on: dt.date | 
             % {"step": award.get_status_display()},
             code="step",
         )
-    open_advances = list(
-        award.payments.filter(
-            kind=PaymentKind.ADVANCE, status__in=(PaymentStatus.REQUESTED, PaymentStatus.APPROVED)
-        ).order_by("id")
+    _refuse_open_advances(
+        award,
+        _(
+            "The advance payment of %(amount)s is still %(status)s: decide on it or record it as paid "
+            "before confirming the amount, so that the balance counts what was really paid."
+        ),
     )
-    if open_advances:
-        raise Refused(
-            *(
-                _(
-                    "The advance payment of %(amount)s is still %(status)s: decide on it or record it as paid "
-                    "before confirming the amount, so that the balance counts what was really paid."
-                )
-                % {"amount": format_yen(advance.amount), "status": advance.get_status_display()}
-                for advance in open_advances
-            ),
-            code="open_advance",
-        )
     terms = terms_for(award)
     if terms is None:
         raise Refused(_("This award has no accepted final report to confirm the amount from."), code="no_report")
@@ -849,23 +858,13 @@ def grant_cancel(
             },
             code="amount",
         )
-    open_advances = list(
-        award.payments.filter(
-            kind=PaymentKind.ADVANCE, status__in=(PaymentStatus.REQUESTED, PaymentStatus.APPROVED)
-        ).order_by("id")
+    _refuse_open_advances(
+        award,
+        _(
+            "The advance payment of %(amount)s is still %(status)s: decide on it or record it as paid "
+            "before cancelling the grant decision, so that the refund counts what was really paid."
+        ),
     )
-    if open_advances:
-        raise Refused(
-            *(
-                _(
-                    "The advance payment of %(amount)s is still %(status)s: decide on it or record it as paid "
-                    "before cancelling the grant decision, so that the refund counts what was really paid."
-                )
-                % {"amount": format_yen(advance.amount), "status": advance.get_status_display()}
-                for advance in open_advances
-            ),
-            code="open_advance",
-        )
     existing = Refund.objects.filter(award=award).first()
     if existing is not None:
         raise Refused(
