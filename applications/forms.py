@@ -10,6 +10,7 @@ from kodoku_portal.formfields import (
     CorporateNumberField,
     CountField,
     KanaField,
+    LocalGovernmentCodeField,
     PhoneField,
     PostalCodeField,
     YenAmountField,
@@ -39,6 +40,20 @@ class OrganisationForm(CleanInputFormMixin, forms.ModelForm):
             "13 digits. Hyphens and full-width digits are accepted. Unincorporated associations leave it empty."
         ),
     )
+    local_government_code = LocalGovernmentCodeField(
+        label=_("Local government code (団体コード)"),
+        required=False,
+        help_text=_(
+            "Local governments only: the 6-digit code (全国地方公共団体コード), e.g. 130001. The prefecture and "
+            "the corporate number follow from it."
+        ),
+    )
+    department = forms.CharField(
+        label=_("Department in charge (担当部署)"),
+        required=False,
+        max_length=100,
+        help_text=_("Local governments only, e.g. 福祉局生活福祉部地域福祉課."),
+    )
     postal_code = PostalCodeField(label=_("Postal code"), help_text="100-0001")
     phone = PhoneField(label=_("Phone"))
     staff_count = CountField(label=_("Number of staff"), required=False, max_value=1_000_000)
@@ -53,14 +68,38 @@ class OrganisationForm(CleanInputFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        types = list(ApplicantType.objects.order_by("order"))
         self.fields["applicant_type"].queryset = ApplicantType.objects.order_by("order")
-        for name in ("address", "representative_title", "representative_name", "contact_name", "email"):
+        # The types that register with a 団体コード (static/js/organisation-form.js shows their fields).
+        self.local_government_type_ids = ",".join(str(t.pk) for t in types if t.is_local_government)
+        for name in ("address", "contact_name", "email"):
             self.fields[name].required = True
+        # Asked of every body but a local government (whose prefecture follows from its code and
+        # which names a department instead of a representative): checked in clean().
+        self.fields["prefecture"].required = False
+        self.fields["prefecture"].help_text = _("Local governments: filled in from the local government code.")
 
     def clean(self):
         cleaned = super().clean()
         applicant_type = cleaned.get("applicant_type")
+        if applicant_type is not None and applicant_type.is_local_government:
+            if not cleaned.get("local_government_code") and "local_government_code" not in self.errors:
+                self.add_error("local_government_code", _("Enter the 6-digit local government code (団体コード)."))
+            if not cleaned.get("department"):
+                self.add_error("department", _("Enter the department in charge (担当部署)."))
+            # Its 法人番号 follows from the code (the service derives it).
+            cleaned["corporate_number"] = ""
+            self.errors.pop("corporate_number", None)
+            return cleaned
         if applicant_type is not None:
+            if cleaned.get("local_government_code"):
+                self.add_error(
+                    "local_government_code",
+                    _("Only a local government has a local government code (団体コード); leave it empty."),
+                )
+            for name in ("prefecture", "representative_title", "representative_name"):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, forms.Field.default_error_messages["required"])
             # A registration gives the number whenever the legal form has one (the service alone
             # would accept a profile without it: see corporate_number_problem).
             problem = corporate_number_problem(applicant_type, cleaned.get("corporate_number") or "")

@@ -24,6 +24,9 @@ class Organisation(models.Model):
     )
     # 法人番号: 13 digits, check digit first; empty for 任意団体.
     corporate_number = models.CharField(_("corporate number (法人番号)"), max_length=13, blank=True)
+    # 団体コード (JIS X 0402 with its check digit): local governments only; empty for others.
+    local_government_code = models.CharField(_("local government code (団体コード)"), max_length=6, blank=True)
+    department = models.CharField(_("department (担当部署)"), max_length=100, blank=True)
     prefecture = models.CharField(_("prefecture"), max_length=2, choices=PREFECTURE_CHOICES)
     postal_code = models.CharField(_("postal code"), max_length=8, blank=True, help_text="100-0001")
     address = models.CharField(_("address"), max_length=200, blank=True)
@@ -49,7 +52,13 @@ class Organisation(models.Model):
                 fields=("corporate_number",),
                 condition=~models.Q(corporate_number=""),
                 name="organisation_corporate_number_unique",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=("local_government_code",),
+                condition=~models.Q(local_government_code=""),
+                name="organisation_local_government_code_unique",
+                violation_error_message=_("An organisation with this local government code is already registered."),
+            ),
         ]
 
     def __str__(self) -> str:

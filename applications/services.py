@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from calls.models import Call
 from kodoku_portal.jp import join_list
+from kodoku_portal.normalise import local_government_corporate_number, normalise_local_government_code
 from kodoku_portal.outbox import Mail, enqueue
 from kodoku_portal.prefectures import is_prefecture_code
 from kodoku_portal.workflow import Refused, change_state, record
@@ -67,6 +68,8 @@ ORGANISATION_FIELDS = (
     "name_kana",
     "applicant_type",
     "corporate_number",
+    "local_government_code",
+    "department",
     "postal_code",
     "prefecture",
     "address",
@@ -83,14 +86,30 @@ ORGANISATION_FIELDS = (
 )
 
 
-def _check_organisation(values: dict[str, Any]) -> None:
+def _check_organisation(values: dict[str, Any]) -> dict[str, Any]:
+    """The profile as stored: a local government's prefecture and 法人番号 follow from its
+    団体コード (which it must give); any other body may not give one."""
+    applicant_type = values["applicant_type"]
+    code = values.get("local_government_code") or ""
+    if applicant_type.is_local_government:
+        if not code:
+            raise ValidationError(_("Enter the 6-digit local government code (団体コード)."))
+        code = normalise_local_government_code(code)
+        values = values | {
+            "local_government_code": code,
+            "prefecture": code[:2],
+            "corporate_number": local_government_corporate_number(code),
+        }
+    elif code:
+        raise ValidationError(_("Only a local government has a local government code (団体コード); leave it empty."))
     if not is_prefecture_code(values.get("prefecture", "")):
         raise ValidationError(_("Unknown prefecture code: %(code)s") % {"code": values.get("prefecture")})
     # A missing number is accepted here (profiles imported from published lists have none) and
     # asked for before submission; a number a body without legal personality cannot have is not.
-    problem = corporate_number_problem(values["applicant_type"], values.get("corporate_number") or "")
+    problem = corporate_number_problem(applicant_type, values.get("corporate_number") or "")
     if problem == CORPORATE_NUMBER_UNEXPECTED:
         raise ValidationError(unexpected_corporate_number_message())
+    return values
 
 
 @transaction.atomic
@@ -99,7 +118,7 @@ def organisation_create(*, owner: User | None = None, **values: object) -> Organ
     unknown = set(values) - set(ORGANISATION_FIELDS)
     if unknown:
         raise TypeError(f"unknown organisation fields: {sorted(unknown)}")
-    _check_organisation(values)
+    values = _check_organisation(values)
     organisation = Organisation.objects.create(**values)
     if owner is not None:
         Membership.objects.create(organisation=organisation, user=owner, role=MemberRole.OWNER)
@@ -111,10 +130,9 @@ def organisation_update(*, organisation: Organisation, **values: object) -> Orga
     unknown = set(values) - set(ORGANISATION_FIELDS)
     if unknown:
         raise TypeError(f"unknown organisation fields: {sorted(unknown)}")
-    merged = {field: getattr(organisation, field) for field in ORGANISATION_FIELDS} | values
-    _check_organisation(merged)
-    for field, value in values.items():
-        setattr(organisation, field, value)
+    merged = _check_organisation({field: getattr(organisation, field) for field in ORGANISATION_FIELDS} | values)
+    for field in ORGANISATION_FIELDS:
+        setattr(organisation, field, merged[field])
     organisation.save()
     return organisation
 

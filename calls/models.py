@@ -38,6 +38,9 @@ class ApplicantType(models.Model):
     # 任意団体 (unincorporated associations) have no 法人番号.
     has_corporate_number = models.BooleanField(_("has a corporate number (法人番号)"), default=True)
     is_non_profit = models.BooleanField(_("non-profit"), default=True)
+    # 地方公共団体: registers with its 団体コード (the 法人番号 and the prefecture follow from it)
+    # and a department and contact person instead of a representative.
+    is_local_government = models.BooleanField(_("local government (地方公共団体)"), default=False)
     order = models.PositiveSmallIntegerField(_("display order"), default=0)
 
     class Meta:

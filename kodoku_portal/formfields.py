@@ -13,6 +13,7 @@ on the normalised value.
 Field                       Normalises with                         ``cleaned_data``
 ==========================  ======================================  =================================
 ``CorporateNumberField``    ``normalise_corporate_number``          ``"4011001098993"``
+``LocalGovernmentCodeField`` ``normalise_local_government_code``    ``"130001"``
 ``PostalCodeField``         ``normalise_postal_code``               ``"100-0001"``
 ``PhoneField``              ``normalise_phone``                     ``"03-1234-5678"``
 ``YenAmountField``          ``normalise_amount`` (+ min/max)        ``2000000`` (int)
@@ -41,6 +42,7 @@ from kodoku_portal.normalise import (
     normalise_corporate_number,
     normalise_count,
     normalise_kana,
+    normalise_local_government_code,
     normalise_phone,
     normalise_postal_code,
     strip_invisible_controls,
@@ -56,6 +58,7 @@ __all__ = [
     "CorporateNumberField",
     "CountField",
     "KanaField",
+    "LocalGovernmentCodeField",
     "PhoneField",
     "PostalCodeField",
     "YenAmountField",
@@ -90,6 +93,13 @@ class CorporateNumberField(_NormalisingField):
     """法人番号: accepts hyphens, spaces and full-width digits; cleans to 13 digits."""
 
     normalise = staticmethod(normalise_corporate_number)
+    extra_widget_attrs = {"inputmode": "numeric", "autocomplete": "off"}
+
+
+class LocalGovernmentCodeField(_NormalisingField):
+    """団体コード: accepts hyphens, spaces and full-width digits; cleans to 6 digits."""
+
+    normalise = staticmethod(normalise_local_government_code)
     extra_widget_attrs = {"inputmode": "numeric", "autocomplete": "off"}
 
 

@@ -12,6 +12,7 @@ Which field uses which function (the form fields are in ``kodoku_portal.formfiel
 Input                                Function                         Stored / returned as
 ===================================  ===============================  =================================
 法人番号 (corporate number)          ``normalise_corporate_number``   ``"4011001098993"`` (13 digits)
+団体コード (local government code)   ``normalise_local_government_code`` ``"130001"`` (6 digits)
 郵便番号 (postal code)               ``normalise_postal_code``        ``"100-0001"``
 電話番号 (phone)                     ``normalise_phone``              ``"03-1234-5678"``
 金額 (yen amounts, budgets)          ``normalise_amount``             ``2000000`` (int)
@@ -37,6 +38,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from stdnum.jp import cn as stdnum_cn
 
+from .prefectures import is_prefecture_code
+
 __all__ = [
     "format_corporate_number",
     "normalise_amount",
@@ -44,6 +47,7 @@ __all__ = [
     "normalise_corporate_number",
     "normalise_count",
     "normalise_kana",
+    "normalise_local_government_code",
     "normalise_phone",
     "normalise_postal_code",
 ]
@@ -131,6 +135,62 @@ def normalise_corporate_number(value: str) -> str:
             code="invalid_checksum",
         )
     return number
+
+
+def local_government_check_digit(first_five: str) -> str:
+    """The check digit of a 全国地方公共団体コード (JIS X 0402 with the MIC's check digit).
+
+    Rule: the five digits weighted 6, 5, 4, 3, 2; the check digit is the last digit of
+    11 minus (the sum modulo 11). 東京都 13000 → 6+15 = 21, 21 mod 11 = 10, 11 − 10 = 1: "130001".
+    """
+    total = sum(int(digit) * weight for digit, weight in zip(first_five, (6, 5, 4, 3, 2), strict=True))
+    return str((11 - total % 11) % 10)
+
+
+def normalise_local_government_code(value: str) -> str:
+    """団体コード: 6 digits, the first two a prefecture (01–47), the last a check digit.
+
+    Rule: ``normalise_code``, drop hyphens and spaces, then require exactly 6 digits whose first
+    two name a prefecture and whose sixth is ``local_government_check_digit`` of the first five.
+    "13-0001" and "１３０００１" both give "130001".
+    """
+    number = _without_separators(normalise_code(value))
+    if not number:
+        raise ValidationError(_("Enter the 6-digit local government code (団体コード)."), code="required")
+    if not _is_digits(number):
+        raise ValidationError(
+            _("A local government code contains digits only; remove letters or symbols."), code="invalid"
+        )
+    if len(number) != 6:
+        raise ValidationError(
+            ngettext_lazy(
+                "A local government code has 6 digits; you entered %(count)d digit.",
+                "A local government code has 6 digits; you entered %(count)d digits.",
+                "count",
+            ),
+            code="invalid_length",
+            params={"count": len(number)},
+        )
+    if not is_prefecture_code(number[:2]):
+        raise ValidationError(
+            _("A local government code begins with a prefecture's number from 01 to 47."), code="invalid_prefecture"
+        )
+    if local_government_check_digit(number[:5]) != number[5]:
+        raise ValidationError(
+            _(
+                "This local government code is not valid: its check digit (the last digit) does not match "
+                "the first five digits. Check for a mistyped digit."
+            ),
+            code="invalid_checksum",
+        )
+    return number
+
+
+def local_government_corporate_number(code: str) -> str:
+    """The 法人番号 the National Tax Agency gives a local government: check digit, "000020" and
+    its 団体コード (東京都 130001 → "8000020130001")."""
+    body = f"000020{code}"
+    return stdnum_cn.calc_check_digit(body) + body
 
 
 def format_corporate_number(value: str) -> str:

@@ -99,3 +99,16 @@ def _local_test_signing_certificate(settings, _signing_dir):
     settings.SIGNING_PKCS12_PATH = ""
     settings.SIGNING_TSA_URL = ""
     settings.SIGNING_DIR = _signing_dir
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the portal's default language. Django's LocaleMiddleware activates a
+    request's language in the thread and never deactivates it, so a test client request made with
+    ``HTTP_ACCEPT_LANGUAGE="en"`` would otherwise leave English active for the tests after it."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

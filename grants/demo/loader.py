@@ -56,6 +56,7 @@ def _applicant_types(report: SeedReport) -> dict[str, ApplicantType]:
                 "name_en": name_en,
                 "has_corporate_number": has_number,
                 "is_non_profit": non_profit,
+                "is_local_government": code == "local-government",
                 "order": order,
             },
         )
