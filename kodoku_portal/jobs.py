@@ -42,13 +42,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
-from django.db.models import F, Q
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
-from .celery import app as celery_app
+from . import leases
 from .models import Job, JobStatus
 from .refusals import Refused
 
@@ -117,57 +116,31 @@ def enqueue(kind: str, subject: models.Model, *, slot: str = "", context: dict[s
     return job
 
 
-def _run_task():
-    if RUN_TASK not in celery_app.tasks:
-        celery_app.loader.import_default_modules()
-    return celery_app.tasks[RUN_TASK]
-
-
 def dispatch(job_id: int) -> None:
     """Hand the job to a worker; never raises (the sweeper dispatches it later if this fails)."""
     try:
-        _run_task().delay(job_id=job_id)
+        leases.task_named(RUN_TASK).delay(job_id=job_id)
     except Exception:
         logger.exception("job %s could not be dispatched; the sweeper will dispatch it", job_id)
 
 
-def _claimable(now: dt.datetime) -> Q:
-    return (
-        Q(status=JobStatus.QUEUED)
-        | Q(status=JobStatus.FAILED, next_attempt_at__lte=now)
-        | Q(status=JobStatus.RUNNING, lease_until__lt=now, attempts__lt=max_attempts())
-    )
+STATES = leases.LeaseStates(queued=JobStatus.QUEUED, failed=JobStatus.FAILED, running=JobStatus.RUNNING)
 
 
 def _claim(job_id: int, now: dt.datetime) -> Job | None:
-    lease_until = now + dt.timedelta(seconds=lease_seconds())
-    with transaction.atomic():
-        rows = Job.objects.filter(pk=job_id)
-        if (
-            connection.features.has_select_for_update_skip_locked
-            and rows.select_for_update(skip_locked=True).values_list("pk", flat=True).first() is None
-        ):
-            return None
-        claimed = rows.filter(_claimable(now)).update(
-            status=JobStatus.RUNNING,
-            lease_until=lease_until,
-            next_attempt_at=lease_until,
-            attempts=F("attempts") + 1,
-        )
-        return Job.objects.get(pk=job_id) if claimed else None
+    claimed = leases.claim(Job, job_id, now, states=STATES, lease_seconds=lease_seconds(), max_attempts=max_attempts())
+    return Job.objects.get(pk=job_id) if claimed else None
 
 
 def _settle(job: Job, **values: Any) -> bool:
-    updated = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
-        lease_until=None, **values
-    )
-    if not updated:
+    settled = leases.settle(job, states=STATES, **values)
+    if not settled:
         logger.warning("job %s: attempt %s finished after its lease was taken over", job.pk, job.attempts)
-    return bool(updated)
+    return settled
 
 
 def _status(job_id: int) -> str:
-    return Job.objects.filter(pk=job_id).values_list("status", flat=True).first() or ""
+    return leases.status_of(Job, job_id)
 
 
 def run(job_id: int, *, now: dt.datetime | None = None) -> str:

@@ -79,20 +79,18 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, models, transaction
-from django.db.models import F, Q
+from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
-from .celery import app as celery_app
+from . import leases
 from .models import OutboxMessage, OutboxStatus
 from .refusals import Refused
 
 DELIVER_TASK = "kodoku_portal.tasks.deliver_message"
 
 if TYPE_CHECKING:
-    from celery import Task
     from django.contrib.auth.base_user import AbstractBaseUser
 
 __all__ = [
@@ -249,20 +247,11 @@ def _subject(mail: Mail) -> tuple[str, int]:
     return mail.subject_type, mail.subject_id
 
 
-def _deliver_task() -> Task:
-    """The delivery task, looked up by name in the Celery app's registry so that this module and
-    the tasks module that wraps it do not import each other. A worker fills the registry by
-    autodiscovery when it starts; a web or command process does the same here on first use."""
-    if DELIVER_TASK not in celery_app.tasks:
-        celery_app.loader.import_default_modules()
-    return celery_app.tasks[DELIVER_TASK]
-
-
 def dispatch(message_id: int) -> None:
     """Hand the message to a worker (``deliver_message.delay``). Never raises: when the broker
     cannot be reached the error is logged and the sweeper dispatches the message later."""
     try:
-        _deliver_task().delay(message_id=message_id)
+        leases.task_named(DELIVER_TASK).delay(message_id=message_id)
     except Exception:
         logger.exception("outbox message %s could not be dispatched; the sweeper will dispatch it", message_id)
 
@@ -270,50 +259,32 @@ def dispatch(message_id: int) -> None:
 # --- delivery ----------------------------------------------------------------------------------
 
 
-def _claimable(now: dt.datetime) -> Q:
-    return (
-        Q(status=OutboxStatus.QUEUED)
-        | Q(status=OutboxStatus.FAILED, next_attempt_at__lte=now)
-        | Q(status=OutboxStatus.SENDING, lease_until__lt=now, attempts__lt=max_attempts())
-    )
+STATES = leases.LeaseStates(queued=OutboxStatus.QUEUED, failed=OutboxStatus.FAILED, running=OutboxStatus.SENDING)
 
 
 def _claim(message_id: int, now: dt.datetime) -> OutboxMessage | None:
     """Step 1: make this attempt the owner of the message, or return None if it cannot be."""
-    lease_until = now + dt.timedelta(seconds=lease_seconds())
-    with transaction.atomic():
-        rows = OutboxMessage.objects.filter(pk=message_id)
-        skip_locked = connection.features.has_select_for_update_skip_locked
-        if skip_locked and rows.select_for_update(skip_locked=True).values_list("pk", flat=True).first() is None:
-            return None  # another worker holds the row right now (or it does not exist)
-        claimed = rows.filter(_claimable(now)).update(
-            status=OutboxStatus.SENDING,
-            lease_until=lease_until,
-            next_attempt_at=lease_until,
-            attempts=F("attempts") + 1,
-        )
-        if not claimed:
-            return None
-        return OutboxMessage.objects.select_related("recipient").get(pk=message_id)
+    claimed = leases.claim(
+        OutboxMessage, message_id, now, states=STATES, lease_seconds=lease_seconds(), max_attempts=max_attempts()
+    )
+    return OutboxMessage.objects.select_related("recipient").get(pk=message_id) if claimed else None
 
 
 def _settle(message: OutboxMessage, **values: Any) -> bool:
     """Step 3: record the outcome of this attempt, unless its lease was taken over meanwhile."""
-    updated = OutboxMessage.objects.filter(
-        pk=message.pk, status=OutboxStatus.SENDING, attempts=message.attempts
-    ).update(lease_until=None, **values)
-    if not updated:
+    settled = leases.settle(message, states=STATES, **values)
+    if not settled:
         logger.warning(
             "outbox message %s: attempt %s finished after its lease was taken over; outcome %s not recorded",
             message.pk,
             message.attempts,
             values.get("status"),
         )
-    return bool(updated)
+    return settled
 
 
 def _status(message_id: int) -> str:
-    return OutboxMessage.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
+    return leases.status_of(OutboxMessage, message_id)
 
 
 def _fail(message: OutboxMessage, error: str, now: dt.datetime) -> None:

@@ -6,7 +6,9 @@ read with ``ast``: an assignment to such a field (``x.status = …``, ``setattr(
 a queryset ``update(status=…)`` / ``bulk_update([...], ["status"])`` or an
 ``update_or_create(defaults={"status": …})`` outside ``kodoku_portal/workflow.py`` fails the test.
 Rows are created in their first state (creation is not a transition). The outbox's own delivery
-state is infrastructure, written only by ``kodoku_portal/outbox.py`` with conditional updates.
+state and the jobs' are infrastructure, written only by ``kodoku_portal/outbox.py``,
+``kodoku_portal/jobs.py`` and the lease protocol they share (``kodoku_portal/leases.py``) with
+conditional updates.
 """
 
 import ast
@@ -17,7 +19,12 @@ from django.apps import apps
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ["kodoku_portal", "accounts", "calls", "applications", "reviews", "grants"]
 STATE_FIELDS = {"status", "phase", "role", "scan_status"}
-ALLOWED_WRITERS = {"kodoku_portal/workflow.py", "kodoku_portal/outbox.py", "kodoku_portal/jobs.py"}
+ALLOWED_WRITERS = {
+    "kodoku_portal/workflow.py",
+    "kodoku_portal/outbox.py",
+    "kodoku_portal/jobs.py",
+    "kodoku_portal/leases.py",
+}
 
 
 def _stateful_models():
