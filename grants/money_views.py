@@ -7,6 +7,7 @@ by grants/urls.py; every POST redirects to ``award_support.award_page_url(award,
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable
 
 import rules
 from django.contrib import messages
@@ -205,49 +206,64 @@ def advance_request(request: HttpRequest, pk: int) -> HttpResponse:
 # --- staff ------------------------------------------------------------------------------------
 
 
+def _staff_payment_step(
+    request: HttpRequest, pk: int, payment: int, form_class: type, step: Callable, done: str
+) -> HttpResponse:
+    """One staff step on one payment of an award: the payment's own form (prefixed with its id, as
+    the award page renders one per payment), then ``step(item, cleaned_data)``, then the award page."""
+    award = staff_award_or_404(pk)
+    item = _payment_of(award, payment)
+    form = form_class(request.POST, prefix=f"p{item.pk}")
+    if form.is_valid():
+        step(item, form.cleaned_data)
+        messages.success(request, done)
+    else:
+        _form_errors(request, form)
+    return HttpResponseRedirect(award_page_url(award, staff=True))
+
+
 @require_POST
 @staff_only
 @refusals_to_messages(_staff_page)
 def advance_approve(request: HttpRequest, pk: int, payment: int) -> HttpResponse:
-    award = staff_award_or_404(pk)
-    item = _payment_of(award, payment)
-    form = AdvanceApproveForm(request.POST, prefix=f"p{item.pk}")
-    if not form.is_valid():
-        _form_errors(request, form)
-        return HttpResponseRedirect(award_page_url(award, staff=True))
-    money_steps.advance_approve(payment=item, scheduled_on=form.cleaned_data["scheduled_on"], by=request.user)
-    messages.success(request, _("The advance payment was approved."))
-    return HttpResponseRedirect(award_page_url(award, staff=True))
+    return _staff_payment_step(
+        request,
+        pk,
+        payment,
+        AdvanceApproveForm,
+        lambda item, data: money_steps.advance_approve(
+            payment=item, scheduled_on=data["scheduled_on"], by=request.user
+        ),
+        _("The advance payment was approved."),
+    )
 
 
 @require_POST
 @staff_only
 @refusals_to_messages(_staff_page)
 def advance_refuse(request: HttpRequest, pk: int, payment: int) -> HttpResponse:
-    award = staff_award_or_404(pk)
-    item = _payment_of(award, payment)
-    form = AdvanceRefuseForm(request.POST, prefix=f"p{item.pk}")
-    if not form.is_valid():
-        _form_errors(request, form)
-        return HttpResponseRedirect(award_page_url(award, staff=True))
-    money_steps.advance_refuse(payment=item, reason=form.cleaned_data["reason"], by=request.user)
-    messages.success(request, _("The advance payment was refused."))
-    return HttpResponseRedirect(award_page_url(award, staff=True))
+    return _staff_payment_step(
+        request,
+        pk,
+        payment,
+        AdvanceRefuseForm,
+        lambda item, data: money_steps.advance_refuse(payment=item, reason=data["reason"], by=request.user),
+        _("The advance payment was refused."),
+    )
 
 
 @require_POST
 @staff_only
 @refusals_to_messages(_staff_page)
 def payment_paid(request: HttpRequest, pk: int, payment: int) -> HttpResponse:
-    award = staff_award_or_404(pk)
-    item = _payment_of(award, payment)
-    form = PaidForm(request.POST, prefix=f"p{item.pk}")
-    if not form.is_valid():
-        _form_errors(request, form)
-        return HttpResponseRedirect(award_page_url(award, staff=True))
-    money_steps.payment_record_paid(payment=item, paid_on=form.cleaned_data["paid_on"], by=request.user)
-    messages.success(request, _("The payment was recorded as paid."))
-    return HttpResponseRedirect(award_page_url(award, staff=True))
+    return _staff_payment_step(
+        request,
+        pk,
+        payment,
+        PaidForm,
+        lambda item, data: money_steps.payment_record_paid(payment=item, paid_on=data["paid_on"], by=request.user),
+        _("The payment was recorded as paid."),
+    )
 
 
 @require_POST
