@@ -400,14 +400,10 @@ class ScannedFile(models.Model):
         raise NotImplementedError
 
 
-class Attachment(ScannedFile):
-    """A file attached to an application: stored outside the web root, served only through a view.
+class UploadedFile(ScannedFile):
+    """What every stored upload records besides its file (whose path each model chooses): the name
+    it was uploaded under, its checked type, its size, who uploaded it and when."""
 
-    Its virus check is :class:`ScannedFile`'s (applications/scans.py)."""
-
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
-    kind = models.CharField(_("document type"), max_length=30, choices=AttachmentKind.choices)
-    file = models.FileField(upload_to=attachment_path, max_length=200)
     original_name = models.CharField(_("file name"), max_length=200)
     file_type = models.CharField(_("file type"), max_length=10)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
@@ -415,12 +411,25 @@ class Attachment(ScannedFile):
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
-        ordering = ("application", "uploaded_at", "id")
-        verbose_name = _("attachment")
-        verbose_name_plural = _("attachments")
+        abstract = True
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class Attachment(UploadedFile):
+    """A file attached to an application: stored outside the web root, served only through a view.
+
+    Its virus check is :class:`ScannedFile`'s (applications/scans.py)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("document type"), max_length=30, choices=AttachmentKind.choices)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+
+    class Meta:
+        ordering = ("application", "uploaded_at", "id")
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
 
     @property
     def audit_label(self) -> str:

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from applications.models import BudgetCategory, ScannedFile
+from applications.models import BudgetCategory, UploadedFile
 from calls.models import Call
 from kodoku_portal.limits import LONG_TEXT_MAX, NOTE_MAX, REASON_MAX, LimitedTextField, with_length_checks
 
@@ -498,7 +498,7 @@ def evidence_path(instance: "Evidence", filename: str) -> str:
     return f"evidence/{instance.cost.report.award_id}/{secrets.token_hex(16)}"
 
 
-class Evidence(ScannedFile):
+class Evidence(UploadedFile):
     """A file proving a line of actual costs (領収書, 契約書, 成果物), with the invoice's
     適格請求書発行事業者 registration number (T + 13 digits) when one is given. Virus-checked as
     an application's attachment is (``ScannedFile``, applications/scans.py)."""
@@ -507,19 +507,11 @@ class Evidence(ScannedFile):
     kind = models.CharField(_("document type"), max_length=20, choices=EvidenceKind.choices)
     invoice_number = models.CharField(_("registration number (T + 13 digits)"), max_length=14, blank=True)
     file = models.FileField(upload_to=evidence_path, max_length=200)
-    original_name = models.CharField(_("file name"), max_length=200)
-    file_type = models.CharField(_("file type"), max_length=10)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         ordering = ("cost", "uploaded_at", "id")
         verbose_name = _("evidence")
         verbose_name_plural = _("evidence")
-
-    def __str__(self) -> str:
-        return self.original_name
 
     @property
     def audit_label(self) -> str:
@@ -541,7 +533,7 @@ def award_document_path(instance: "AwardDocument", filename: str) -> str:
     return f"award-documents/{instance.award_id}/{secrets.token_hex(16)}"
 
 
-class AwardDocument(ScannedFile):
+class AwardDocument(UploadedFile):
     """An attachment of a grant application, a change request or a report (not a cost line's
     evidence): kept with the filing it came with. Virus-checked as an application's attachment is
     (``ScannedFile``, applications/scans.py)."""
@@ -555,19 +547,11 @@ class AwardDocument(ScannedFile):
     report = models.ForeignKey(Report, on_delete=models.CASCADE, null=True, blank=True, related_name="documents")
     title = models.CharField(_("document"), max_length=100)
     file = models.FileField(upload_to=award_document_path, max_length=200)
-    original_name = models.CharField(_("file name"), max_length=200)
-    file_type = models.CharField(_("file type"), max_length=10)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         ordering = ("award", "uploaded_at", "id")
         verbose_name = _("award document")
         verbose_name_plural = _("award documents")
-
-    def __str__(self) -> str:
-        return self.original_name
 
     @property
     def audit_label(self) -> str:
