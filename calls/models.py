@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -564,6 +566,14 @@ class FormField(_FrozenWithVersion):
     def choice_list(self) -> list[tuple[str, str, str]]:
         """(value, Japanese label, English label) per non-empty line of ``choices``."""
         return parse_choices(self.choices)
+
+
+@receiver(pre_delete, sender=FormSection)
+@receiver(pre_delete, sender=FormField)
+def _refuse_deleting_from_a_frozen_version(sender, instance, **kwargs) -> None:
+    """Also a queryset's delete() (it sends this signal per row) cannot take a field or a section
+    out of a published version. A queryset's update() is not watched: services do not use it."""
+    instance._refuse_when_frozen()
 
 
 def parse_choices(text: str) -> list[tuple[str, str, str]]:
