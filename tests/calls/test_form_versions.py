@@ -3,7 +3,8 @@ edited once published, copied into a new draft; edited in the admin with validat
 actions; previewed by staff."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from calls.models import FormField, FormSection, FormVersion, FormVersionStatus, FrozenVersion
@@ -148,3 +149,15 @@ def test_the_preview_shows_every_section_and_checks_entries_without_storing(clie
     forms = {section.key: form for section, form in checked.context["sections"]}
     assert "venue_other" in forms["activity"].errors
     assert version.fields.count() == sum(len(fields) for _key, _title, fields in SIMPLE_FORM)
+
+
+def test_the_preview_reads_a_fixed_number_of_queries(client, staff):
+    client.force_login(staff)
+    small = build_version(CallFactory(), [("s", "区分", [{"key": "a", "kind": "short_text", "label": "A"}])])
+    large = build_version(CallFactory())  # 11 fields in 2 sections
+    counts = []
+    for version in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/staff/forms/{version.pk}/preview/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
