@@ -161,3 +161,52 @@ def test_the_preview_reads_a_fixed_number_of_queries(client, staff):
             assert client.get(f"/staff/forms/{version.pk}/preview/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_admin_saves_sections_and_fields_inline(admin_client):
+    version = build_version(
+        CallFactory(), [("basic", "基本", [{"key": "name", "kind": "short_text", "label": "名称"}])], publish=False
+    )
+    section = version.sections.get()
+    field = version.fields.get()
+    inline = {
+        "note": "",
+        "sections-TOTAL_FORMS": "1",
+        "sections-INITIAL_FORMS": "1",
+        "sections-MIN_NUM_FORMS": "0",
+        "sections-MAX_NUM_FORMS": "1000",
+        "sections-0-id": section.pk,
+        "sections-0-version": version.pk,
+        "sections-0-order": "0",
+        "sections-0-key": "basic",
+        "sections-0-title": "基本情報",
+        "fields-TOTAL_FORMS": "2",
+        "fields-INITIAL_FORMS": "1",
+        "fields-MIN_NUM_FORMS": "0",
+        "fields-MAX_NUM_FORMS": "1000",
+        "fields-0-id": field.pk,
+        "fields-0-version": version.pk,
+        "fields-0-section": section.pk,
+        "fields-0-order": "0",
+        "fields-0-key": "name",
+        "fields-0-kind": "choice",
+        "fields-0-label": "種別",
+        "fields-0-choices": "npo|NPO法人|NPO\nother|その他",
+        "fields-1-version": version.pk,
+        "fields-1-section": section.pk,
+        "fields-1-order": "1",
+        "fields-1-key": "other_kind",
+        "fields-1-kind": "short_text",
+        "fields-1-label": "その他の種別",
+        "fields-1-condition_field": "name",
+        "fields-1-condition_operator": "equals",
+        "fields-1-condition_value": "other",
+    }
+    response = admin_client.post(f"/admin/calls/formversion/{version.pk}/change/", inline)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert list(version.fields.order_by("order").values_list("key", "kind", "condition_field")) == [
+        ("name", "choice", ""),
+        ("other_kind", "short_text", "name"),
+    ]
+    assert version.fields.get(key="name").choice_list() == [("npo", "NPO法人", "NPO"), ("other", "その他", "")]
+    form_version_publish(version, by=None)
