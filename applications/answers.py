@@ -30,6 +30,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from calls.form_builder import SchemaSectionForm, section_form
+from calls.form_schema import schema_of, visible_keys
 from calls.models import FieldKind, FormField, FormSection, FormVersion
 from calls.services import published_version
 from kodoku_portal.jp import format_date, format_yen
@@ -282,3 +283,57 @@ def version_changes(old: FormVersion | None, new: FormVersion) -> VersionChange:
         if key not in new_fields:
             change.removed.append(FieldChange(key, item.localized_label))
     return change
+
+
+# --- reading an application's answers (the read-only view, the staff page, the receipt) -------------
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    key: str
+    label: str
+    value: str
+    hidden: bool  # hidden by its condition: kept, not used
+
+
+@dataclass(frozen=True)
+class SectionAnswers:
+    section: FormSection
+    rows: list[AnswerRow]
+
+
+@dataclass(frozen=True)
+class ApplicationAnswers:
+    version: FormVersion | None
+    sections: list[SectionAnswers]
+    earlier: list[EarlierAnswer]
+
+
+def answers_for_display(application: Application) -> ApplicationAnswers:
+    """Every answer of the application under its own version (``version_for``), section by
+    section, with the answers kept from an earlier version (``templates/applications/_schema_answers.html``)."""
+    version = version_for(application)
+    if version is None:
+        return ApplicationAnswers(None, [], [])
+    answers = answers_of(application)
+    values = stored_values(version, answers)
+    attachments = {answer.attachment_id: answer.attachment.original_name for answer in answers if answer.attachment_id}
+    shown = visible_keys(schema_of(version).fields, values)
+    fields = version.ordered_fields()
+    sections = [
+        SectionAnswers(
+            section,
+            [
+                AnswerRow(
+                    item.key,
+                    item.localized_label,
+                    display_value(item, values.get(item.key), attachments),
+                    hidden=item.key not in shown,
+                )
+                for item in fields
+                if item.section_id == section.pk
+            ],
+        )
+        for section in version.ordered_sections()
+    ]
+    return ApplicationAnswers(version, sections, earlier_answers(version, answers))

@@ -242,3 +242,41 @@ def test_a_submitted_application_is_shown_with_its_own_version(version, open_cal
     assert answer_store.version_for(submitted).pk == version.pk
     with pytest.raises(Refused):
         form_version_move(submitted, by=None)
+
+
+TOKYO = {"schema-areas": ["13", "01"], "schema-tokyo_note": "区内3か所"}
+
+
+def test_answers_are_shown_under_the_applications_own_version(draft, member, version, open_call):
+    answers_save(
+        draft,
+        section(version, "basic"),
+        {"schema-project_name": "まちの縁側", "schema-total_cost": "1200000"},
+        by=member,
+    )
+    assert answers_save(
+        draft,
+        section(version, "activity"),
+        {**ACTIVITY, "schema-venue": "other", "schema-venue_other": "公民館", **TOKYO},
+        by=member,
+    ).saved
+    assert answers_save(draft, section(version, "activity"), {**ACTIVITY, **TOKYO}, by=member).saved
+    # A newer version drops a field; the draft has not moved, so it reads with its own version.
+    _next_version(open_call, UserFactory(role="staff"), remove=["venue_other"])
+    draft.refresh_from_db()
+    shown = answer_store.answers_for_display(draft)
+    assert shown.version == version
+    rows = {row.key: row for part in shown.sections for row in part.rows}
+    assert rows["total_cost"].value == "1,200,000円"
+    assert rows["areas"].value == "東京都、北海道"
+    assert rows["venue"].value == "自団体の施設"
+    assert rows["venue_other"].value == "公民館" and rows["venue_other"].hidden
+    html = render_to_string("applications/_schema_answers.html", {"answers": shown})
+    assert "その他の実施場所" in html and "この回答では使われません" in html
+    # Moved, the removed field's answer is listed as from the earlier version.
+    form_version_move(draft, by=member)
+    draft.refresh_from_db()
+    moved = answer_store.answers_for_display(draft)
+    assert [(row.key, row.value) for row in moved.earlier] == [("venue_other", "公民館")]
+    html = render_to_string("applications/_schema_answers.html", {"answers": moved})
+    assert "以前の版の申請様式での回答" in html and "（第1版）" in html
