@@ -337,3 +337,43 @@ def answers_for_display(application: Application) -> ApplicationAnswers:
         for section in version.ordered_sections()
     ]
     return ApplicationAnswers(version, sections, earlier_answers(version, answers))
+
+
+# --- for the applicant's task list: one entry per schema section --------------------------------
+
+
+@dataclass(frozen=True)
+class SectionState:
+    """A schema section as a task-list entry: complete when every required field shown with the
+    stored answers has an answer; ``missing`` names those that have none."""
+
+    section: FormSection
+    missing: list[str]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def section_states(application: Application, version: FormVersion | None = None) -> list[SectionState]:
+    """The task-list entries of the application's form, in order (also what a submission check asks)."""
+    version = version or version_for(application)
+    if version is None:
+        return []
+    values = stored_values(version, answers_of(application))
+    shown = visible_keys(schema_of(version).fields, values)
+    fields = version.ordered_fields()
+    return [
+        SectionState(
+            section,
+            [
+                item.localized_label
+                for item in fields
+                if item.section_id == section.pk
+                and item.required
+                and item.key in shown
+                and values.get(item.key) in (None, "", [], ())
+            ],
+        )
+        for section in version.ordered_sections()
+    ]

@@ -280,3 +280,15 @@ def test_answers_are_shown_under_the_applications_own_version(draft, member, ver
     assert [(row.key, row.value) for row in moved.earlier] == [("venue_other", "公民館")]
     html = render_to_string("applications/_schema_answers.html", {"answers": moved})
     assert "以前の版の申請様式での回答" in html and "（第1版）" in html
+
+
+def test_a_section_is_complete_when_its_shown_required_fields_are_answered(draft, member, version):
+    states = {state.section.key: state for state in answer_store.section_states(draft)}
+    assert states["basic"].missing == ["事業名"] and states["activity"].missing == ["事業計画"]
+    answers_save(draft, section(version, "basic"), {"schema-project_name": "まちの縁側"}, by=member)
+    assert answers_save(draft, section(version, "activity"), ACTIVITY, by=member).saved
+    assert all(state.complete for state in answer_store.section_states(draft))
+    # venue_other is required only while shown; a stored "other" venue without it is incomplete.
+    Answer.objects.filter(application=draft, field_key="venue").update(text="other")
+    states = {state.section.key: state for state in answer_store.section_states(draft)}
+    assert states["activity"].missing == ["その他の実施場所"] and states["basic"].complete
