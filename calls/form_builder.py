@@ -101,15 +101,20 @@ def _initial(kind: str, value: Any) -> Any:
 
 
 class SchemaSectionForm(CleanInputFormMixin, forms.Form):
-    """One schema section; built by :func:`section_form`."""
+    """One schema section; built by :func:`section_form` (its fields are named by the schema's keys,
+    so what the form knows of the schema is kept in instance attributes, never in class ones)."""
 
-    version: FormVersion
-    section: FormSection
-    items: list[FormField]
-    specs: tuple[FieldSpec, ...]
-    stored: Mapping[str, Any]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        version: FormVersion,
+        section: FormSection,
+        items: list[FormField],
+        specs: tuple[FieldSpec, ...],
+        stored: Mapping[str, Any],
+        **kwargs: Any,
+    ) -> None:
+        self.version, self.section, self.items, self.specs, self.stored = version, section, items, specs, stored
         super().__init__(*args, **kwargs)
         self.hidden_keys: set[str] = self._hidden_for(self.stored)
 
@@ -159,15 +164,16 @@ def section_form(
     stored = dict(values or {})
     items = [item for item in version.ordered_fields() if item.section_id == section.pk]
     file_choices = list(file_choices)
-    attrs: dict[str, Any] = {
-        "version": version,
-        "section": section,
-        "items": items,
-        "specs": schema_of(version).fields,
-        "stored": stored,
-    }
-    for item in items:
-        attrs[item.key] = _styled(form_field_for(item, file_choices=file_choices))
-    form_class = type("SchemaSectionForm", (SchemaSectionForm,), attrs)
+    declared = {item.key: _styled(form_field_for(item, file_choices=file_choices)) for item in items}
+    form_class = type("SchemaSectionForm", (SchemaSectionForm,), declared)
     initial = {item.key: _initial(item.kind, stored.get(item.key)) for item in items}
-    return form_class(data=data, initial=initial, prefix=prefix)
+    return form_class(
+        data=data,
+        initial=initial,
+        prefix=prefix,
+        version=version,
+        section=section,
+        items=items,
+        specs=schema_of(version).fields,
+        stored=stored,
+    )

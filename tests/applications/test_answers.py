@@ -292,3 +292,19 @@ def test_a_section_is_complete_when_its_shown_required_fields_are_answered(draft
     Answer.objects.filter(application=draft, field_key="venue").update(text="other")
     states = {state.section.key: state for state in answer_store.section_states(draft)}
     assert states["activity"].missing == ["その他の実施場所"] and states["basic"].complete
+
+
+def test_keys_that_name_form_attributes_are_plain_fields(draft, member, open_call):
+    spec = [
+        (
+            "s",
+            "区分",
+            [{"key": key, "kind": "short_text", "label": key} for key in ("clean", "items", "version", "rows")],
+        )
+    ]
+    version = build_version(open_call, spec)
+    outcome = answers_save(
+        draft, version.sections.get(), {"schema-clean": "a", "schema-items": "b", "schema-rows": "c"}, by=member
+    )
+    assert outcome.saved
+    assert {key: row.text for key, row in stored(draft).items()} == {"clean": "a", "items": "b", "rows": "c"}
