@@ -218,6 +218,9 @@ def test_a_version_change_mid_round_keeps_every_answer(draft, member, version, o
     assert version.status == FormVersionStatus.RETIRED
     draft.refresh_from_db()
     assert draft.form_version == version  # the draft keeps the version it began with until it moves
+    with pytest.raises(Refused) as refused:  # a section of the newer version is not for this draft yet
+        answers_save(draft, newer.sections.get(key="basic"), {"schema-project_name": "x"}, by=member)
+    assert refused.value.code == "other_version"
     change = form_version_move(draft, by=member)
     assert [item.key for item in change.added] == ["contact"]
     assert [item.key for item in change.removed] == ["venue_other"]

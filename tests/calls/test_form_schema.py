@@ -192,7 +192,6 @@ def test_a_choice_without_choices_and_choices_where_none_belong_are_found(schema
     index = data.draw(st.integers(0, len(schema.fields) - 1))
     spec = schema.fields[index]
     if spec.kind in (FieldKind.CHOICE, FieldKind.MULTI_CHOICE):
-        # Nothing may refer to its values any more: drop conditions pointing at it.
         broken = with_field(schema, index, choices=())
         expected = "no_choices"
     else:
