@@ -22,6 +22,9 @@ class ApplicationsConfig(AppConfig):
         audit.register_action("attachment_scan_clean", _("The virus check found no problem in %(object)s"))
         audit.register_action("attachment_scan_quarantined", _("The virus check quarantined %(object)s"))
         audit.register_action("attachment_scan_error", _("The virus check of %(object)s failed"))
+        audit.register_action(
+            "form_version_moved", _("%(actor)s moved %(object)s to another version of the application form: %(after)s")
+        )
         audit.register_action("application_submitted", _("%(actor)s submitted %(object)s"))
         audit.register_action("application_withdrawn", _("%(actor)s withdrew %(object)s"))
         audit.register_action("member_joined", _("%(actor)s joined %(object)s by invitation"))

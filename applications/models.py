@@ -176,6 +176,16 @@ class Application(models.Model):
     # Optimistic locking: every accepted save increments it; a save based on an older one is refused.
     version = models.PositiveIntegerField(default=1)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # The version of the call's application form (calls.FormVersion) this application answers: set
+    # when its first answer is saved, moved only by the organisation (answers.form_version_move).
+    form_version = models.ForeignKey(
+        "calls.FormVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+        verbose_name=_("application form version"),
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT
     )
@@ -505,3 +515,41 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"受付票 {self.application.receipt_number}"
+
+
+@with_length_checks
+class Answer(models.Model):
+    """One answer to a field of a call's application form (calls.FormField), per application and
+    field key, stored in the column of its kind: ``text`` (short and long texts, a single choice),
+    ``number`` (whole numbers and yen), ``date``, ``choices`` (a JSON list: multiple choice and
+    prefecture codes) or ``attachment`` (a file slot). ``form_version`` is the version it was
+    answered under; an answer to a field the application's version no longer has is kept and shown
+    as "from an earlier version" (applications/answers.py)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="answers")
+    field_key = models.SlugField(_("field key"), max_length=60)
+    form_version = models.ForeignKey(
+        "calls.FormVersion", on_delete=models.PROTECT, related_name="answers", verbose_name=_("form version")
+    )
+    text = LimitedTextField(_("text"), blank=True, max_length=LONG_TEXT_MAX)
+    number = models.BigIntegerField(_("number"), null=True, blank=True)
+    date = models.DateField(_("date"), null=True, blank=True)
+    choices = models.JSONField(_("choices"), null=True, blank=True)
+    attachment = models.ForeignKey(
+        Attachment, on_delete=models.SET_NULL, null=True, blank=True, related_name="answers", verbose_name=_("file")
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ("application", "id")
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(fields=("application", "field_key"), name="answer_one_per_application_and_field")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.field_key}"

@@ -21,13 +21,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from calls.models import Call
+from calls.form_builder import SchemaSectionForm
+from calls.models import Call, FormSection
+from calls.services import published_version
 from kodoku_portal.jp import join_list
 from kodoku_portal.normalise import local_government_corporate_number, normalise_local_government_code
 from kodoku_portal.outbox import Mail, enqueue
 from kodoku_portal.prefectures import is_prefecture_code
 from kodoku_portal.workflow import Refused, change_state, record
 
+from . import answers as answer_store
 from . import scans
 from .checks import (
     CORPORATE_NUMBER_UNEXPECTED,
@@ -37,6 +40,7 @@ from .checks import (
 )
 from .documents import receipt_pdf
 from .models import (
+    Answer,
     Application,
     ApplicationStatus,
     Attachment,
@@ -50,7 +54,14 @@ from .models import (
     RefusedSave,
     RefusedSaveReason,
 )
-from .rules import call_refusal, can_manage_organisation, draft_refusal, submit_refusal, withdraw_refusal
+from .rules import (
+    call_refusal,
+    can_manage_organisation,
+    draft_refusal,
+    is_member,
+    submit_refusal,
+    withdraw_refusal,
+)
 from .selectors import application_mail_recipients
 
 INVITATION_DAYS = 14
@@ -437,6 +448,119 @@ def _budget_lines_store(application_id: int, lines: list[BudgetLineInput]) -> No
         )
     if created:
         BudgetLine.objects.bulk_create(created)
+
+
+# --- answers to a call's application form (issue 16; applications/answers.py) ----------------------
+
+
+@dataclass
+class AnswersOutcome:
+    """``saved``: the section's answers were stored; else ``form`` carries the errors (nothing written)."""
+
+    saved: bool
+    form: SchemaSectionForm
+
+
+def _lock_draft_of_member(application: Application, user: User | None, now: dt.datetime | None) -> Application:
+    """The permission first (a member of the organisation; ``None``: the system), then the row
+    lock and the refusals of ``application_save_draft`` (no longer a draft, the call closed)."""
+    if user is not None and not is_member(user, application):
+        raise Refused(_("You are not a member of this organisation."), code="forbidden")
+    locked = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application.pk)
+    refusal = draft_refusal(locked, now or timezone.now())  # the clock after the lock, as for a draft save
+    if refusal is not None:
+        raise refusal
+    return locked
+
+
+@transaction.atomic
+def answers_save(
+    application: Application,
+    section: FormSection,
+    data: dict[str, Any],
+    *,
+    by: User | None,
+    now: dt.datetime | None = None,
+) -> AnswersOutcome:
+    """Validate and store the answers of one section of the call's form (posted ``data``, the form's
+    prefix ``schema``). Only this section's shown fields are written: other sections' answers, and
+    the stored answer of a field hidden by its condition, stay as they are. Refused like a draft
+    save (not a member, no longer a draft, the call closed); a section of another version than the
+    application's is refused too. The first save fixes the application's version."""
+    locked = _lock_draft_of_member(application, by, now)
+    version = answer_store.version_for(locked)
+    if version is None or section.version_id != version.pk:
+        raise Refused(_("This part of the form belongs to another version of the form."), code="other_version")
+    stored = {answer.field_key: answer for answer in answer_store.answers_of(locked)}
+    form = answer_store.section_form_for(locked, version, section, data=data, answers=stored.values())
+    if not form.is_valid():
+        return AnswersOutcome(False, form)
+    kinds = {item.key: item.kind for item in form.items}
+    created, changed = [], []
+    for key, value in form.answers_to_save().items():
+        answer = stored.get(key)
+        if answer is None:
+            if value in (None, "", [], ()):
+                continue
+            answer = Answer(application=locked, field_key=key, form_version=version, updated_by=by)
+            answer_store.write_value(answer, kinds[key], value)
+            created.append(answer)
+            continue
+        before = (answer.text, answer.number, answer.date, answer.choices, answer.attachment_id, answer.form_version_id)
+        answer_store.write_value(answer, kinds[key], value)
+        answer.form_version = version
+        after = (answer.text, answer.number, answer.date, answer.choices, answer.attachment_id, answer.form_version_id)
+        if before != after:
+            answer.updated_by = by
+            answer.updated_at = timezone.now()
+            changed.append(answer)
+    if created:
+        Answer.objects.bulk_create(created)
+    if changed:
+        Answer.objects.bulk_update(
+            changed, ["text", "number", "date", "choices", "attachment", "form_version", "updated_by", "updated_at"]
+        )
+    if locked.form_version_id is None or created or changed:
+        locked.form_version = version
+        locked.updated_by = by
+        locked.save(update_fields=["form_version", "updated_by", "updated_at"])
+    return AnswersOutcome(True, form)
+
+
+@transaction.atomic
+def form_version_move(
+    application: Application, *, by: User | None, now: dt.datetime | None = None
+) -> answer_store.VersionChange:
+    """Move a draft to the call's newest published form version and say what changed (fields
+    added, removed, changed). No answer is deleted or rewritten: an answer the new version cannot
+    show (its field removed, or changed beyond it) is kept and listed in ``earlier``."""
+    locked = _lock_draft_of_member(application, by, now)
+    newest = published_version(locked.call)
+    if newest is None:
+        raise Refused(_("This call has no published application form."), code="no_form")
+    old = answer_store.version_with_fields(locked.form_version_id) if locked.form_version_id else None
+    new = answer_store.version_with_fields(newest.pk)
+    change = answer_store.version_changes(old, new)
+    if old is not None and old.pk == new.pk:
+        return change
+    locked.form_version = new
+    locked.updated_by = by
+    locked.save(update_fields=["form_version", "updated_by", "updated_at"])
+    record(
+        locked,
+        by=by,
+        action="form_version_moved",
+        before={"form_version": old.number if old else None},
+        after={
+            "form_version": new.number,
+            "added": [item.key for item in change.added],
+            "removed": [item.key for item in change.removed],
+            "changed": [item.key for item in change.changed],
+        },
+        call_id=locked.call_id,
+    )
+    change.earlier = answer_store.earlier_answers(new, answer_store.answers_of(locked))
+    return change
 
 
 @transaction.atomic

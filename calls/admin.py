@@ -1,8 +1,15 @@
 """Administrators configure programmes, calls and themes here, so the next call needs no code."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from .models import ApplicantType, Call, Programme, Theme
+from kodoku_portal.workflow import Refused
+
+from . import services
+from .models import ApplicantType, Call, FormField, FormSection, FormVersion, Programme, Theme
 
 
 @admin.register(ApplicantType)
@@ -30,6 +37,19 @@ class CallAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title_en",)}
     filter_horizontal = ("eligible_types",)
     inlines = [ThemeInline]
+    actions = ["start_form_draft"]
+
+    @admin.action(description=_("Start a draft application form (a copy of the newest version)"))
+    def start_form_draft(self, request, queryset):
+        for call in queryset:
+            try:
+                draft = services.form_version_draft(call, by=request.user)
+            except Refused as refused:
+                for message in refused.messages:
+                    self.message_user(request, f"{call}: {message}", messages.ERROR)
+            else:
+                self.message_user(request, gettext("Started %(version)s.") % {"version": draft}, messages.SUCCESS)
+
     fieldsets = (
         (None, {"fields": ("programme", "slug", "title", "title_en", "fiscal_year", "is_practice", "published")}),
         ("Texts", {"fields": ("summary", "summary_en", "menu", "eligibility_note")}),
@@ -58,3 +78,123 @@ class CallAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+
+# --- application forms (issue 16): staff edit a draft version; published versions are read only ---
+
+
+class _DraftOnlyInline:
+    """Sections and fields are edited only while their version is a draft."""
+
+    def _editable(self, obj) -> bool:
+        return obj is None or obj.is_draft
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class FormSectionInline(_DraftOnlyInline, admin.TabularInline):
+    model = FormSection
+    extra = 0
+    fields = ("order", "key", "title", "title_en")
+
+
+class FormFieldInline(_DraftOnlyInline, admin.StackedInline):
+    model = FormField
+    fk_name = "version"
+    extra = 0
+    fieldsets = (
+        (None, {"fields": (("section", "order"), ("key", "kind", "required"), ("label", "label_en"))}),
+        (_("Help and limits"), {"fields": ("help_text", "help_text_en", "max_length", "choices")}),
+        (_("Shown only when"), {"fields": (("condition_field", "condition_operator", "condition_value"),)}),
+    )
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._version = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "section":
+            version = getattr(self, "_version", None)
+            kwargs["queryset"] = FormSection.objects.filter(version=version) if version else FormSection.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(FormVersion)
+class FormVersionAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "call", "number", "status", "published_at", "preview_link")
+    list_filter = ("status", "call")
+    search_fields = ("call__title", "call__slug")
+    readonly_fields = ("call", "number", "status", "published_at", "preview_link", "problems")
+    fields = ("call", "number", "status", "published_at", "note", "preview_link", "problems")
+    inlines = [FormSectionInline, FormFieldInline]
+    actions = ["validate_versions", "publish_versions", "start_new_draft"]
+
+    def has_add_permission(self, request):
+        return False  # a version is started from its call (action) or from the newest version (action)
+
+    def has_delete_permission(self, request, obj=None):
+        return bool(obj is not None and obj.is_draft and super().has_delete_permission(request, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not obj.is_draft:
+            return (*self.readonly_fields, "note")
+        return self.readonly_fields
+
+    @admin.display(description=_("preview"))
+    def preview_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            reverse("calls:form_preview", args=[obj.pk]),
+            gettext("Open the preview"),
+        )
+
+    @admin.display(description=_("problems"))
+    def problems(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        found = services.form_version_problems(obj)
+        if not found:
+            return gettext("None: this version can be published.")
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p.message,) for p in found)))
+
+    @admin.action(description=_("Validate the selected versions"))
+    def validate_versions(self, request, queryset):
+        for version in queryset:
+            found = services.form_version_problems(version)
+            if not found:
+                self.message_user(
+                    request, gettext("%(version)s: no problems.") % {"version": version}, messages.SUCCESS
+                )
+            for problem in found:
+                self.message_user(request, f"{version}: {problem.message}", messages.ERROR)
+
+    @admin.action(description=_("Publish the selected draft versions"))
+    def publish_versions(self, request, queryset):
+        for version in queryset:
+            try:
+                services.form_version_publish(version, by=request.user)
+            except Refused as refused:
+                for message in refused.messages:
+                    self.message_user(request, f"{version}: {message}", messages.ERROR)
+            else:
+                self.message_user(request, gettext("Published %(version)s.") % {"version": version}, messages.SUCCESS)
+
+    @admin.action(description=_("Start a new draft version (a copy of the newest)"))
+    def start_new_draft(self, request, queryset):
+        for call in {version.call for version in queryset.select_related("call")}:
+            try:
+                draft = services.form_version_draft(call, by=request.user)
+            except Refused as refused:
+                for message in refused.messages:
+                    self.message_user(request, f"{call}: {message}", messages.ERROR)
+            else:
+                self.message_user(request, gettext("Started %(version)s.") % {"version": draft}, messages.SUCCESS)

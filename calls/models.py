@@ -12,12 +12,14 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kodoku_portal.limits import LONG_TEXT_MAX, LimitedTextField, with_length_checks
+from kodoku_portal.limits import LONG_TEXT_MAX, NOTE_MAX, LimitedTextField, with_length_checks
 
 
 def localized(obj, field: str) -> str:
@@ -374,3 +376,218 @@ class Theme(models.Model):
     @property
     def example_list(self) -> list[str]:
         return [line.strip() for line in self.examples.splitlines() if line.strip()]
+
+
+# --- Application forms as data of a call (issue 16) -----------------------------------------------
+# A call's form is a FormVersion with sections and fields. Staff edit a draft version; publishing
+# it (calls.services.form_version_publish) validates it (calls/form_schema.py) and freezes it: a
+# published or retired version is never edited again, a change is a new version. Answers live in
+# the applications layer (applications.Answer), one row per application and field key.
+
+
+class FormVersionStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    RETIRED = "retired", _("Retired")
+
+
+FORM_VERSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    FormVersionStatus.DRAFT: frozenset({FormVersionStatus.PUBLISHED}),
+    FormVersionStatus.PUBLISHED: frozenset({FormVersionStatus.RETIRED}),
+    FormVersionStatus.RETIRED: frozenset(),
+}
+
+
+class FieldKind(models.TextChoices):
+    SHORT_TEXT = "short_text", _("Short text")
+    LONG_TEXT = "long_text", _("Long text")
+    WHOLE_NUMBER = "whole_number", _("Whole number")
+    YEN = "yen", _("Amount in yen")
+    DATE = "date", _("Date")
+    CHOICE = "choice", _("Single choice")
+    MULTI_CHOICE = "multi_choice", _("Multiple choice")
+    PREFECTURES = "prefectures", _("Set of prefectures")
+    FILE = "file", _("File slot")
+
+
+class ConditionOperator(models.TextChoices):
+    EQUALS = "equals", _("equals")
+    INCLUDES = "includes", _("includes")
+
+
+class FrozenVersion(Exception):
+    """A section or field of a published or retired form version was about to be changed."""
+
+
+class FormVersion(models.Model):
+    """One version of a call's application form. Numbered per call; only a draft is edited."""
+
+    TRANSITIONS = FORM_VERSION_TRANSITIONS
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="form_versions", verbose_name=_("call"))
+    number = models.PositiveSmallIntegerField(_("version number"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=FormVersionStatus.choices, default=FormVersionStatus.DRAFT
+    )
+    note = models.CharField(_("what changed"), max_length=200, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("call", "number")
+        verbose_name = _("application form version")
+        verbose_name_plural = _("application form versions")
+        constraints = [models.UniqueConstraint(fields=("call", "number"), name="form_version_number_unique_per_call")]
+
+    def __str__(self) -> str:
+        return _("%(call)s: form version %(number)s") % {"call": self.call, "number": self.number}
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == FormVersionStatus.DRAFT
+
+    def ordered_sections(self) -> list["FormSection"]:
+        return sorted(self.sections.all(), key=lambda section: (section.order, section.key))
+
+    def ordered_fields(self) -> list["FormField"]:
+        """Every field in form order: by section, then by the field's order (conditions refer back)."""
+        sections = {section.pk: (section.order, section.key) for section in self.sections.all()}
+        return sorted(
+            self.fields.all(), key=lambda field: (*sections.get(field.section_id, (0, "")), field.order, field.key)
+        )
+
+
+class _FrozenWithVersion(models.Model):
+    """Sections and fields belong to their version: once it is published nothing of it changes."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self._refuse_when_frozen()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_when_frozen()
+        return super().delete(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            self._refuse_when_frozen()
+        except FrozenVersion as exc:
+            raise ValidationError(str(exc)) from None
+
+    def _refuse_when_frozen(self) -> None:
+        version_id = self.version_id
+        if version_id is None:
+            return
+        status = FormVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
+        if status is not None and status != FormVersionStatus.DRAFT:
+            raise FrozenVersion(_("A published form version cannot be changed; make a new version and publish it."))
+
+
+class FormSection(_FrozenWithVersion):
+    """A section of the form: one more entry of the applicant's task list."""
+
+    version = models.ForeignKey(
+        FormVersion, on_delete=models.CASCADE, related_name="sections", verbose_name=_("form version")
+    )
+    key = models.SlugField(_("key"), max_length=60)
+    title = models.CharField(_("title (Japanese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ("version", "order", "key")
+        verbose_name = _("form section")
+        verbose_name_plural = _("form sections")
+        constraints = [models.UniqueConstraint(fields=("version", "key"), name="form_section_key_unique_per_version")]
+
+    def __str__(self) -> str:
+        return localized(self, "title")
+
+
+@with_length_checks
+class FormField(_FrozenWithVersion):
+    """A question of the form. ``choices`` are data: one per line, ``value|日本語|English``."""
+
+    version = models.ForeignKey(
+        FormVersion, on_delete=models.CASCADE, related_name="fields", verbose_name=_("form version")
+    )
+    section = models.ForeignKey(FormSection, on_delete=models.CASCADE, related_name="fields", verbose_name=_("section"))
+    key = models.SlugField(_("key"), max_length=60)
+    label = models.CharField(_("label (Japanese)"), max_length=200)
+    label_en = models.CharField(_("label (English)"), max_length=200, blank=True)
+    help_text = LimitedTextField(_("help text (Japanese)"), blank=True, max_length=NOTE_MAX)
+    help_text_en = LimitedTextField(_("help text (English)"), blank=True, max_length=NOTE_MAX)
+    kind = models.CharField(_("kind"), max_length=20, choices=FieldKind.choices)
+    required = models.BooleanField(_("required"), default=False)
+    max_length = models.PositiveIntegerField(
+        _("maximum length (characters)"), null=True, blank=True, help_text=_("For texts only.")
+    )
+    choices = LimitedTextField(
+        _("choices"),
+        blank=True,
+        max_length=NOTE_MAX,
+        help_text=_("Single and multiple choice: one choice per line, value|label in Japanese|label in English."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    condition_field = models.SlugField(
+        _("shown when field"),
+        max_length=60,
+        blank=True,
+        help_text=_("The key of an earlier field; empty: always shown."),
+    )
+    condition_operator = models.CharField(_("condition"), max_length=10, choices=ConditionOperator.choices, blank=True)
+    condition_value = models.CharField(_("has the value"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ("version", "section__order", "order", "key")
+        verbose_name = _("form field")
+        verbose_name_plural = _("form fields")
+        constraints = [models.UniqueConstraint(fields=("version", "key"), name="form_field_key_unique_per_version")]
+
+    def __str__(self) -> str:
+        return localized(self, "label")
+
+    def save(self, *args, **kwargs) -> None:
+        if self.section_id is not None and self.version_id is None:
+            self.version_id = (
+                FormSection.objects.filter(pk=self.section_id).values_list("version_id", flat=True).first()
+            )
+        super().save(*args, **kwargs)
+
+    @property
+    def localized_label(self) -> str:
+        return localized(self, "label")
+
+    @property
+    def localized_help_text(self) -> str:
+        return localized(self, "help_text")
+
+    def choice_list(self) -> list[tuple[str, str, str]]:
+        """(value, Japanese label, English label) per non-empty line of ``choices``."""
+        return parse_choices(self.choices)
+
+
+@receiver(pre_delete, sender=FormSection)
+@receiver(pre_delete, sender=FormField)
+def _refuse_deleting_from_a_frozen_version(sender, instance, **kwargs) -> None:
+    """Also a queryset's delete() (it sends this signal per row) cannot take a field or a section
+    out of a published version. A queryset's update() is not watched: services do not use it."""
+    instance._refuse_when_frozen()
+
+
+def parse_choices(text: str) -> list[tuple[str, str, str]]:
+    """``value|日本語|English`` per line; a missing label is the value (the Japanese one)."""
+    found = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        value = parts[0]
+        ja = parts[1] if len(parts) > 1 and parts[1] else value
+        en = parts[2] if len(parts) > 2 and parts[2] else ""
+        found.append((value, ja, en))
+    return found

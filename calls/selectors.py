@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import Call, Theme
+from .models import Call, FormVersion, Theme
 
 
 def calls_for_public_list() -> QuerySet[Call]:
@@ -15,3 +15,8 @@ def call_for_public_page(slug: str) -> QuerySet[Call]:
         .select_related("programme")
         .prefetch_related("eligible_types", Prefetch("themes", queryset=Theme.objects.order_by("number")))
     )
+
+
+def form_version_for_preview(pk: int) -> QuerySet[FormVersion]:
+    """A form version with its call, sections and fields (four queries)."""
+    return FormVersion.objects.filter(pk=pk).select_related("call").prefetch_related("sections", "fields")

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
+from calls.models import FormVersion
 from tests.factories import CallFactory, UserFactory, enable_totp
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +71,7 @@ PAGES = {
     "/staff/calls/{slug}/dossier.zip": STAFF_PAGE,
     "/staff/calls/{slug}/review/calibration/": STAFF_PAGE,
     "/staff/calls/{slug}/review/integrity/": STAFF_PAGE,
+    "/staff/forms/{form}/preview/": STAFF_PAGE,  # the preview of a call's application form (issue 16)
     "/reviews/affiliations/": {
         "anonymous": LOGIN,
         "applicant": FORBIDDEN,
@@ -128,6 +130,7 @@ def outcome(client, url: str) -> str:
 @pytest.mark.parametrize("who", list(USERS))
 def test_role_matrix(client, page, who):
     call = CallFactory()
+    form = FormVersion.objects.create(call=call, number=1)
     spec = USERS[who]
     if spec is not None:
         role, totp = spec
@@ -135,7 +138,7 @@ def test_role_matrix(client, page, who):
         if totp:
             enable_totp(user)
         client.force_login(user)
-    assert outcome(client, page.format(slug=call.slug)) == PAGES[page][who]
+    assert outcome(client, page.format(slug=call.slug, form=form.pk)) == PAGES[page][who]
 
 
 def test_every_staff_and_review_view_declares_its_roles():
@@ -150,7 +153,7 @@ def test_every_staff_and_review_view_declares_its_roles():
             name = f"{namespace}:{getattr(sub, 'name', '')}"
             route = str(sub.pattern)
             is_protected_area = namespace in ("reviews", "review_staff") or (
-                namespace == "grants" and route.startswith("staff/")
+                namespace in ("grants", "calls") and route.startswith("staff/")
             )
             if view is not None and is_protected_area and not hasattr(view, "allowed_roles"):
                 unguarded.append(name)

@@ -322,8 +322,15 @@ def _refund_staff_pages():
     ]
 
 
+def _form_preview_pages():
+    from tests.support.forms import build_version
+
+    return _staff(), [f"/staff/forms/{build_version(CallFactory(), publish=False).pk}/preview/"]
+
+
 CASES = {
     "applicant": _applicant_pages,
+    "form-preview": _form_preview_pages,
     "reviewer-declaration": _reviewer_declaration_pages,
     "reviewer-review": _reviewer_review_pages,
     "review-staff": _review_staff_pages,

@@ -1,0 +1,179 @@
+"""A Django form for one section of a call's application form (issue 16).
+
+``section_form(version, section, values=…, data=None)`` gives a :class:`SchemaSectionForm` with one
+form field per schema field of the section, typed by its kind (the normalising fields of
+``kodoku_portal.formfields`` for numbers and amounts, the prefectures of
+``kodoku_portal.prefectures``), with ``CleanInputFormMixin``. ``values`` are the stored answers of
+the whole version (key → Python value), since a condition may refer to a field of an earlier
+section.
+
+Conditional fields: every field is in the form and rendered (without JavaScript all are shown,
+and ``static/js/schema-form.js`` hides those whose condition fails as the applicant answers). The
+server decides: after cleaning, a field hidden by its condition (evaluated on this submission for
+the section's own fields, on the stored answers for others) is not required, its input is not
+validated and not saved (``form.hidden_keys``; ``form.answers_to_save()`` leaves it out), so its
+stored answer is neither required nor lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django import forms
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from kodoku_portal.formfields import CleanInputFormMixin, CountField, YenAmountField
+from kodoku_portal.limits import LONG_TEXT_MAX, NAME_MAX
+from kodoku_portal.prefectures import PREFECTURE_CHOICES
+
+from .form_schema import FieldSpec, schema_of, visible_keys
+from .models import FieldKind, FormField, FormSection, FormVersion
+
+__all__ = ["SchemaSectionForm", "form_field_for", "section_form"]
+
+
+def _choices(item: FormField) -> list[tuple[str, str]]:
+    english = (get_language() or "ja").startswith("en")
+    return [(value, (en if english and en else ja)) for value, ja, en in item.choice_list()]
+
+
+def form_field_for(item: FormField, *, file_choices: Iterable[tuple[Any, str]] = ()) -> forms.Field:
+    """The form field for one schema field (never required here: the form decides, see above)."""
+    common: dict[str, Any] = {
+        "label": item.localized_label,
+        "help_text": item.localized_help_text,
+        "required": False,
+    }
+    kind = item.kind
+    if kind == FieldKind.SHORT_TEXT:
+        return forms.CharField(max_length=item.max_length or NAME_MAX, **common)
+    if kind == FieldKind.LONG_TEXT:
+        return forms.CharField(
+            max_length=item.max_length or LONG_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 5}), **common
+        )
+    if kind == FieldKind.WHOLE_NUMBER:
+        return CountField(**common)
+    if kind == FieldKind.YEN:
+        return YenAmountField(**common)
+    if kind == FieldKind.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common)
+    if kind == FieldKind.CHOICE:
+        return forms.ChoiceField(choices=_choices(item), widget=forms.RadioSelect, **common)
+    if kind == FieldKind.MULTI_CHOICE:
+        return forms.MultipleChoiceField(choices=_choices(item), widget=forms.CheckboxSelectMultiple, **common)
+    if kind == FieldKind.PREFECTURES:
+        return forms.MultipleChoiceField(
+            choices=PREFECTURE_CHOICES,
+            widget=forms.CheckboxSelectMultiple(attrs={"class": "schema-prefecture"}),
+            **common,
+        )
+    if kind == FieldKind.FILE:
+        return forms.TypedChoiceField(
+            choices=[("", _("(no file chosen)")), *[(str(pk), name) for pk, name in file_choices]],
+            coerce=int,
+            empty_value=None,
+            **common,
+        )
+    raise ValueError(f"unknown field kind {kind!r}")
+
+
+def _styled(field: forms.Field) -> forms.Field:
+    widget = field.widget
+    if isinstance(widget, forms.Select) and not isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+        widget.attrs.setdefault("class", "form-select")
+    elif not isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+        widget.attrs.setdefault("class", "form-control")
+    return field
+
+
+def _initial(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind in (FieldKind.MULTI_CHOICE, FieldKind.PREFECTURES):
+        return list(value)
+    if kind == FieldKind.YEN:
+        return f"{value:,}"
+    if kind == FieldKind.FILE:
+        return str(value)
+    return value
+
+
+class SchemaSectionForm(CleanInputFormMixin, forms.Form):
+    """One schema section; built by :func:`section_form` (its fields are named by the schema's keys,
+    so what the form knows of the schema is kept in instance attributes, never in class ones)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        version: FormVersion,
+        section: FormSection,
+        items: list[FormField],
+        specs: tuple[FieldSpec, ...],
+        stored: Mapping[str, Any],
+        **kwargs: Any,
+    ) -> None:
+        self.version, self.section, self.items, self.specs, self.stored = version, section, items, specs, stored
+        super().__init__(*args, **kwargs)
+        self.hidden_keys: set[str] = self._hidden_for(self.stored)
+
+    def _hidden_for(self, values: Mapping[str, Any]) -> set[str]:
+        shown = visible_keys(self.specs, values)
+        return {item.key for item in self.items if item.key not in shown}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        values = dict(self.stored)
+        for item in self.items:
+            if item.key in cleaned:
+                values[item.key] = cleaned[item.key]
+            elif item.key in self.errors:
+                values[item.key] = None
+        self.hidden_keys = self._hidden_for(values)
+        for item in self.items:
+            if item.key in self.hidden_keys:
+                # Hidden by its condition: neither validated nor required, and not saved (the stored answer stays).
+                self.errors.pop(item.key, None)
+                cleaned.pop(item.key, None)
+            elif item.required and cleaned.get(item.key) in (None, "", [], ()) and item.key not in self.errors:
+                self.add_error(item.key, forms.ValidationError(_("This field is required."), code="required"))
+        return cleaned
+
+    def answers_to_save(self) -> dict[str, Any]:
+        """key → cleaned value of every shown field of the section (only on a valid form)."""
+        return {item.key: self.cleaned_data.get(item.key) for item in self.items if item.key not in self.hidden_keys}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """What the template draws per field: the bound field, the schema field, its condition and
+        whether the server finds it hidden now."""
+        return [{"field": self[item.key], "item": item, "hidden": item.key in self.hidden_keys} for item in self.items]
+
+
+def section_form(
+    version: FormVersion,
+    section: FormSection,
+    *,
+    values: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+    file_choices: Iterable[tuple[Any, str]] = (),
+    prefix: str = "schema",
+) -> SchemaSectionForm:
+    """The form of ``section`` of ``version``, showing ``values`` (stored answers, key → value) and
+    bound to ``data`` when given. ``version``'s sections and fields should be prefetched."""
+    stored = dict(values or {})
+    items = [item for item in version.ordered_fields() if item.section_id == section.pk]
+    file_choices = list(file_choices)
+    declared = {item.key: _styled(form_field_for(item, file_choices=file_choices)) for item in items}
+    form_class = type("SchemaSectionForm", (SchemaSectionForm,), declared)
+    initial = {item.key: _initial(item.kind, stored.get(item.key)) for item in items}
+    return form_class(
+        data=data,
+        initial=initial,
+        prefix=prefix,
+        version=version,
+        section=section,
+        items=items,
+        specs=schema_of(version).fields,
+        stored=stored,
+    )
