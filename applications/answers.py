@@ -44,7 +44,7 @@ LIST_KINDS = frozenset({FieldKind.MULTI_CHOICE, FieldKind.PREFECTURES})
 
 # What a field's definition is compared on when two versions are compared.
 _COMPARED = ("section_key", "kind", "label", "label_en", "help_text", "required", "max_length", "choices",
-             "condition_field", "condition_operator", "condition_value")  # fmt: skip
+             "condition_field", "condition_operator", "condition_value", "share_of")  # fmt: skip
 
 
 def version_with_fields(version_id: int) -> FormVersion:

@@ -111,7 +111,7 @@ class FormFieldInline(_DraftOnlyInline, admin.StackedInline):
     extra = 0
     fieldsets = (
         (None, {"fields": (("section", "order"), ("key", "kind", "required"), ("label", "label_en"))}),
-        (_("Help and limits"), {"fields": ("help_text", "help_text_en", "max_length", "choices")}),
+        (_("Help and limits"), {"fields": ("help_text", "help_text_en", "max_length", "choices", "share_of")}),
         (_("Shown only when"), {"fields": (("condition_field", "condition_operator", "condition_value"),)}),
     )
 

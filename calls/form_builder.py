@@ -25,6 +25,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kodoku_portal.formfields import CleanInputFormMixin, CountField, YenAmountField
+from kodoku_portal.jp import format_yen
 from kodoku_portal.limits import LONG_TEXT_MAX, NAME_MAX
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
@@ -138,7 +139,35 @@ class SchemaSectionForm(CleanInputFormMixin, forms.Form):
                 cleaned.pop(item.key, None)
             elif item.required and cleaned.get(item.key) in (None, "", [], ()) and item.key not in self.errors:
                 self.add_error(item.key, forms.ValidationError(_("This field is required."), code="required"))
+        self._check_shares(cleaned)
         return cleaned
+
+    def _check_shares(self, cleaned: dict[str, Any]) -> None:
+        """An amount limited to the call's subsidy rate (補助率) of an earlier amount of the section."""
+        by_key = {item.key: item for item in self.items}
+        for item in self.items:
+            base = by_key.get(item.share_of) if item.share_of else None
+            if base is None or item.key not in cleaned or base.key not in cleaned:
+                continue
+            amount, total = cleaned[item.key], cleaned[base.key]
+            if amount is None or total is None:
+                continue
+            rate = self.version.call.subsidy_rate_percent
+            limit = total * rate // 100
+            if amount > limit:
+                self.add_error(
+                    item.key,
+                    forms.ValidationError(
+                        _("%(label)s may be at most %(rate)s%% of %(base)s, that is %(limit)s.")
+                        % {
+                            "label": item.localized_label,
+                            "rate": rate,
+                            "base": base.localized_label,
+                            "limit": format_yen(limit),
+                        },
+                        code="over_share",
+                    ),
+                )
 
     def answers_to_save(self) -> dict[str, Any]:
         """key → cleaned value of every shown field of the section (only on a valid form)."""

@@ -26,6 +26,8 @@ code                   rule
                        for a multiple choice or a set of prefectures
 ``condition_value``    the value is one the referred field can hold (one of its choices, a number, a
                        prefecture code)
+``share_of``           "at most the subsidy rate of" names an earlier amount of the same section, and
+                       only an amount has it
 =====================  ==================================================================================
 
 Visibility (``visible_keys``): a field without a condition is shown; a field with one is shown when
@@ -76,6 +78,8 @@ class FieldSpec:
     condition: Condition | None = None
     # A condition filled in only in part (what the admin may hold before validation).
     condition_parts: tuple[str, str, str] | None = None
+    # An amount that may be at most the call's subsidy rate of this earlier amount (its key).
+    share_of: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ def schema_of(version: FormVersion) -> Schema:
                 choices=tuple(value for value, _ja, _en in parse_choices(item.choices)),
                 condition=condition,
                 condition_parts=parts if any(parts) and not all(parts) else None,
+                share_of=item.share_of,
             )
         )
     return Schema(tuple(SectionSpec(section.key, section.title) for section in sections), tuple(fields))
@@ -222,6 +227,27 @@ def validate(schema: Schema) -> list[Problem]:
                 key,
                 _("The condition of “%(key)s” needs a field, an operator and a value (or none of them).")
                 % {"key": key},
+            )
+
+    for index, spec in enumerate(schema.fields):
+        if not spec.share_of:
+            continue
+        base = by_key.get(spec.share_of)
+        if (
+            spec.kind != FieldKind.YEN
+            or base is None
+            or base.kind != FieldKind.YEN
+            or base.section != spec.section
+            or position[spec.share_of] >= index
+        ):
+            add(
+                "share_of",
+                spec.key,
+                _(
+                    "“%(key)s” may be limited to the subsidy rate of an earlier amount of its own section only, and "
+                    "only when it is an amount itself (“%(base)s”)."
+                )
+                % {"key": spec.key, "base": spec.share_of},
             )
 
     cycles = _cycle_keys(schema.fields)

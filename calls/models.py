@@ -541,6 +541,16 @@ class FormField(_FrozenWithVersion):
     )
     condition_operator = models.CharField(_("condition"), max_length=10, choices=ConditionOperator.choices, blank=True)
     condition_value = models.CharField(_("has the value"), max_length=200, blank=True)
+    # 補助率: an amount asked for a cost, at most the call's subsidy rate of that cost.
+    share_of = models.SlugField(
+        _("at most the subsidy rate of"),
+        max_length=60,
+        blank=True,
+        help_text=_(
+            "Amounts only: the key of an earlier amount in the same section (e.g. the total cost); this amount may "
+            "be at most the call's subsidy rate of it (yen fractions rounded down)."
+        ),
+    )
 
     class Meta:
         ordering = ("version", "section__order", "order", "key")

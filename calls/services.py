@@ -74,6 +74,7 @@ def form_version_draft(call: Call, *, by: User | None) -> FormVersion:
                         "condition_field",
                         "condition_operator",
                         "condition_value",
+                        "share_of",
                     )
                 },
             )

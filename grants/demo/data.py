@@ -136,6 +136,92 @@ KOFUKIN_MENU = [
     "相談体制の整備や居場所の設置などの活動を行う団体への補助 等",
 ]
 
+# The practice 交付金 call's application form, as data (calls.FormVersion): the menu items chosen,
+# then for each chosen item its planned activity, partners, total cost and the amount requested
+# (at most the call's subsidy rate of the total cost). The sections: (key, title, title_en).
+KOFUKIN_FORM_SECTIONS = [
+    ("menu", "実施するメニュー", "Menu items"),
+    ("plan", "メニューごとの計画", "Plan for each menu item"),
+]
+
+
+def kofukin_form_fields() -> list[dict]:
+    """The fields of the 交付金 form: section key and FormField values, in form order."""
+    choices = "\n".join(f"m{number}|{item}|" for number, item in enumerate(KOFUKIN_MENU, start=1))
+    fields = [
+        {
+            "section": "menu",
+            "key": "menu",
+            "kind": "multi_choice",
+            "required": True,
+            "label": "実施するメニュー",
+            "label_en": "Menu items you will carry out",
+            "help_text": "地方公共団体の基盤整備支援のメニューから、実施するものをすべて選んでください。",
+            "choices": choices,
+        }
+    ]
+    for number, item in enumerate(KOFUKIN_MENU, start=1):
+        shown = {"condition_field": "menu", "condition_operator": "includes", "condition_value": f"m{number}"}
+        fields += [
+            {
+                "section": "plan",
+                "key": f"m{number}_activity",
+                "kind": "long_text",
+                "required": True,
+                "max_length": 2000,
+                "label": f"【{item}】実施内容",
+                "label_en": f"[Menu item {number}] Planned activity",
+                **shown,
+            },
+            {
+                "section": "plan",
+                "key": f"m{number}_partners",
+                "kind": "long_text",
+                "max_length": 1000,
+                "label": f"【{item}】連携先（NPO等その他）",
+                "label_en": f"[Menu item {number}] Partners (NPOs and others)",
+                "help_text": "連携する NPO 等の団体名、その他の連携先と役割を書いてください。",
+                **shown,
+            },
+            {
+                "section": "plan",
+                "key": f"m{number}_total",
+                "kind": "yen",
+                "required": True,
+                "label": f"【{item}】総事業費（円）",
+                "label_en": f"[Menu item {number}] Total cost (yen)",
+                **shown,
+            },
+            {
+                "section": "plan",
+                "key": f"m{number}_requested",
+                "kind": "yen",
+                "required": True,
+                "label": f"【{item}】交付申請額（円）",
+                "label_en": f"[Menu item {number}] Amount requested (yen)",
+                "help_text": "総事業費に補助率を乗じた額以内（1円未満切捨て）。",
+                "share_of": f"m{number}_total",
+                **shown,
+            },
+        ]
+    return fields
+
+
+# A fictional local government for the demo: 団体コード 139998 (prefecture 13, check digit 8) is not
+# a municipality's code.
+DEMO_LOCAL_GOVERNMENT = {
+    "name": "デモ市（架空の自治体）",
+    "name_kana": "デモシ",
+    "type": "local-government",
+    "local_government_code": "139998",
+    "department": "福祉部地域福祉課（デモ用）",
+    "postal_code": "100-0014",
+    "address": "東京都千代田区永田町一丁目（デモ用の架空の所在地）",
+    "contact_name": "自治体 五郎",
+    "phone": "03-1234-5679",
+    "email": "city@example.jp",
+}
+
 NINAITE_SUMMARY = (
     "孤独・孤立対策推進法に基づく「孤独・孤立対策に関する施策の推進を図るための重点計画」（令和6年6月11日"
     "孤独・孤立対策推進本部決定）に基づき、地域の実情に応じた孤独・孤立対策を推進。\n"
@@ -296,6 +382,7 @@ DEMO_USERS = [
     ("reviewer3@example.jp", "審査 三子", "reviewer"),
     ("staff@example.jp", "事務局 三郎", "staff"),
     ("admin@example.jp", "管理 四郎", "administrator"),
+    ("city@example.jp", "自治体 五郎", "applicant"),
 ]
 
 DEMO_ORGANISATION = {

@@ -16,7 +16,8 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from applications.models import ApplicationStatus, Organisation
 from applications.services import application_import_decided, organisation_create
-from calls.models import ApplicantType, AreaRule, Call, Programme, Theme
+from calls.models import ApplicantType, AreaRule, Call, FormField, FormSection, FormVersion, Programme, Theme
+from calls.services import form_version_publish
 from kodoku_portal.jp import JST
 
 from . import data
@@ -87,6 +88,22 @@ def _themes(call: Call, themes) -> None:
         Theme.objects.get_or_create(
             call=call, number=number, defaults={"title": title, "title_en": title_en, "examples": "\n".join(examples)}
         )
+
+
+def _application_form(call: Call, sections, fields, report: SeedReport) -> None:
+    """The call's application form as its first published version (once: a call that has a form
+    keeps it)."""
+    if call.form_versions.exists():
+        return
+    version = FormVersion.objects.create(call=call, number=1, note="デモデータ")
+    by_key = {}
+    for order, (key, title, title_en) in enumerate(sections, start=1):
+        by_key[key] = FormSection.objects.create(version=version, key=key, title=title, title_en=title_en, order=order)
+    for order, values in enumerate(fields, start=1):
+        values = dict(values)
+        FormField.objects.create(version=version, section=by_key[values.pop("section")], order=order, **values)
+    form_version_publish(version, by=None)
+    report.created.append(f"application form of {call.slug}")
 
 
 def _npo_model_defaults(programme: Programme) -> dict:
@@ -162,6 +179,29 @@ def seed_calls(report: SeedReport, *, now: dt.datetime) -> None:
         [types["local-government"]],
         report,
     )
+
+    # The practice copy of the 交付金: open like the practice call, for local governments, with its
+    # own application form (data.kofukin_form_fields). The real 交付金 call stays information only:
+    # the seed gives it no window.
+    practice_kofukin, _ = _call(
+        "practice-kofukin",
+        {
+            "programme": kofukin,
+            "title": "【練習用】" + data.PROGRAMMES["kofukin"]["name"],
+            "title_en": "[Practice] " + data.PROGRAMMES["kofukin"]["name_en"],
+            "fiscal_year": "練習用",
+            "summary": data.KOFUKIN_SUMMARY,
+            "menu": "\n".join(data.KOFUKIN_MENU),
+            "eligibility_note": "地方公共団体",
+            "is_practice": True,
+            "opens_at": now,
+            "closes_at": _jst(closes_on.year, closes_on.month, closes_on.day, 12, 0),
+            "receipt_prefix": "PRACTICEKOFU",
+        },
+        [types["local-government"]],
+        report,
+    )
+    _application_form(practice_kofukin, data.KOFUKIN_FORM_SECTIONS, data.kofukin_form_fields(), report)
 
     ninaite, created = _call(
         "r6-ninaite",
@@ -380,12 +420,28 @@ def seed_unsubmitted_drafts(users: dict[str, User], report: SeedReport) -> None:
 
 
 @transaction.atomic
+def seed_demo_local_government(users: dict[str, User], report: SeedReport) -> None:
+    """A fictional local government with its own account, to apply to the practice 交付金 call."""
+    values = data.DEMO_LOCAL_GOVERNMENT
+    if Organisation.objects.filter(local_government_code=values["local_government_code"]).exists():
+        return
+    profile = {k: v for k, v in values.items() if k != "type"}
+    organisation = organisation_create(
+        **profile,
+        applicant_type=ApplicantType.objects.get(code=values["type"]),
+        prefecture="",
+        owner=users["city@example.jp"],
+    )
+    report.created.append(f"organisation {organisation.name}")
+
+
 def _seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
     report = SeedReport()
     now = now or timezone.now()
     seed_calls(report, now=now)
     users = seed_users(report)
     seed_demo_organisation(users, report)
+    seed_demo_local_government(users, report)
     seed_practice_review(users, report, now=now)
     seed_unsubmitted_drafts(users, report)
     types = _applicant_types(report)
