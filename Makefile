@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format messages serve-prep clean bench
+.PHONY: run test install lint format messages serve-prep clean bench screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,19 @@ test: install messages
 BENCH_ARGS ?= --clients 20 --seconds 36
 bench: install messages
 	$(PY) bench/http_rush.py $(BENCH_ARGS)
+
+# PNGs of each demo role's main pages at 1280 and 390 px into docs/screenshots/ (README shows
+# them): a throwaway SQLite database with the demo data, the server on SHOTS_PORT, Debian's
+# Chromium through Playwright (grants/management/commands/screenshots.py).
+SHOTS_PORT ?= 8790
+SHOTS_VAR := $(CURDIR)/var/screenshots
+SHOTS_ENV := DJANGO_DEBUG=1 PORT=$(SHOTS_PORT) REDIS_URL= DATABASE_URL=sqlite:///$(SHOTS_VAR)/db.sqlite3 DJANGO_PRIVATE_ROOT=$(SHOTS_VAR)/private
+screenshots: install messages
+	rm -rf $(SHOTS_VAR) && mkdir -p $(SHOTS_VAR)
+	$(SHOTS_ENV) $(PY) manage.py migrate --noinput
+	$(SHOTS_ENV) $(PY) manage.py seed_demo --quiet-accounts
+	$(SHOTS_ENV) $(PY) manage.py screenshots --port $(SHOTS_PORT)
+	rm -rf $(SHOTS_VAR)
 
 lint: install
 	$(PY) -m ruff check .

@@ -29,7 +29,8 @@ staff_or_404 = role_required_or_404(*STAFF_ROLES)
 
 def _review_rows(application: Application, criteria) -> list[dict]:
     """One row per assignment still live: the reviewer, the review's state, the scores in rubric
-    order, the weighted total (0–100) of a complete review and the comments."""
+    order (alone, and paired with their criterion as "scored"), the weighted total (0–100) of a
+    complete review and the comments."""
     weights = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria]
     rows = []
     for assignment in application.assignments.all():
@@ -40,12 +41,14 @@ def _review_rows(application: Application, criteria) -> list[dict]:
         submitted = review is not None and review.status == ReviewStatus.SUBMITTED
         counted = submitted and assignment.status == AssignmentStatus.ACCEPTED
         complete = bool(criteria) and len(scores) == len(criteria)
+        in_order = [scores.get(c.pk) for c in criteria]
         rows.append(
             {
                 "assignment": assignment,
                 "review": review,
                 "submitted": submitted,
-                "scores": [scores.get(c.pk) for c in criteria],
+                "scores": in_order,
+                "scored": list(zip(criteria, in_order, strict=True)),
                 "total": ranking.weighted_total(weights, scores) if complete else None,
                 "disclosed": counted and review.disclose_to_applicant and bool(review.comment_to_applicant.strip()),
             }

@@ -23,7 +23,7 @@ def staff_dashboard(request):
     now = timezone.now()
     statuses = list(ApplicationStatus)
     rows = [
-        (call, call.state_at(now), [getattr(call, f"n_{status.value}") for status in statuses])
+        (call, call.state_at(now), [(status, getattr(call, f"n_{status.value}")) for status in statuses])
         for call in selectors.calls_with_application_counts()
     ]
     return render(

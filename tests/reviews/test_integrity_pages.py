@@ -280,7 +280,8 @@ def test_the_calibration_page_shows_each_reviewer_against_the_panel(client, scor
     panel = re.search(r'data-testid="calibration-panel">([^<]+)<', page).group(1)
     assert "5" in panel and "68.0" in panel and "20.4" in panel
     rows = re.findall(
-        r'<tr data-testid="calibration-row" data-verdict="(\w+)">\s*<td>([^<]+)</td>((?:\s*<td[^>]*>[^<]*</td>){4})',
+        r'<tr data-testid="calibration-row" data-verdict="(\w+)">\s*<td[^>]*>([^<]+)</td>'
+        r"((?:\s*<td[^>]*>[^<]*</td>){4})",
         page,
     )
     figures = [(verdict, name, re.findall(r">([^<]*)</td>", cells)) for verdict, name, cells in rows]
