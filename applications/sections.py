@@ -21,7 +21,7 @@ lines; a field of another section is never blanked by a missing POST key.
 from dataclasses import dataclass, field
 
 from django.urls import reverse
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .checks import Problem
 from .models import Application
@@ -40,10 +40,10 @@ COMPLETED = "completed"
 CANNOT_START = "cannot_start"
 
 STATE_LABELS = {
-    NOT_STARTED: pgettext_lazy("task state", "Not started"),
-    IN_PROGRESS: pgettext_lazy("task state", "In progress"),
-    COMPLETED: pgettext_lazy("task state", "Completed"),
-    CANNOT_START: pgettext_lazy("task state", "Cannot start yet"),
+    NOT_STARTED: _("Not started"),
+    IN_PROGRESS: _("In progress"),
+    COMPLETED: _("Completed"),
+    CANNOT_START: _("Cannot start yet"),
 }
 
 
@@ -97,50 +97,50 @@ CONTENT_FIELDS = (
 SECTIONS: list[Section] = [
     Section(
         "organisation",
-        pgettext_lazy("task list", "Organisation"),
+        _("Organisation details"),
         ORGANISATION,
         problems=("organisation",),
         template="applications/sections/_organisation.html",
-        hint=pgettext_lazy("task list", "Your organisation's profile, shared by all its applications."),
+        hint=_("Your organisation's profile, shared by all its applications."),
     ),
     Section(
         "content",
-        pgettext_lazy("task list", "Application details"),
+        _("Application details"),
         FORM,
         fields=CONTENT_FIELDS,
         problems=CONTENT_FIELDS,
         template="applications/sections/_content.html",
-        hint=pgettext_lazy("task list", "Theme, project plan, period and area."),
+        hint=_("Theme, project plan, period and area."),
     ),
     Section(
         "budget",
-        pgettext_lazy("task list", "Budget"),
+        _("Project budget"),
         FORM,
         budget=True,
         problems=("budget",),
         template="applications/sections/_budget.html",
-        hint=pgettext_lazy("task list", "Budget lines; their total is the requested amount."),
+        hint=_("Budget lines; their total is the requested amount."),
     ),
     Section(
         "attachments",
-        pgettext_lazy("task list", "Attachments"),
+        _("Supporting documents"),
         ATTACHMENTS,
         problems=("attachments",),
         template="applications/sections/_attachments.html",
         optional=True,
-        hint=pgettext_lazy("task list", "Articles of association, list of officers and other documents."),
+        hint=_("Articles of association, list of officers and other documents."),
     ),
     Section(
         "check",
-        pgettext_lazy("task list", "Check"),
+        _("Check your answers"),
         CHECK,
-        hint=pgettext_lazy("task list", "Check the whole application before you submit it."),
+        hint=_("Check the whole application before you submit it."),
     ),
     Section(
         "submit",
-        pgettext_lazy("task list", "Submit"),
+        _("Submission"),
         SUBMIT,
-        hint=pgettext_lazy("task list", "Submit by the deadline and receive your receipt number."),
+        hint=_("Submit by the deadline and receive your receipt number."),
     ),
 ]
 

@@ -39,7 +39,9 @@ def organisation_detail(request, pk):
     form = OrganisationForm(request.POST or None, instance=organisation)
     # Opened from an application's 団体情報 section: saving goes back there.
     next_url = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = ""
     if request.method == "POST" and form.is_valid():
         services.organisation_update(organisation=organisation, **form.cleaned_data)
