@@ -166,8 +166,8 @@ def application_detail(request, pk):
         _page_context(
             application,
             tasks=tasks,
-            completed=sum(1 for t in tasks if t.state == sections.COMPLETED),
-            countable=sum(1 for t in tasks if t.section.has_page and not t.section.optional),
+            completed=sum(1 for t in tasks if t.section.has_page and t.state == sections.COMPLETED),
+            countable=sum(1 for t in tasks if t.section.has_page),
             SectionState=sections,
         ),
     )

@@ -109,7 +109,10 @@ def test_a_complete_draft_is_completed_and_may_be_checked_and_submitted(client, 
         "check": sections.NOT_STARTED,
         "submit": sections.NOT_STARTED,
     }
-    page = client.get(f"/applications/{filled.pk}/").content.decode()
+    response = client.get(f"/applications/{filled.pk}/", HTTP_ACCEPT_LANGUAGE="ja")
+    assert (response.context["completed"], response.context["countable"]) == (3, 4)
+    page = response.content.decode()
+    assert "4 項目中 3 項目が完了しています。" in page
     assert f'href="/applications/{filled.pk}/preview/"' in page
     assert f'href="/applications/{filled.pk}/preview/#submit"' in page
 
