@@ -215,8 +215,8 @@
       });
     }
   } catch (e) { /* nothing kept */ }
-  // Leaving for the preview or an upload: save first.
-  document.querySelectorAll("#preview-link, #attachment-form").forEach(function (el) {
+  // Leaving for the preview, an upload or the task list (a link marked data-save-first): save first.
+  document.querySelectorAll("#preview-link, #attachment-form, a[data-save-first]").forEach(function (el) {
     el.addEventListener(el.tagName === "FORM" ? "submit" : "click", function (event) {
       if (!dirty) return;
       event.preventDefault();
