@@ -161,16 +161,25 @@ class ApplicationForm(CleanInputFormMixin, forms.ModelForm):
         }
         field_classes = {"theme": KnownChoiceField}
 
-    def __init__(self, *args, call, **kwargs):
+    def __init__(self, *args, call, fields=None, **kwargs):
+        """``fields``: the draft fields of one section (applications/sections.py); the form then
+        has only those (and the version), so a save of that section changes nothing else: a field
+        the form does not have is not in ``draft_fields()``, whatever the POST lacks."""
         super().__init__(*args, **kwargs)
         self.call = call
+        if fields is not None:
+            for name in [name for name in self.fields if name != "version" and name not in fields]:
+                del self.fields[name]
         for field in self.fields.values():
             field.required = False
         self.fields["version"].required = True
+        if "summary" in self.fields:
+            summary = self.fields["summary"]
+            summary.widget.attrs.update({"data-max-length": call.summary_max_length})
+            summary.help_text = _("Up to %(limit)d characters.") % {"limit": call.summary_max_length}
+        if "theme" not in self.fields:
+            return
         self.fields["theme"].queryset = call.themes.order_by("number")
-        summary = self.fields["summary"]
-        summary.widget.attrs.update({"data-max-length": call.summary_max_length})
-        summary.help_text = _("Up to %(limit)d characters.") % {"limit": call.summary_max_length}
         if self.instance.theme_id is not None and self.instance.theme.call_id == call.pk:
             # The stored theme is one of the call's: the call has themes, and keeping it is valid.
             self.fields["theme"].known = self.instance.theme
@@ -197,8 +206,10 @@ class ApplicationForm(CleanInputFormMixin, forms.ModelForm):
         for name, field in self.fields.items():
             if isinstance(field, forms.CharField) and data.get(name) is None and name in data:
                 data[name] = ""
-        data["area_nationwide"] = bool(data.get("area_nationwide"))
-        data["area_prefectures"] = list(data.get("area_prefectures") or [])
+        if "area_nationwide" in data:
+            data["area_nationwide"] = bool(data["area_nationwide"])
+        if "area_prefectures" in data:
+            data["area_prefectures"] = list(data["area_prefectures"] or [])
         return data
 
 

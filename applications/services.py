@@ -281,13 +281,16 @@ def application_save_draft(
     application_id: int,
     user: User,
     fields: dict[str, Any],
-    budget_lines: list[BudgetLineInput],
+    budget_lines: list[BudgetLineInput] | None,
     base_version: int,
     raw: dict[str, Any],
     now: dt.datetime | None = None,
     current: Application | None = None,
 ) -> SaveOutcome:
     """Save a draft atomically, or keep what was typed as a RefusedSave and say why.
+
+    Only the draft fields named in ``fields`` are written; ``budget_lines=None`` leaves the budget
+    lines and the requested amount as they are (a save of a section without the budget).
 
     Refused when the application is no longer a draft, when the call has closed (server clock),
     or when another member saved a newer version since ``base_version`` (never a silent overwrite).
@@ -352,12 +355,14 @@ def application_save_draft(
         application.version += 1
         application.updated_by = user
         application.save(update_fields=[*changes, "version", "updated_by", "updated_at"])
-        _budget_lines_store(application.pk, budget_lines)
+        if budget_lines is not None:
+            _budget_lines_store(application.pk, budget_lines)
         return SaveOutcome(True, application.version, requested_amount=application.requested_amount)
 
 
-def _draft_changes(stored: Application, fields: dict[str, Any], budget_lines: list[BudgetLineInput]) -> dict:
-    """The draft fields (and the requested amount) whose new value differs from the stored one."""
+def _draft_changes(stored: Application, fields: dict[str, Any], budget_lines: list[BudgetLineInput] | None) -> dict:
+    """The draft fields (and the requested amount, when the budget lines are given) whose new
+    value differs from the stored one. A draft field not in ``fields`` is left as it is."""
     changes: dict[str, Any] = {}
     for name in DRAFT_FIELDS:
         if name not in fields:
@@ -368,6 +373,8 @@ def _draft_changes(stored: Application, fields: dict[str, Any], budget_lines: li
                 changes[name] = value
         elif value != getattr(stored, name):
             changes[name] = value
+    if budget_lines is None:
+        return changes
     amount = sum(line.quantity * line.unit_price for line in budget_lines)
     if amount != stored.requested_amount:
         changes["requested_amount"] = amount
@@ -378,7 +385,7 @@ def _save_unchanged_draft(
     current: Application,
     user: User,
     fields: dict[str, Any],
-    budget_lines: list[BudgetLineInput],
+    budget_lines: list[BudgetLineInput] | None,
     base_version: int,
     now: dt.datetime | None,
 ) -> SaveOutcome:
@@ -391,7 +398,8 @@ def _save_unchanged_draft(
     now = now or timezone.now()  # read after the row lock the UPDATE took, as on the locking path
     if updated != 1 or call_refusal(current.call, now) is not None:
         raise _SaveNotTaken
-    _budget_lines_store(current.pk, budget_lines)
+    if budget_lines is not None:
+        _budget_lines_store(current.pk, budget_lines)
     amount = changes.get("requested_amount", current.requested_amount)
     return SaveOutcome(True, base_version + 1, requested_amount=amount)
 

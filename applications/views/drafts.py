@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,11 +20,11 @@ from calls.models import AreaRule, Call, CallState
 from kodoku_portal.jp import format_datetime, format_yen, join_list
 from kodoku_portal.views_support import refusals_to_messages
 
-from .. import selectors, services
+from .. import sections, selectors, services
 from ..attachment_files import attachment_response
-from ..checks import amount_over_cap
+from ..checks import amount_over_cap, application_problems
 from ..filetypes import validate_attachment
-from ..forms import ApplicationForm, AttachmentForm, BudgetFormSet
+from ..forms import ApplicationForm, AttachmentForm, BudgetFormSet, OrganisationForm
 from ..models import ApplicationStatus, BudgetCategory, ScanStatus
 
 
@@ -88,26 +88,105 @@ def _page_context(application, **extra) -> dict:
     }
 
 
-def _form_context(application, form, budget) -> dict:
+def _section_context(application, section, form=None, budget=None, parts=None) -> dict:
+    """The page of one section: its form (a FORM section), its neighbours for 前へ / 次へ."""
+    previous, following = sections.neighbours(section)
+    pages = sections.pages()
     return _page_context(
         application,
+        section=section,
+        parts=parts or [section],
+        step=pages.index(section) + 1,
+        steps=len(pages),
+        previous=previous,
+        following=following,
+        previous_url=previous.url(application) if previous else None,
+        following_url=following.url(application) if following else None,
         form=form,
         budget=budget,
-        attachment_form=AttachmentForm(),
+        attachment_form=AttachmentForm() if section.kind == sections.ATTACHMENTS else None,
         over_cap=amount_over_cap(application.call, application.requested_amount) > 0,
         max_attachment_mb=settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        problems=[p for p in application_problems(application) if p.field in section.problems]
+        if section.kind != sections.FORM
+        else [],
+        organisation_rows=_organisation_rows(application.organisation) if section.kind == sections.ORGANISATION else [],
     )
+
+
+ORGANISATION_SUMMARY = (
+    "name",
+    "applicant_type",
+    "corporate_number",
+    "postal_code",
+    "prefecture",
+    "address",
+    "representative_title",
+    "representative_name",
+    "contact_name",
+    "phone",
+    "email",
+)
+
+
+def _organisation_rows(organisation) -> list[tuple[str, str]]:
+    """The profile as the organisation's own form labels it (団体情報 summarises, never edits)."""
+    labels = OrganisationForm.base_fields
+    rows = []
+    for name in ORGANISATION_SUMMARY:
+        display = getattr(organisation, f"get_{name}_display", None)
+        value = display() if display else getattr(organisation, name)
+        rows.append((labels[name].label, "" if value is None else str(value)))
+    return rows
+
+
+def _section_form(application, section, data=None) -> tuple[ApplicationForm | None, object]:
+    """The draft form and budget formset of a FORM section (each only if the section has it)."""
+    form = ApplicationForm(
+        data,
+        instance=copy.copy(application) if data is not None else application,
+        initial=None if data is not None else {"version": application.version},
+        call=application.call,
+        fields=section.fields,
+    )
+    budget = _budget_formset(application, data) if section.budget else None
+    return form, budget
 
 
 @role_required(Role.APPLICANT)
 def application_detail(request, pk):
+    """The application's home: the task list of a draft that may be edited, else the read-only page."""
     application = selectors.application_for_member(request.user, pk)
     if not rules.test_rule("can_edit_draft", request.user, application):
         return render(request, "applications/application_readonly.html", _page_context(application))
-    form = ApplicationForm(instance=application, initial={"version": application.version}, call=application.call)
+    tasks = sections.tasks(application, application_problems(application))
     return render(
-        request, "applications/application_form.html", _form_context(application, form, _budget_formset(application))
+        request,
+        "applications/task_list.html",
+        _page_context(
+            application,
+            tasks=tasks,
+            completed=sum(1 for t in tasks if t.section.has_page and t.state == sections.COMPLETED),
+            countable=sum(1 for t in tasks if t.section.has_page),
+            SectionState=sections,
+        ),
     )
+
+
+@role_required(Role.APPLICANT)
+def application_section(request, pk, key):
+    """One section's page (団体情報, 申請内容, 予算, 添付書類), with the same predicate as the
+    task list; a draft that may no longer be edited goes to its read-only page."""
+    application = selectors.application_for_member(request.user, pk)
+    section = sections.get(key)
+    if section is None:
+        raise Http404
+    if not section.has_page:
+        return redirect(section.url(application))
+    if not rules.test_rule("can_edit_draft", request.user, application):
+        return redirect("applications:detail", pk=pk)
+    form, budget = _section_form(application, section) if section.saves else (None, None)
+    return render(request, "applications/section.html", _section_context(application, section, form, budget))
 
 
 def _raw(post) -> dict:
@@ -124,12 +203,25 @@ def application_save(request, pk):
     """Save the draft (autosave or the Save button): all of it, or none of it with the reason.
     Changing one field runs at most 8 queries (tests/applications/test_save_queries.py)."""
     application = selectors.application_to_save(request.user, pk)
+    # A save names its section: only that section's fields (and the budget lines only if it has
+    # them) are read and written. A save that names none is the whole draft (pages made before
+    # the task list, the bench).
+    key = request.POST.get("section")
+    section = sections.form_section(key) if key is not None else None
+    if key is not None and section is None:
+        message = _("Not saved: this part of the application is not known.")
+        if _wants_json(request):
+            return JsonResponse({"saved": False, "reason": "invalid", "message": message, "errors": {}}, status=400)
+        messages.error(request, message)
+        return redirect("applications:detail", pk=pk)
     # The form validates on a copy: ``application`` stays as stored, so the service compares with it.
-    form = ApplicationForm(request.POST, instance=copy.copy(application), call=application.call)
-    budget = _budget_formset(application, request.POST)
-    if not (form.is_valid() and budget.is_valid()):
+    form = ApplicationForm(
+        request.POST, instance=copy.copy(application), call=application.call, fields=section and section.fields
+    )
+    budget = _budget_formset(application, request.POST) if section is None or section.budget else None
+    if not (form.is_valid() and (budget is None or budget.is_valid())):
         errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-        for index, line_errors in enumerate(budget.errors):
+        for index, line_errors in enumerate(budget.errors if budget is not None else []):
             for name, errs in line_errors.items():
                 errors[f"budget-{index}-{name}"] = [str(e) for e in errs]
         message = _("Not saved: please correct the highlighted fields. Your text is still on this page.")
@@ -137,15 +229,20 @@ def application_save(request, pk):
             return JsonResponse({"saved": False, "reason": "invalid", "message": message, "errors": errors}, status=400)
         messages.error(request, message)
         selectors.with_page_relations(application)
+        shown = section or sections.get("content")
+        parts = None if section else [s for s in sections.SECTIONS if s.saves]
         return render(
-            request, "applications/application_form.html", _form_context(application, form, budget), status=400
+            request,
+            "applications/section.html",
+            _section_context(application, shown, form, budget, parts=parts),
+            status=400,
         )
 
     outcome = services.application_save_draft(
         application_id=application.pk,
         user=request.user,
         fields=form.draft_fields(),
-        budget_lines=budget.lines(),
+        budget_lines=budget.lines() if budget is not None else None,
         base_version=form.cleaned_data["version"],
         raw=_raw(request.POST),
         current=application,
@@ -164,7 +261,7 @@ def application_save(request, pk):
         if _wants_json(request):
             return JsonResponse(payload)
         messages.success(request, payload["message"])
-        return redirect("applications:detail", pk=application.pk)
+        return redirect(_after_save(application, section, request.POST.get("go")))
 
     compare_url = reverse("applications:refused_save", args=[application.pk, outcome.refused.pk])
     if _wants_json(request):
@@ -182,6 +279,15 @@ def application_save(request, pk):
     return redirect(compare_url)
 
 
+def _after_save(application, section, go) -> str:
+    """Where a plain (no JavaScript) save goes: 前へ / 次へ / タスク一覧へ戻る, or back to its page."""
+    if section is None or go == "list":
+        return reverse("applications:detail", args=[application.pk])
+    previous, following = sections.neighbours(section)
+    target = {"previous": previous, "next": following}.get(go, section)
+    return (target or section).url(application)
+
+
 @role_required(Role.APPLICANT)
 def refused_save(request, pk, refused_pk):
     """Both versions side by side: what is saved now, and what this member typed."""
@@ -191,7 +297,9 @@ def refused_save(request, pk, refused_pk):
         services.refused_save_dismiss(refused=refused)
         messages.info(request, _("The unsaved text was removed from the list."))
         return redirect("applications:detail", pk=pk)
-    form = ApplicationForm(instance=application, call=application.call)
+    # A save of one section kept only that section's fields: compare those (and its budget lines).
+    section = sections.form_section((refused.data.get("section") or [""])[-1])
+    form = ApplicationForm(instance=application, call=application.call, fields=section and section.fields)
     rows = []
     for name, field in form.fields.items():
         if name == "version":
@@ -205,6 +313,7 @@ def refused_save(request, pk, refused_pk):
             "application": application,
             "refused": refused,
             "rows": rows,
+            "with_budget": section is None or section.budget,
             "saved_lines": list(application.budget_lines.all()),
             "typed_lines": _typed_budget_lines(refused.data),
             "editable": rules.test_rule("can_edit_draft", request.user, application),
@@ -243,7 +352,7 @@ def _display(field, value) -> str:
 
 
 def _attachments_section(request, pk, **_ids) -> str:
-    return reverse("applications:detail", args=[pk]) + "#attachments"
+    return reverse("applications:section", args=[pk, "attachments"]) + "#attachments"
 
 
 @require_POST

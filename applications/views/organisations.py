@@ -3,6 +3,7 @@
 import rules
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -36,15 +37,22 @@ def organisation_create(request):
 def organisation_detail(request, pk):
     organisation = selectors.organisation_for_member(request.user, pk)
     form = OrganisationForm(request.POST or None, instance=organisation)
+    # Opened from an application's 団体情報 section: saving goes back there.
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
     if request.method == "POST" and form.is_valid():
         services.organisation_update(organisation=organisation, **form.cleaned_data)
         messages.success(request, _("The organisation profile has been saved."))
-        return redirect("applications:organisation", pk=organisation.pk)
+        return redirect(next_url or reverse("applications:organisation", args=[organisation.pk]))
     return render(
         request,
         "applications/organisation_detail.html",
         {
             "organisation": organisation,
+            "next_url": next_url,
             "form": form,
             "is_owner": rules.test_rule("can_manage_organisation", request.user, organisation),
             "members": organisation.memberships.select_related("user").order_by("created_at"),

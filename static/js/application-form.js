@@ -8,8 +8,9 @@
   var status = document.getElementById("save-status");
   var version = form.querySelector("input[name=version]");
   var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  var storageKey = "kodoku-draft-" + form.dataset.applicationId;
-  var dirty = false, saving = false, blocked = false, timer = null;
+  // One browser copy per section page (applications/sections.py): each page holds its own fields.
+  var storageKey = "kodoku-draft-" + form.dataset.applicationId + (form.dataset.section ? "-" + form.dataset.section : "");
+  var dirty = false, saving = false, blocked = false, timer = null, inflight = null;
   var waitForInput = false;  // after a refusal for invalid input, try again only once the member types
 
   function show(text, kind, link) {
@@ -95,7 +96,7 @@
     dirty = false;
     show(form.dataset.msgSaving, "info");
     var body = new FormData(form);
-    return fetch(form.action, {
+    inflight = fetch(form.action, {
       method: "POST", body: body, credentials: "same-origin", keepalive: !!keepalive,
       headers: { "X-Autosave": "1", "X-CSRFToken": csrf, "Accept": "application/json" }
     }).then(function (response) {
@@ -136,6 +137,7 @@
       saving = false;
       if (dirty && !waitForInput) { clearTimeout(timer); timer = setTimeout(save, 1500); }
     });
+    return inflight;
   }
 
   function changed() {
@@ -149,7 +151,18 @@
   }
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (event) {
+    // 保存する, 前へ, 次へ, タスク一覧へ戻る: the page is saved by this POST, which then goes on.
+    // An autosave still under way is let finish first, so this POST carries the version it made.
+    if (saving && inflight) {
+      event.preventDefault();
+      var submitter = event.submitter;
+      inflight.then(function () {
+        if (submitter && form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+      });
+      return;
+    }
+    clearTimeout(timer);
     dirty = false;
     // The whole form goes to the server: the copy is marked sent. Once the server holds a newer
     // version than the one it was typed on (saved, or refused and kept on the server), it is dropped.
@@ -202,8 +215,8 @@
       });
     }
   } catch (e) { /* nothing kept */ }
-  // Leaving for the preview or an upload: save first.
-  document.querySelectorAll("#preview-link, #attachment-form").forEach(function (el) {
+  // Leaving for the preview, an upload or the task list (a link marked data-save-first): save first.
+  document.querySelectorAll("#preview-link, #attachment-form, a[data-save-first]").forEach(function (el) {
     el.addEventListener(el.tagName === "FORM" ? "submit" : "click", function (event) {
       if (!dirty) return;
       event.preventDefault();

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from calls.models import FormVersion
-from tests.factories import CallFactory, UserFactory, enable_totp
+from tests.factories import ApplicationFactory, CallFactory, UserFactory, enable_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +139,47 @@ def test_role_matrix(client, page, who):
             enable_totp(user)
         client.force_login(user)
     assert outcome(client, page.format(slug=call.slug, form=form.pk)) == PAGES[page][who]
+
+
+# An applicant's draft, open for editing: the task list (the application's home) and each section
+# page (issue 12, item 1), the preview. The applicant of the matrix is a member of its organisation;
+# every other role is refused as on the applicant's other pages (can_edit_draft and the selectors:
+# another organisation's member gets 404, tested in tests/applications/test_sections.py).
+DRAFT_PAGES = [
+    "/applications/{pk}/",
+    "/applications/{pk}/section/organisation/",
+    "/applications/{pk}/section/content/",
+    "/applications/{pk}/section/budget/",
+    "/applications/{pk}/section/attachments/",
+    "/applications/{pk}/preview/",
+]
+
+
+@pytest.mark.parametrize("page", DRAFT_PAGES)
+@pytest.mark.parametrize("who", list(USERS))
+def test_role_matrix_of_a_draft_and_its_sections(client, page, who):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from applications.models import MemberRole, Membership
+
+    now = timezone.now()
+    call = CallFactory(opens_at=now - dt.timedelta(days=1), closes_at=now + dt.timedelta(days=9))
+    draft = ApplicationFactory(call=call)
+    spec = USERS[who]
+    if spec is not None:
+        role, totp = spec
+        user = UserFactory(role=role)
+        if totp:
+            enable_totp(user)
+        if role == Role.APPLICANT:
+            Membership.objects.create(organisation=draft.organisation, user=user, role=MemberRole.EDITOR)
+        client.force_login(user)
+    url = page.format(pk=draft.pk)
+    assert outcome(client, url) == APPLICANT_PAGE[who]
+    if who == "applicant":
+        assert client.get(url).status_code == 200  # the page itself, not a redirect to another
 
 
 def test_every_staff_and_review_view_declares_its_roles():

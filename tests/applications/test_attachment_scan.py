@@ -97,7 +97,7 @@ def test_the_eicar_file_is_quarantined_and_never_served(
         assert refused["Content-Type"].startswith("text/html")
         page = refused.content.decode()
         assert "Quarantined" in page and "malicious content" in page
-        form = client.get(f"/applications/{draft.pk}/").content.decode()
+        form = client.get(f"/applications/{draft.pk}/section/attachments/").content.decode()
         assert 'data-testid="quarantine-note"' in form and ">Quarantined<" in form
     assert AuditEntry.objects.filter(action="attachment_scan_quarantined").count() == 1
 
@@ -115,7 +115,7 @@ def test_a_file_being_checked_is_not_served_and_says_so(client, draft, member, s
         assert Job.objects.get(subject_id=attachment.pk).status == JobStatus.QUEUED
         refused = download(client, attachment)
         assert refused.status_code == 403 and "being checked for viruses" in refused.content.decode()
-        assert ">Being checked<" in client.get(f"/applications/{draft.pk}/").content.decode()
+        assert ">Being checked<" in client.get(f"/applications/{draft.pk}/section/attachments/").content.decode()
 
 
 def test_a_failing_scanner_is_retried_and_then_shown_to_staff(

@@ -120,7 +120,7 @@ def test_the_save_button_without_javascript_redirects_with_a_message(client, dra
 
 def test_summary_limit_is_shown_on_the_form(client, draft, member):
     client.force_login(member)
-    page = client.get(f"/applications/{draft.pk}/").content.decode()
+    page = client.get(f"/applications/{draft.pk}/section/content/").content.decode()
     assert f'data-max-length="{draft.call.summary_max_length}"' in page
     assert 'id="summary-counter"' in page
 

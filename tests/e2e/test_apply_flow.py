@@ -71,6 +71,11 @@ def log_in(page: Page, base: str, email: str, next_path: str = "/") -> None:
     expect(page).to_have_url(base + next_path)
 
 
+def task_state(page: Page, key: str):
+    """The state shown for a section on the task list (未着手 / 入力中 / 完了 / まだ開始できません)."""
+    return page.get_by_test_id(f"task-{key}").get_by_test_id("task-state")
+
+
 def wait_for(predicate, page: Page, timeout: float = 10) -> None:
     """Poll the database (the live server writes from another thread) until predicate() holds."""
     deadline = time.monotonic() + timeout
@@ -164,12 +169,16 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     expect(members).to_contain_text(f"（{COLLEAGUE}）— 編集者")
     expect(members).not_to_contain_text("承諾待ちの招待")
 
-    # Start an application on the practice call.
+    # Start an application on the practice call: its home is the task list.
     page.goto(base + "/calls/practice/")
     page.get_by_role("button", name="申請書を作成する").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("申請書の作成・編集")
     application = Application.objects.get(call__slug="practice", organisation=organisation)
     assert page.url == f"{base}/applications/{application.pk}/"
+    expect(task_state(page, "content")).to_have_text("未着手")
+    expect(task_state(page, "check")).to_have_text("まだ開始できません")
+    page.get_by_role("link", name="申請内容").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("申請内容")
     status = page.get_by_test_id("save-status")
     expect(status).to_have_text("入力内容は自動で保存されます。")
 
@@ -190,6 +199,17 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     page.get_by_label("事業開始日").fill("2027-04-01")
     page.get_by_label("事業終了日").fill("2028-03-31")
     page.get_by_label("東京都", exact=True).check()
+
+    # 次へ saves the section first, then opens the budget.
+    page.get_by_role("button", name="次へ：予算").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("予算")
+    expect(page.locator(".messages").filter(has_text="保存しました")).to_be_visible()
+    saved = Application.objects.get(pk=application.pk)
+    assert (saved.title, saved.area_prefectures, saved.schedule) == (
+        "多世代の居場所づくり事業",
+        ["13"],
+        TEXTS["実施スケジュール"],
+    )
 
     # Budget: the empty first line, then one more; full-width digits are accepted.
     rows = page.locator("#budget-rows .budget-row")
@@ -227,6 +247,10 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
 
     # Reload: everything came back from the server.
     page.reload()
+    expect(rows.nth(0).get_by_label("単価（円）")).to_have_value("10000")
+    expect(page.get_by_test_id("budget-total")).to_have_text("135,000円")
+    page.get_by_role("button", name="前へ：申請内容").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("申請内容")
     expect(page.get_by_label("事業名", exact=True)).to_have_value("多世代の居場所づくり事業")
     expect(summary).to_have_value(summary_text)
     expect(counter).to_have_text(f"{len(summary_text)} / 400")
@@ -236,12 +260,21 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     expect(page.get_by_label("事業終了日")).to_have_value("2028-03-31")
     expect(page.get_by_label("東京都", exact=True)).to_be_checked()
     expect(page.get_by_label("テーマ")).not_to_have_value("")
+    page.get_by_role("button", name="次へ：予算").click()
     expect(rows.nth(0).get_by_label("単価（円）")).to_have_value("10000")
     expect(rows.nth(0).get_by_label("数量")).to_have_value("12")
     expect(rows.nth(1).get_by_label("内容", exact=True)).to_have_value("文具・コピー用紙")
     expect(page.get_by_test_id("budget-total")).to_have_text("135,000円")
 
+    # The task list: both sections completed; 確認 may start.
+    page.get_by_role("button", name="タスク一覧へ戻る").click()
+    expect(page).to_have_url(f"{base}/applications/{application.pk}/")
+    for key in ("organisation", "content", "budget"):
+        expect(task_state(page, key)).to_have_text("完了")
+    expect(task_state(page, "check")).to_have_text("未着手")
+
     # Attach a PDF.
+    page.get_by_role("link", name="添付書類").click()
     pdf = tmp_path / "定款.pdf"
     pdf.write_bytes(MINIMAL_PDF)
     page.get_by_label(re.compile(r"^\s*書類の種類\*?\s*$")).select_option(label="定款")
@@ -251,7 +284,7 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     expect(page.get_by_test_id("attachments")).to_contain_text("定款: 定款.pdf")
 
     # Preview: nothing missing.
-    page.get_by_role("link", name="確認して提出する").click()
+    page.get_by_role("link", name="次へ：確認").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("確認して提出する")
     expect(page.get_by_text("入力漏れはありません。以下の内容を確認してから提出してください。")).to_be_visible()
     expect(page.get_by_test_id("problems")).to_have_count(0)
@@ -326,14 +359,18 @@ def test_english_labels_on_the_draft_preview_and_submitted_application(page: Pag
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(f"{base}/applications/{application.pk}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit your application")
+    expect(task_state(page, "content")).to_have_text("Completed")
+    page.get_by_role("link", name="Application details").click()
     expect(page.get_by_label(re.compile(r"^\s*Project name"))).to_have_value("多世代の居場所づくり事業")
-    expect(page.get_by_role("button", name="Add a budget line")).to_be_visible()
     expect(page.get_by_label("Language")).to_have_value("en")
 
     page.get_by_label(re.compile(r"^\s*Purpose\s*$")).fill("An English purpose.")
     expect(page.get_by_test_id("save-status")).to_have_text(re.compile(r"Saved at \d{1,2}:\d{2}:\d{2}\."))
+    page.get_by_role("button", name="Next: Project budget").click()
+    expect(page.get_by_role("button", name="Add a budget line")).to_be_visible()
 
-    page.get_by_role("link", name="Check and submit").click()
+    page.get_by_role("button", name="Back to the task list").click()
+    page.get_by_role("link", name="Check your answers").click()
     expect(page.get_by_text("Nothing is missing. Check the contents below, then submit.")).to_be_visible()
     page.get_by_role("button", name="Submit the application").click()
 
@@ -349,7 +386,7 @@ def test_english_budget_total_keeps_the_yen_sign(page: Page, live_server):
     seed_demo()
     base = live_server.url
     application = complete_draft()
-    log_in(page, base, APPLICANT, f"/applications/{application.pk}/")
+    log_in(page, base, APPLICANT, f"/applications/{application.pk}/section/budget/")
     page.get_by_label("言語").select_option("en")
     page.get_by_role("button", name="切替").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -363,7 +400,7 @@ def test_page_left_open_across_the_deadline_keeps_what_was_typed(page: Page, liv
     seed_demo()
     base = live_server.url
     application = complete_draft(title="居場所づくり事業")
-    log_in(page, base, APPLICANT, f"/applications/{application.pk}/")
+    log_in(page, base, APPLICANT, f"/applications/{application.pk}/section/content/")
     title = page.get_by_label("事業名", exact=True)
     expect(title).to_have_value("居場所づくり事業")
 
@@ -390,7 +427,7 @@ def test_page_left_open_across_the_deadline_keeps_what_was_typed(page: Page, liv
     assert application.status == ApplicationStatus.DRAFT
 
     # The preview says the call has closed and offers no submit button.
-    page.get_by_role("link", name="確認して提出する").click()
+    page.goto(f"{base}/applications/{application.pk}/preview/")
     expect(page.get_by_role("heading", level=1)).to_have_text("確認して提出する")
     expect(page.get_by_role("alert")).to_have_text("この公募は締め切りました。この下書きは提出できません。")
     expect(page.get_by_role("button", name="申請書を提出する")).to_have_count(0)
@@ -427,7 +464,7 @@ def test_conflicting_saves_are_refused_and_both_texts_can_be_compared(page: Page
     base = live_server.url
     application = complete_draft(title="元の事業名")
     Membership.objects.create(organisation=application.organisation, user=demo_user(COLLEAGUE), role=MemberRole.EDITOR)
-    path = f"/applications/{application.pk}/"
+    path = f"/applications/{application.pk}/section/content/"
     log_in(page, base, APPLICANT, path)
     colleague = new_page()
     log_in(colleague, base, COLLEAGUE, path)
@@ -449,7 +486,7 @@ def test_conflicting_saves_are_refused_and_both_texts_can_be_compared(page: Page
     assert Application.objects.get(pk=application.pk).title == "申請者が直した事業名"
 
     status.get_by_role("link", name="両方の内容を比べる").click()
-    expect(colleague).to_have_url(f"{base}{path}unsaved/{refused.pk}/")
+    expect(colleague).to_have_url(f"{base}/applications/{application.pk}/unsaved/{refused.pk}/")
     expect(colleague.get_by_role("heading", level=1)).to_have_text("保存されなかった入力内容")
     table = colleague.get_by_role("table")
     expect(table.get_by_role("columnheader")).to_have_text(

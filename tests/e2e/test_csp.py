@@ -143,10 +143,13 @@ def test_applicant_pages(page: Page, demo):
     open_call = next(c for c in Call.objects.filter(published=True) if c.state_at(now) == CallState.OPEN)
     organisation = Organisation.objects.filter(memberships__user=applicant).order_by("pk").first()
     draft = application_start(call=open_call, organisation=organisation, user=applicant)
-    watch.visit(f"/applications/{draft.pk}/")
-    page.locator("#application-form textarea").first.fill("CSPの確認のための入力です。")
-    page.wait_for_timeout(2500)  # the autosave posts what was typed
-    watch.collect()
+    watch.visit(f"/applications/{draft.pk}/")  # the task list
+    for key in ("organisation", "content", "budget", "attachments"):
+        watch.visit(f"/applications/{draft.pk}/section/{key}/")
+        if key == "content":
+            page.locator("#application-form textarea").first.fill("CSPの確認のための入力です。")
+            page.wait_for_timeout(2500)  # the autosave posts what was typed
+        watch.collect()
     watch.visit(f"/applications/{submitted.pk}/")
     award = Award.objects.filter(application__in=mine).order_by("pk").first()
     if award is not None:

@@ -74,7 +74,7 @@ def test_the_applicant_lands_on_the_applications_list_and_finds_the_account_page
 
 def test_no_unsaved_banner_after_saving_and_a_real_difference_is_named(page: Page, demo):
     application = complete_draft(title="居場所づくり事業")
-    path = f"/applications/{application.pk}/"
+    path = f"/applications/{application.pk}/section/content/"
     log_in(page, demo, APPLICANT, path)
     title = page.get_by_label("事業名", exact=True)
     title.fill("居場所づくり事業（改）")
@@ -84,7 +84,7 @@ def test_no_unsaved_banner_after_saving_and_a_real_difference_is_named(page: Pag
     expect(page.get_by_label("事業名", exact=True)).to_have_value("居場所づくり事業（改）")
     banner = page.get_by_test_id("restore-local")
     expect(banner).to_be_hidden()
-    storage_key = f"kodoku-draft-{application.pk}"
+    storage_key = f"kodoku-draft-{application.pk}-content"  # one browser copy per section page
     assert page.evaluate(f"localStorage.getItem('{storage_key}')") is None
     page.reload()
     expect(banner).to_be_hidden()

@@ -176,6 +176,10 @@ def _applicant_pages():
         "/organisations/new/",
         f"/organisations/{organisation.pk}/",
         f"/applications/{draft.pk}/",
+        f"/applications/{draft.pk}/section/organisation/",
+        f"/applications/{draft.pk}/section/content/",
+        f"/applications/{draft.pk}/section/budget/",
+        f"/applications/{draft.pk}/section/attachments/",
         f"/applications/{draft.pk}/preview/",
     ]
 
