@@ -350,11 +350,14 @@ def notices_prepare(*, call: Call, created_by: User) -> tuple[NoticeBatch, list[
 
 
 def outside_notice_candidates(call: Call) -> QuerySet[Application]:
-    """The call's decided applications that have no notice, from the portal or recorded as sent
-    outside it, and whose decision is not yet disclosed: what ``notices_record_outside`` covers."""
+    """The call's applications imported as already decided (an outcome but no decision taken in
+    the portal: no ``Decision`` row) that have no notice, from the portal or recorded as sent
+    outside it, and whose decision is not yet disclosed: what ``notices_record_outside`` covers.
+    A decision taken in the portal is notified by the portal."""
     return Application.objects.filter(
         call=call,
         status__in=list(DECIDED_STATUSES),
+        decision__isnull=True,
         notice__isnull=True,
         notices_sent_outside__isnull=True,
         decision_disclosed_at__isnull=True,

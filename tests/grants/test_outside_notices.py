@@ -121,6 +121,21 @@ def test_recording_outside_notices_is_refused(staff, case, code):
     assert NoticesSentOutside.objects.filter(call=call).count() == (1 if case == "nothing left" else 0)
 
 
+def test_a_decision_taken_in_the_portal_is_not_covered(staff):
+    call = CallFactory()
+    application = ApplicationFactory(
+        call=call, status=ApplicationStatus.SUBMITTED, receipt_number="M-0001", requested_amount=1_000_000
+    )
+    services.decision_record(
+        application=application, outcome=ApplicationStatus.ADOPTED, award_amount=1_000_000, decided_by=staff
+    )
+    with pytest.raises(Refused) as refused:
+        services.notices_record_outside(call=call, by=staff, note="備考")
+    assert refused.value.code == "nothing"
+    application.refresh_from_db()
+    assert not application.decision_is_disclosed
+
+
 def test_applications_with_a_portal_notice_are_not_covered(staff, django_capture_on_commit_callbacks):
     call = CallFactory()
     noticed = ApplicationFactory(
