@@ -67,3 +67,28 @@ def test_the_public_record_of_the_seed(page: Page, live_server, language):
         expect(page.get_by_test_id("faq-item")).to_have_count(len(data.NPO_MODEL_QUESTIONS))
         no_sideways_scroll(page)
         assert_accessible(page)
+
+
+def test_staff_see_the_outside_record_and_the_decision_window_in_both_widths(page: Page, live_server):
+    """The notices page of r6-ninaite tells who recorded its notices as sent outside the portal;
+    the decisions page of the open practice call says decisions wait and offers the override."""
+    from tests.e2e.test_award_flow import STAFF, log_in
+
+    seed_demo()
+    base = live_server.url
+    log_in(page, base, STAFF, "/staff/calls/r6-ninaite/notices/")
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(base + "/staff/calls/r6-ninaite/notices/")
+        record = page.get_by_test_id("outside-record")
+        expect(record).to_have_count(1)
+        expect(record).to_contain_text(STAFF)
+        expect(record).to_contain_text("9件の申請の通知をポータル外で送付したことを記録しました。")
+        assert_accessible(page)
+
+        page.goto(base + "/staff/calls/practice/decisions/")
+        window = page.get_by_test_id("decision-window")
+        expect(window.get_by_role("heading", level=2)).to_have_text("採否の決定は締切後に行います")
+        window.locator("summary").click()
+        expect(window.get_by_role("button", name="締切前の採否の決定を許可する")).to_be_visible()
+        assert_accessible(page)
