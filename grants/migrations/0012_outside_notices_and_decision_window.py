@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('applications', '0007_text_length_limits'),
-        ('calls', '0008_call_public_page'),
+        ('calls', '0010_call_public_page'),
         ('grants', '0011_virus_check_of_award_files'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
