@@ -1,6 +1,7 @@
 """Administrators configure programmes, calls and themes here, so the next call needs no code."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -9,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from kodoku_portal.workflow import Refused
 
 from . import services
-from .models import ApplicantType, Call, FormField, FormSection, FormVersion, Programme, Theme
+from .models import ApplicantType, Call, CallQuestion, FormField, FormSection, FormVersion, Programme, Theme
 
 
 @admin.register(ApplicantType)
@@ -29,6 +30,14 @@ class ThemeInline(admin.StackedInline):
     extra = 0
 
 
+class CallQuestionInline(admin.StackedInline):
+    """よくある質問 of the call, in their display order."""
+
+    model = CallQuestion
+    extra = 0
+    fields = ("order", "question", "answer")
+
+
 @admin.register(Call)
 class CallAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "opens_at", "closes_at", "cap_amount", "is_practice", "published")
@@ -36,7 +45,8 @@ class CallAdmin(admin.ModelAdmin):
     search_fields = ("title", "title_en", "slug")
     prepopulated_fields = {"slug": ("title_en",)}
     filter_horizontal = ("eligible_types",)
-    inlines = [ThemeInline]
+    inlines = [ThemeInline, CallQuestionInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["start_form_draft"]
 
     @admin.action(description=_("Start a draft application form (a copy of the newest version)"))
@@ -53,6 +63,21 @@ class CallAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("programme", "slug", "title", "title_en", "fiscal_year", "is_practice", "published")}),
         ("Texts", {"fields": ("summary", "summary_en", "menu", "eligibility_note")}),
+        (
+            _("Public page: official page, contact, expected effects"),
+            {
+                "fields": (
+                    "official_url",
+                    "official_url_note",
+                    "contact_office",
+                    "contact_phone",
+                    "contact_email",
+                    "contact_hours",
+                    "contact_note",
+                    "expected_effects",
+                )
+            },
+        ),
         ("Window", {"fields": ("opens_at", "closes_at", "closed_manually")}),
         ("Money", {"fields": ("cap_amount", "subsidy_rate_percent", "budget_total", "budget_label")}),
         ("Rules", {"fields": ("eligible_types", "area_rule", "summary_max_length", "receipt_prefix")}),

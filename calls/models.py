@@ -263,6 +263,30 @@ class Call(models.Model):
         max_length=LONG_TEXT_MAX,
         help_text=_("One condition per line; printed on the grant decision notice."),
     )
+    # --- the public page (issue 12, items 6 and 10): the call's official page, its contact, the
+    # effects the programme expects; each block is left out of the page while it is empty ---
+    official_url = models.URLField(
+        _("official page of the call (公募URL)"),
+        max_length=500,
+        blank=True,
+        help_text=_("The page where the call and its guidelines (公募要領) are published."),
+    )
+    official_url_note = models.CharField(
+        _("note on the official page"), max_length=200, blank=True, help_text="株式会社○○のWebサイトです。"
+    )
+    contact_office = models.CharField(_("contact: office"), max_length=200, blank=True)
+    contact_phone = models.CharField(_("contact: telephone"), max_length=40, blank=True)
+    contact_email = models.EmailField(_("contact: e-mail"), blank=True)
+    contact_hours = models.CharField(_("contact: hours"), max_length=200, blank=True, help_text="平日10:00〜17:00")
+    contact_note = LimitedTextField(
+        _("contact: note"),
+        blank=True,
+        max_length=NOTE_MAX,
+        help_text=_("For example where the guidelines name the contact."),
+    )
+    expected_effects = LimitedTextField(
+        _("expected effects (期待される効果)"), blank=True, help_text=_("One item per line."), max_length=LONG_TEXT_MAX
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -344,6 +368,14 @@ class Call(models.Model):
     @property
     def localized_summary(self) -> str:
         return localized(self, "summary")
+
+    @property
+    def expected_effect_items(self) -> list[str]:
+        return [line.strip() for line in self.expected_effects.splitlines() if line.strip()]
+
+    @property
+    def has_contact(self) -> bool:
+        return any((self.contact_office, self.contact_phone, self.contact_email, self.contact_hours, self.contact_note))
 
 
 @with_length_checks
@@ -601,3 +633,21 @@ def parse_choices(text: str) -> list[tuple[str, str, str]]:
         en = parts[2] if len(parts) > 2 and parts[2] else ""
         found.append((value, ja, en))
     return found
+
+
+@with_length_checks
+class CallQuestion(models.Model):
+    """よくある質問: one question of a call's FAQ and its answer, shown on the call's page in order."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="questions", verbose_name=_("call"))
+    order = models.PositiveSmallIntegerField(_("display order"), default=0)
+    question = models.CharField(_("question"), max_length=300)
+    answer = LimitedTextField(_("answer"), max_length=NOTE_MAX)
+
+    class Meta:
+        ordering = ("call", "order", "id")
+        verbose_name = _("frequently asked question")
+        verbose_name_plural = _("frequently asked questions")
+
+    def __str__(self) -> str:
+        return self.question

@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import Call, FormVersion, Theme
+from .models import Call, CallQuestion, FormVersion, Theme
 
 
 def calls_for_public_list() -> QuerySet[Call]:
@@ -13,7 +13,11 @@ def call_for_public_page(slug: str) -> QuerySet[Call]:
     return (
         Call.objects.filter(published=True, slug=slug)
         .select_related("programme")
-        .prefetch_related("eligible_types", Prefetch("themes", queryset=Theme.objects.order_by("number")))
+        .prefetch_related(
+            "eligible_types",
+            Prefetch("themes", queryset=Theme.objects.order_by("number")),
+            Prefetch("questions", queryset=CallQuestion.objects.order_by("order", "id")),
+        )
     )
 
 

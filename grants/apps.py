@@ -48,6 +48,10 @@ AUDIT_SENTENCES = {
     "letter_reissued": _("%(actor)s reissued the letter %(object)s (the new letter replaces it)"),
     "letter_withdrawn": _("%(actor)s withdrew the letter %(object)s"),
     "adoptions_withdrawn": _("%(actor)s withdrew the public list of adopted projects of %(object)s"),
+    "notices_recorded_outside": _(
+        "%(actor)s recorded that the notices of %(object)s were sent outside the portal (%(after)s)"
+    ),
+    "decisions_allowed_before_close": _("%(actor)s allowed decisions on %(object)s before it closes (%(after)s)"),
     "dossier_downloaded": _("%(actor)s downloaded the dossier of %(object)s"),
     "call_dossier_downloaded": _("%(actor)s downloaded the dossiers of every application of %(object)s"),
     "retention_anonymised": _(

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.models import ApplicationStatus
 from kodoku_portal.formfields import CleanInputFormMixin, YenAmountField
+from kodoku_portal.limits import NOTE_MAX
 
 DECISION_CHOICES = [
     (ApplicationStatus.ADOPTED.value, _("Adopt (採択)")),
@@ -42,6 +43,8 @@ AUDIT_ACTION_LABELS = {
     "award_paid": _("Paid"),
     "adoptions_published": _("Adoption list published"),
     "adoptions_withdrawn": _("Adoption list withdrawn"),
+    "notices_recorded_outside": _("Notices recorded as sent outside the portal"),
+    "decisions_allowed_before_close": _("Decisions allowed before the call closes"),
 }
 
 
@@ -68,3 +71,29 @@ class AuditFilterForm(forms.Form):
         if self.cleaned_data.get("action"):
             entries = entries.filter(action=self.cleaned_data["action"])
         return entries
+
+
+class OutsideNoticesForm(CleanInputFormMixin, forms.Form):
+    """Record that a past round's notices were sent outside the portal (grants.services.notices_record_outside)."""
+
+    sent_on = forms.DateField(
+        label=_("Day the notices were sent (if known)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("How and by whom the organisations were told, e.g. the published list it was taken from."),
+    )
+
+
+class DecisionWindowOverrideForm(CleanInputFormMixin, forms.Form):
+    """Allow decisions before the call closes, with the reason (grants.services.decisions_allow_before_close)."""
+
+    reason = forms.CharField(
+        label=_("Reason for deciding before the call closes"),
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

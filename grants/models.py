@@ -107,6 +107,54 @@ class Notice(SignedDocument):
         return self.document_number
 
 
+@with_length_checks
+class NoticesSentOutside(models.Model):
+    """A record that the decisions of some of a call's applications were notified outside the
+    portal (a past round imported as already decided): who recorded it, when, when the notices
+    were sent if that is known, and a note. Those applications get no notice from the portal
+    (``services.notices_prepare`` leaves them out) and count as told, so the adopted list can be
+    published (``services.notices_record_outside``)."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="notices_sent_outside")
+    applications = models.ManyToManyField(
+        "applications.Application", related_name="notices_sent_outside", verbose_name=_("applications")
+    )
+    sent_on = models.DateField(_("notices sent on"), null=True, blank=True)
+    note = LimitedTextField(_("note"), max_length=NOTE_MAX)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("recorded_at", "id")
+        verbose_name = _("notices sent outside the portal")
+        verbose_name_plural = _("notices sent outside the portal")
+
+    def __str__(self) -> str:
+        return str(self.call)
+
+
+@with_length_checks
+class DecisionWindowOverride(models.Model):
+    """Staff allowed decisions on a call before it closed (decisions otherwise wait until the
+    call's window has closed: ``services.decision_record``); why, who and when."""
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="decision_window_override")
+    reason = LimitedTextField(_("reason"), max_length=NOTE_MAX)
+    allowed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("allowed by")
+    )
+    allowed_at = models.DateTimeField(_("allowed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("decisions allowed before the call closes")
+        verbose_name_plural = _("decisions allowed before the call closes")
+
+    def __str__(self) -> str:
+        return str(self.call)
+
+
 class DocumentSeries(models.TextChoices):
     OFFICIAL = "official", _("Official (府孤第N号)")
     PRACTICE = "practice", _("Practice (練習用第N号)")

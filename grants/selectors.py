@@ -1,6 +1,7 @@
 """Reads that the staff and decision pages share, with their joins."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.apps import apps
 from django.db.models import (
@@ -22,7 +23,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from applications.models import Application, ApplicationStatus, Attachment, BudgetLine, RefusedSave
-from calls.models import Call
+from calls.models import Call, CallState
 from kodoku_portal import outbox
 from kodoku_portal.jp import JST
 from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
@@ -30,8 +31,19 @@ from kodoku_portal.prefectures import prefecture_name
 from reviews.models import Assignment, ConflictDeclaration, Score
 from reviews.selectors import RankingRow
 
-from .models import Award, AwardStatus, Letter, Notice, ReminderKind, Report, ReportKind, ReportStatus
-from .services import NOTICE_MAIL, Candidate, committed_amount
+from .models import (
+    Award,
+    AwardStatus,
+    DecisionWindowOverride,
+    Letter,
+    Notice,
+    NoticesSentOutside,
+    ReminderKind,
+    Report,
+    ReportKind,
+    ReportStatus,
+)
+from .services import NOTICE_MAIL, Candidate, committed_amount, outside_notice_candidates
 
 AUDIT_PAGE_LIMIT = 500
 # Outbox messages that are, or will be, sent (a cancelled one is not counted).
@@ -139,6 +151,48 @@ def _count_of(messages: QuerySet[OutboxMessage]) -> Coalesce:
         messages.filter(subject_id=OuterRef("pk")).order_by().values("subject_id").annotate(n=Count("id")).values("n")
     )
     return Coalesce(Subquery(counted[:1], output_field=IntegerField()), Value(0))
+
+
+@dataclass(frozen=True)
+class DecisionWindow:
+    """Whether a call's decisions may be recorded yet: once it has closed, or earlier when staff
+    allowed it with a reason (``override``)."""
+
+    state: CallState
+    override: DecisionWindowOverride | None
+
+    @property
+    def waiting(self) -> bool:
+        return self.state != CallState.CLOSED and self.override is None
+
+    @property
+    def early(self) -> bool:
+        return self.state != CallState.CLOSED and self.override is not None
+
+
+def decision_window(call: Call) -> DecisionWindow:
+    override = DecisionWindowOverride.objects.select_related("allowed_by").filter(call=call).first()
+    return DecisionWindow(state=call.state, override=override)
+
+
+def notices_sent_outside(call: Call) -> list[NoticesSentOutside]:
+    """What staff recorded of notices sent outside the portal, with the applications each covers."""
+    return list(
+        NoticesSentOutside.objects.filter(call=call)
+        .select_related("recorded_by")
+        .prefetch_related(
+            Prefetch(
+                "applications",
+                queryset=Application.objects.select_related("organisation").order_by("receipt_number"),
+            )
+        )
+        .order_by("recorded_at", "id")
+    )
+
+
+def outside_notice_waiting(call: Call) -> int:
+    """How many decided applications have no notice and are not recorded as told outside the portal."""
+    return outside_notice_candidates(call).count()
 
 
 def notices_of(call: Call) -> QuerySet[Notice]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import rules
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,8 +28,8 @@ from applications.models import (
     ApplicationStatus,
 )
 from applications.selectors import application_mail_recipients
-from calls.models import Call
-from kodoku_portal.jp import JST, format_yen
+from calls.models import Call, CallState
+from kodoku_portal.jp import JST, format_datetime, format_yen
 from kodoku_portal.models import OutboxMessage, OutboxStatus
 from kodoku_portal.outbox import Mail, enqueue, retry
 from kodoku_portal.prefectures import region_of
@@ -41,9 +41,11 @@ from .models import (
     Award,
     AwardStatus,
     Decision,
+    DecisionWindowOverride,
     Notice,
     NoticeBatch,
     NoticeKind,
+    NoticesSentOutside,
 )
 from .signed import store_signed
 
@@ -98,6 +100,58 @@ def _check_decides(user: User) -> None:
         raise Refused(_("Only programme staff decide, send notices and publish."), code="forbidden")
 
 
+# --- the decision window -----------------------------------------------------------------------
+
+
+def _check_decision_window(call: Call, *, now: dt.datetime | None = None) -> None:
+    """Decisions wait until the call has closed (nobody is decided on while others may still
+    apply), unless staff allowed them earlier with a reason (``decisions_allow_before_close``)."""
+    if call.state_at(now or timezone.now()) == CallState.CLOSED:
+        return
+    if DecisionWindowOverride.objects.filter(call=call).exists():
+        return
+    if call.has_window and call.state_at(now or timezone.now()) == CallState.OPEN:
+        raise Refused(
+            _(
+                "The call is open until %(closes)s: decisions wait until it closes. To decide earlier, "
+                "give the reason on the decisions page."
+            )
+            % {"closes": format_datetime(call.closes_at)},
+            code="call_open",
+        )
+    raise Refused(
+        _(
+            "The call has not closed yet: decisions wait until it closes. To decide earlier, "
+            "give the reason on the decisions page."
+        ),
+        code="call_open",
+    )
+
+
+@transaction.atomic
+def decisions_allow_before_close(*, call: Call, by: User, reason: str) -> DecisionWindowOverride:
+    """Staff allow decisions on a call that has not closed yet, saying why (e.g. a practice call,
+    or a call stopped early whose window was left as it was). Audited; given once per call."""
+    _check_decides(by)
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused(_("Give the reason for deciding before the call closes."), code="reason")
+    if call.state == CallState.CLOSED:
+        raise Refused(_("The call has closed: decisions need no override."), code="closed")
+    if DecisionWindowOverride.objects.filter(call=call).exists():
+        raise Refused(_("Decisions on this call are already allowed before it closes."), code="allowed")
+    override = DecisionWindowOverride.objects.create(call=call, reason=reason, allowed_by=by)
+    record(
+        override,
+        by=by,
+        action="decisions_allowed_before_close",
+        after={"reason": reason},
+        call_id=call.pk,
+    )
+    return override
+
+
 @transaction.atomic
 def decision_record(
     *,
@@ -114,6 +168,7 @@ def decision_record(
     call = Call.objects.select_for_update().get(pk=application.call_id)  # one budget check at a time
     application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
     try:
+        _check_decision_window(call)
         if Notice.objects.filter(application=application).exists():
             raise Refused(_("The notice has been issued; the decision can no longer be changed."), code="noticed")
         if outcome not in DECIDED_STATUSES and outcome != ApplicationStatus.SUBMITTED:
@@ -257,7 +312,7 @@ def notices_prepare(*, call: Call, created_by: User) -> tuple[NoticeBatch, list[
     }
     decided = (
         Application.objects.filter(call=call, status__in=list(kinds))
-        .filter(notice__isnull=True)
+        .filter(notice__isnull=True, notices_sent_outside__isnull=True)
         .select_related("decision")
         .order_by("receipt_number")
     )
@@ -292,6 +347,64 @@ def notices_prepare(*, call: Call, created_by: User) -> tuple[NoticeBatch, list[
     Notice.objects.filter(pk__in=pending).update(batch=batch)
     record(call, by=created_by, action="notices_prepared", after={"pending": len(pending)}, call_id=call.pk)
     return batch, pending
+
+
+def outside_notice_candidates(call: Call) -> QuerySet[Application]:
+    """The call's applications imported as already decided (an outcome but no decision taken in
+    the portal: no ``Decision`` row) that have no notice, from the portal or recorded as sent
+    outside it, and whose decision is not yet disclosed: what ``notices_record_outside`` covers.
+    A decision taken in the portal is notified by the portal."""
+    return Application.objects.filter(
+        call=call,
+        status__in=list(DECIDED_STATUSES),
+        decision__isnull=True,
+        notice__isnull=True,
+        notices_sent_outside__isnull=True,
+        decision_disclosed_at__isnull=True,
+    )
+
+
+@transaction.atomic
+def notices_record_outside(*, call: Call, by: User, note: str, sent_on: dt.date | None = None) -> NoticesSentOutside:
+    """A past round imported as already decided: its organisations were told outside the portal.
+    Record so (who — the staff member recording —, when, when the notices went if known, a note):
+    each decided application without a notice counts as told (its decision is disclosed), the
+    portal sends it no notice, and the adopted list may be published. Audited."""
+    _check_decides(by)
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    note = (note or "").strip()
+    if not note:
+        raise Refused(_("Say in the note how and by whom the organisations were told."), code="note")
+    if call.is_practice:
+        raise Refused(_("A practice call's notices are not recorded as sent outside the portal."), code="practice")
+    if call.state != CallState.CLOSED:
+        raise Refused(_("The call has not closed: its notices cannot have been sent yet."), code="call_open")
+    today = timezone.now().astimezone(JST).date()
+    if sent_on is not None and sent_on > today:
+        raise Refused(_("The day the notices were sent cannot be in the future."), code="sent_on")
+    applications = list(outside_notice_candidates(call).select_for_update(of=("self",)).order_by("receipt_number"))
+    if not applications:
+        raise Refused(
+            _("No decided application of this call is waiting for its notice: there is nothing to record."),
+            code="nothing",
+        )
+    entry = NoticesSentOutside.objects.create(call=call, sent_on=sent_on, note=note, recorded_by=by)
+    entry.applications.set(applications)
+    now = timezone.now()
+    for application in applications:
+        application_services.application_disclose_decision(application_id=application.pk, at=now)
+    record(
+        entry,
+        by=by,
+        action="notices_recorded_outside",
+        after={
+            "applications": [a.receipt_number for a in applications],
+            "sent_on": sent_on.isoformat() if sent_on else None,
+            "note": note,
+        },
+        call_id=call.pk,
+    )
+    return entry
 
 
 def notice_render(*, notice_id: int) -> Notice:
@@ -378,7 +491,10 @@ def adoptions_publish(*, call: Call, publish: bool, by: User) -> Call:
     )
     if publish and unnotified.exists():
         raise Refused(
-            _("Send the notices first: the list is published only when every adopted organisation has been told."),
+            _(
+                "Send the notices first (or, for a round whose notices were sent outside the portal, record "
+                "that on the notices page): the list is published only when every adopted organisation has been told."
+            ),
             code="unnotified",
         )
     before = {"adoptions_published_at": call.adoptions_published_at}

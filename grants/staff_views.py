@@ -20,7 +20,7 @@ from kodoku_portal.views_support import confirmed, refusals_to_messages
 from reviews.selectors import final_ranking_rows, ranking_basis, review_round
 
 from . import exports, selectors, services
-from .forms import AuditFilterForm, DecisionForm, ProposalForm
+from .forms import AuditFilterForm, DecisionForm, DecisionWindowOverrideForm, OutsideNoticesForm, ProposalForm
 from .models import AwardStatus
 
 staff_only = role_required(*STAFF_ROLES)
@@ -61,6 +61,8 @@ def decisions_page(request, slug):
             "calibrate": calibrate,
             "Status": ApplicationStatus,
             "ranking_basis": ranking_basis(call),
+            "window": selectors.decision_window(call),
+            "window_form": DecisionWindowOverrideForm(),
         },
     )
 
@@ -106,6 +108,27 @@ def accept_proposal(request, slug):
     return redirect("grants:decisions", slug=slug)
 
 
+@require_POST
+@staff_only
+@refusals_to_messages("grants:decisions")
+def allow_decisions_before_close(request, slug):
+    """Decisions wait until the call closes; staff may allow them earlier, giving the reason."""
+    call = _call(slug)
+    form = DecisionWindowOverrideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("grants:decisions", slug=slug)
+    if not confirmed(request):
+        messages.error(
+            request,
+            _("Tick the box to confirm: decisions will be recorded while organisations may still apply."),
+        )
+        return redirect("grants:decisions", slug=slug)
+    services.decisions_allow_before_close(call=call, by=request.user, reason=form.cleaned_data["reason"])
+    messages.success(request, _("Decisions on this call may now be recorded before it closes."))
+    return redirect("grants:decisions", slug=slug)
+
+
 @staff_only
 def notices_page(request, slug):
     call = _call(slug)
@@ -116,8 +139,41 @@ def notices_page(request, slug):
             "call": call,
             "notices": selectors.notices_of(call),
             "progress": selectors.notice_progress(call),
+            "outside_records": selectors.notices_sent_outside(call),
+            "outside_waiting": selectors.outside_notice_waiting(call),
+            "outside_form": OutsideNoticesForm(),
         },
     )
+
+
+@require_POST
+@staff_only
+@refusals_to_messages("grants:notices")
+def record_outside_notices(request, slug):
+    """A past round imported as decided: record that its notices were sent outside the portal."""
+    call = _call(slug)
+    form = OutsideNoticesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("grants:notices", slug=slug)
+    if not confirmed(request):
+        messages.error(
+            request,
+            _(
+                "Tick the box to confirm: the portal will send these organisations no notice, "
+                "and their decisions are shown to them."
+            ),
+        )
+        return redirect("grants:notices", slug=slug)
+    entry = services.notices_record_outside(
+        call=call, by=request.user, note=form.cleaned_data["note"], sent_on=form.cleaned_data["sent_on"]
+    )
+    messages.success(
+        request,
+        _("Recorded: the notices of %(n)d application(s) were sent outside the portal.")
+        % {"n": entry.applications.count()},
+    )
+    return redirect("grants:notices", slug=slug)
 
 
 @require_POST

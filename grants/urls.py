@@ -29,6 +29,12 @@ urlpatterns = [
     path("staff/calls/<slug:slug>/decisions/publish/", staff_views.publish, name="publish"),
     path("staff/calls/<slug:slug>/notices/", staff_views.notices_page, name="notices"),
     path("staff/calls/<slug:slug>/notices/send/", staff_views.send_notices, name="send_notices"),
+    path("staff/calls/<slug:slug>/notices/outside/", staff_views.record_outside_notices, name="record_outside_notices"),
+    path(
+        "staff/calls/<slug:slug>/decisions/before-close/",
+        staff_views.allow_decisions_before_close,
+        name="allow_decisions_before_close",
+    ),
     path("staff/calls/<slug:slug>/notices/progress/", staff_views.notice_progress, name="notice_progress"),
     path("staff/calls/<slug:slug>/audit/", staff_views.audit_trail, name="audit"),
     path("staff/calls/<slug:slug>/adoptions.<str:fmt>", staff_views.export_adoptions, name="export_adoptions"),

@@ -54,6 +54,7 @@ class Answer:
     replaced_on: object = None
     withdrawn_on: object = None
     test_certificate: bool = False
+    practice: bool = False  # a practice call's letter (練習用第N号): marked 練習用, never of effect
     exact_file: bool = False  # the answer is about this very file (an upload), not number + code
 
     @property
@@ -76,6 +77,7 @@ def _answer(document: Notice | Letter, *, exact_file: bool) -> Answer:
             issued_on=document.issued_on,
             organisation=organisation,
             test_certificate=document.signed_with_test_certificate,
+            practice=document.application.call.is_practice,
             exact_file=exact_file,
         )
     replaced = document.replaced_by if document.status == LetterStatus.REPLACED else None
@@ -91,16 +93,17 @@ def _answer(document: Notice | Letter, *, exact_file: bool) -> Answer:
         if document.status == LetterStatus.WITHDRAWN and document.status_changed_at
         else None,
         test_certificate=document.signed_with_test_certificate,
+        practice=document.application.call.is_practice,
         exact_file=exact_file,
     )
 
 
 def _notices():
-    return Notice.objects.select_related("application__organisation")
+    return Notice.objects.select_related("application__organisation", "application__call")
 
 
 def _letters():
-    return Letter.objects.select_related("application__organisation", "replaced_by")
+    return Letter.objects.select_related("application__organisation", "application__call", "replaced_by")
 
 
 def lookup(number: str, code: str) -> Answer:

@@ -75,6 +75,37 @@ NPO_MODEL_SUMMARY_EN = (
     "The processes and results are compiled into models and rolled out nationwide."
 )
 
+# The call's public page (issue 12, items 6 and 10), from the seed only: 「3 公募URL(※株式会社NTTデータ
+# 経営研究所のWebサイトです。)」 and 「お問い合わせは、公募要領に記載の問い合わせ先に直接ご連絡ください。」
+# The seed gives no telephone, e-mail or hours: those stay empty and the page leaves them out.
+NPO_MODEL_OFFICIAL_URL = "https://www.nttdata-strategy.com/newsrelease/news/kodoku_koritsu_koubo/"
+NPO_MODEL_OFFICIAL_URL_NOTE = "株式会社NTTデータ経営研究所のWebサイトです。"
+NPO_MODEL_CONTACT_NOTE = "お問い合わせは、公募要領に記載の問い合わせ先に直接ご連絡ください。"
+
+# よくある質問 of r7-npo-model: each answer is a sentence of the seed.
+NPO_MODEL_QUESTIONS = [
+    ("どのような団体が応募できますか。", "NPO法人や社会福祉法人等の非営利団体です。"),
+    ("1件あたりの上限額はいくらですか。", "上限200万円です。"),
+    ("公募期間はいつまでですか。", "令和7年4月21日～5月30日正午です。"),
+    (
+        "どのような取組が対象ですか。",
+        "日常生活環境での緩やかなつながりや居場所づくりに関する先駆的な取組です。"
+        "テーマ①～④とその取組イメージは、このページに掲載しています。",
+    ),
+    (
+        "採択された取組の成果はどうなりますか。",
+        "そのプロセスや成果を取りまとめ、NPO等の取組モデルを構築し、全国展開を図ります。",
+    ),
+    ("問い合わせはどこにすればよいですか。", "公募要領に記載の問い合わせ先に直接ご連絡ください。"),
+]
+
+# The past round r6-ninaite was decided before the portal: its organisations were told outside it,
+# and the seed publishes the list. The note kept with that record (no date: the seed gives none).
+NINAITE_NOTICES_NOTE = (
+    "ポータル導入前に決定された交付団体であり、交付団体への通知はポータル外で行われました。"
+    "交付団体の一覧は内閣府孤独・孤立対策推進室の公表資料「交付団体と取組概要」から取り込みました。"
+)
+
 # テーマ ①–④ and their 取組イメージ, exactly as in the seed.
 NPO_MODEL_THEMES = [
     (

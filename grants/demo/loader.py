@@ -16,7 +16,17 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from applications.models import ApplicationStatus, Organisation
 from applications.services import application_import_decided, organisation_create
-from calls.models import ApplicantType, AreaRule, Call, FormField, FormSection, FormVersion, Programme, Theme
+from calls.models import (
+    ApplicantType,
+    AreaRule,
+    Call,
+    CallQuestion,
+    FormField,
+    FormSection,
+    FormVersion,
+    Programme,
+    Theme,
+)
 from calls.services import form_version_publish
 from kodoku_portal.jp import JST
 
@@ -118,7 +128,28 @@ def _npo_model_defaults(programme: Programme) -> dict:
         "subsidy_rate_percent": 100,
         "eligibility_note": "NPO法人や社会福祉法人等の非営利団体",
         "area_rule": AreaRule.NONE,
+        "expected_effects": data.PROGRAMMES["npo-model"]["expected_effects"],
     }
+
+
+def _fill_empty(call: Call, values: dict, report: SeedReport) -> None:
+    """Fields added after a database was first seeded (the public page's) are filled where still
+    empty; what an administrator has written is left as it is."""
+    changed = [name for name, value in values.items() if not getattr(call, name) and value]
+    for name in changed:
+        setattr(call, name, values[name])
+    if changed:
+        call.save(update_fields=changed)
+        report.created.append(f"call {call.slug}: {', '.join(changed)}")
+
+
+def _questions(call: Call, questions) -> None:
+    if call.questions.exists():
+        return
+    CallQuestion.objects.bulk_create(
+        CallQuestion(call=call, order=order, question=question, answer=answer)
+        for order, (question, answer) in enumerate(questions, start=1)
+    )
 
 
 def seed_calls(report: SeedReport, *, now: dt.datetime) -> None:
@@ -140,6 +171,17 @@ def seed_calls(report: SeedReport, *, now: dt.datetime) -> None:
         report,
     )
     _themes(call, data.NPO_MODEL_THEMES)
+    _fill_empty(
+        call,
+        {
+            "official_url": data.NPO_MODEL_OFFICIAL_URL,
+            "official_url_note": data.NPO_MODEL_OFFICIAL_URL_NOTE,
+            "contact_note": data.NPO_MODEL_CONTACT_NOTE,
+            "expected_effects": data.PROGRAMMES["npo-model"]["expected_effects"],
+        },
+        report,
+    )
+    _questions(call, data.NPO_MODEL_QUESTIONS)
 
     # The practice call: open for 30 days from its first creation, closing at noon JST like the
     # real one; a later run leaves its window as it is.
@@ -160,9 +202,10 @@ def seed_calls(report: SeedReport, *, now: dt.datetime) -> None:
         report,
     )
     _themes(practice, data.NPO_MODEL_THEMES)
+    _fill_empty(practice, {"expected_effects": data.PROGRAMMES["npo-model"]["expected_effects"]}, report)
 
     kofukin = _programme("kofukin", report)
-    _call(
+    kofukin_call, _ = _call(
         "r7-kofukin",
         {
             "programme": kofukin,
@@ -175,10 +218,12 @@ def seed_calls(report: SeedReport, *, now: dt.datetime) -> None:
             "budget_label": "7年度概算決定額（6年度予算額 1.3億円）",
             "eligibility_note": "地方公共団体",
             "receipt_prefix": "R7KOFU",
+            "expected_effects": data.PROGRAMMES["kofukin"]["expected_effects"],
         },
         [types["local-government"]],
         report,
     )
+    _fill_empty(kofukin_call, {"expected_effects": data.PROGRAMMES["kofukin"]["expected_effects"]}, report)
 
     # The practice copy of the 交付金: open like the practice call, for local governments, with its
     # own application form (data.kofukin_form_fields). The real 交付金 call stays information only:
@@ -238,6 +283,25 @@ def seed_calls(report: SeedReport, *, now: dt.datetime) -> None:
                 outcome=ApplicationStatus.ADOPTED,
             )
         report.created.append("r6-ninaite: nine adopted applications")
+
+
+def seed_ninaite_public_record(users: dict[str, User], report: SeedReport) -> None:
+    """r6-ninaite was decided before the portal and its organisations told outside it: the demo
+    staff member records so (no date: the seed gives none) and publishes the adopted list, so
+    /calls/r6-ninaite/ shows the nine organisations as the seed publishes them."""
+    from grants import services as grant_services
+    from grants.models import NoticesSentOutside
+
+    call = Call.objects.get(slug="r6-ninaite")
+    staff = users["staff@example.jp"]
+    if NoticesSentOutside.objects.filter(call=call).exists():
+        return  # recorded (and published, or withdrawn since by staff) on an earlier run
+    if not grant_services.outside_notice_candidates(call).exists():
+        return  # the notices went through the portal
+    grant_services.notices_record_outside(call=call, by=staff, note=data.NINAITE_NOTICES_NOTE)
+    if call.adoptions_published_at is None:
+        grant_services.adoptions_publish(call=call, publish=True, by=staff)
+    report.created.append("r6-ninaite: notices recorded as sent outside the portal; adopted list published")
 
 
 def _demo_mfa(user: User) -> DemoAccount:
@@ -444,6 +508,7 @@ def _seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
     seed_demo_local_government(users, report)
     seed_practice_review(users, report, now=now)
     seed_unsubmitted_drafts(users, report)
+    seed_ninaite_public_record(users, report)
     types = _applicant_types(report)
     seed_practice_awards(
         users,

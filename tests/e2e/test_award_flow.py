@@ -128,6 +128,19 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     rows = page.get_by_test_id("decision-row")
     expect(rows).to_have_count(6)
 
+    # The practice call is still open: decisions wait until it closes unless staff allow them
+    # earlier, with a reason and a ticked confirmation (nc-record, issue 12 item 9; audited).
+    window = page.get_by_test_id("decision-window")
+    expect(window).to_contain_text("採否の決定は締切後に行います")
+    expect(page.get_by_test_id("practice-note")).to_contain_text("練習用第N号")
+    window.locator("summary").click()
+    window.get_by_label(re.compile(r"^\s*締切前に採否を決定する理由\*?\s*$")).fill("練習用の公募で流れを確かめるため")
+    window.get_by_label(re.compile("団体がまだ申請できる間に採否が記録されること")).check()
+    window.get_by_role("button", name="締切前の採否の決定を許可する").click()
+    expect(status_message(page, "この公募では、締切前でも採否を記録できるようになりました。")).to_be_visible()
+    expect(page.get_by_test_id("decision-window")).to_contain_text("練習用の公募で流れを確かめるため")
+    assert AuditEntry.objects.filter(action="decisions_allowed_before_close", call_id=call.pk).count() == 1
+
     section = page.get_by_role("region", name="採択案")
     section.get_by_role("button", name="採択案を作成する").click()
     expect(page).to_have_url(re.compile(r"[?&]propose=1(&|$)"))

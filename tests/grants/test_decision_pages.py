@@ -248,14 +248,38 @@ def test_applicants_see_a_decision_only_once_notified(client, staff):
 
 
 def test_imported_adoptions_without_a_decision_get_notices(client, staff, django_capture_on_commit_callbacks):
-    from grants.demo.loader import seed_demo
+    from applications.services import application_import_decided
+    from grants.models import Notice
 
-    seed_demo()
-    ninaite = __import__("calls.models", fromlist=["Call"]).Call.objects.get(slug="r6-ninaite")
+    call = CallFactory(opens_at=None, closes_at=None, closed_manually=True)
+    application_import_decided(
+        call=call,
+        organisation=OrganisationFactory(email="past@example.jp"),
+        title="事業",
+        summary="概要",
+        area_prefectures=[],
+        area_nationwide=True,
+        submitted_at=None,
+        outcome=ApplicationStatus.ADOPTED,
+    )
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/staff/calls/{ninaite.slug}/notices/send/", {"confirm": "1"})
+        response = client.post(f"/staff/calls/{call.slug}/notices/send/", {"confirm": "1"})
     assert response.status_code == 302
+    assert Notice.objects.filter(application__call=call).count() == 1
+
+
+def test_the_demos_r6_ninaite_gets_no_notice_from_the_portal(client, staff, django_capture_on_commit_callbacks):
+    """Its notices are recorded as sent outside the portal (nc-record): sending makes none."""
+    from grants.demo.loader import seed_demo
+    from grants.models import Notice
+
+    seed_demo()
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/staff/calls/r6-ninaite/notices/send/", {"confirm": "1"})
+    assert response.status_code == 302
+    assert not Notice.objects.filter(application__call__slug="r6-ninaite").exists()
 
 
 def test_bad_ids_in_staff_forms_are_not_found(client, staff):

@@ -162,3 +162,16 @@ def test_the_printout_links_on_the_configured_base_url(settings):
     call_command("seed_demo", stdout=out)
     assert "Log in at http://127.0.0.1:8765/accounts/login/" in out.getvalue()
     assert ":8000" not in out.getvalue()
+
+
+def test_the_public_page_texts_of_the_demo_calls_come_from_the_seed(seeded):
+    """nc-record: 公募URL and its note, the contact sentence, 期待される効果 and the consortium note are
+    the seed's own words; nothing else (telephone, e-mail, hours, a date) is given."""
+    call = Call.objects.get(slug="r7-npo-model")
+    for text in (call.official_url, call.official_url_note, call.contact_note, *call.expected_effect_items):
+        assert squash(text) in SEED_SQUASHED, text
+    for text in Call.objects.get(slug="r7-kofukin").expected_effect_items:
+        assert squash(text) in SEED_SQUASHED, text
+    hyogo = Application.objects.get(call__slug="r6-ninaite", organisation__name="公益財団法人 ひょうごコミュニティ財団")
+    assert hyogo.note == "コンソーシアムの代表団体" and squash(f"※{hyogo.note}") in SEED_SQUASHED
+    assert not Call.objects.exclude(contact_phone="", contact_email="", contact_hours="").exists()

@@ -313,3 +313,15 @@ def test_the_page_answers_when_the_rate_limits_cache_is_down(client):
     with override_settings(CACHES=down):
         response = client.get(URL, {"no": "府孤第1号", "code": "0123456789abcdef"})
     assert response.status_code == 200
+
+
+def test_a_practice_letter_is_said_to_have_no_effect(client):
+    """nc-record (issue 12, item 9): a practice call's letter (練習用第N号) is never shown in force."""
+    case = case_at(is_practice=True)
+    letter = issue(case, LetterKind.GRANT_DECISION, GRANT_DETAILS)
+    letter = letter_render(letter_id=letter.pk)
+    assert letter.document_number.startswith("練習用第")
+    response = ask(client, letter.document_number, letter.verification_code)
+    page = response.content.decode()
+    assert answer(response) == "issued"
+    assert "a letter of a practice call" in page and "Yes: not replaced or withdrawn." not in page
