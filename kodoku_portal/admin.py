@@ -5,7 +5,10 @@ action is sending failed messages again (``outbox.retry``), as staff must once a
 attempts are exhausted.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -64,3 +67,73 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+# --- third-party admins, in the portal's words (kodoku_portal/admin_labels.py names their apps) ---
+
+
+def _periodic_task_admins():
+    """django-celery-beat's admins with every column and read-only field labelled in gettext
+    (its own labels for these are the method names)."""
+    from django_celery_beat import admin as beat_admin
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+        list_display = ("name", "enabled", "schedule_shown", "interval", "start_time", "last_run_at", "one_off")
+
+        @admin.display(description=_("Schedule"))
+        def schedule_shown(self, task):
+            return task.scheduler
+
+        @admin.display(description=_("Crontab in words"))
+        def crontab_translation(self, task):
+            return task.crontab.human_readable if task.crontab_id else "—"
+
+    class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin):
+        list_display = ("__str__", "human_readable")
+        fields = ("human_readable", "minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone")
+        readonly_fields = ("human_readable",)
+
+        @admin.display(description=_("In words"))
+        def human_readable(self, crontab):
+            return crontab.human_readable
+
+    for model, admin_class in ((PeriodicTask, PeriodicTaskAdmin), (CrontabSchedule, CrontabScheduleAdmin)):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+        admin.site.register(model, admin_class)
+
+
+_periodic_task_admins()
+
+
+class GroupPermissionsField(forms.ModelMultipleChoiceField):
+    """A permission named in the active language: 「アカウント | 利用者 | 追加」, not the English
+    sentence Django stores in the database ("Can add user")."""
+
+    ACTIONS = {"add": _("add"), "change": _("change"), "delete": _("delete"), "view": _("view")}
+
+    def label_from_instance(self, permission):
+        model = permission.content_type.model_class()
+        action = permission.codename.split("_", 1)[0]
+        if model is None or action not in self.ACTIONS:
+            return str(permission)
+        return " | ".join(
+            (str(model._meta.app_config.verbose_name), str(model._meta.verbose_name), str(self.ACTIONS[action]))
+        )
+
+
+class GroupAdmin(DjangoGroupAdmin):
+    filter_horizontal = ()
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        if db_field.name == "permissions":
+            kwargs["form_class"] = GroupPermissionsField
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+            kwargs["queryset"] = Permission.objects.select_related("content_type")
+        return super().formfield_for_manytomany(db_field, request=request, **kwargs)
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+admin.site.register(Group, GroupAdmin)
