@@ -20,7 +20,7 @@ from kodoku_portal.views_support import confirmed, refusals_to_messages
 from reviews.selectors import final_ranking_rows, ranking_basis, review_round
 
 from . import exports, selectors, services
-from .forms import AuditFilterForm, DecisionForm, ProposalForm
+from .forms import DecisionForm, ProposalForm
 from .models import AwardStatus
 
 staff_only = role_required(*STAFF_ROLES)
@@ -189,16 +189,15 @@ def awards_board(request):
 
 @staff_only
 def audit_trail(request, slug):
-    """The call's audit trail in words, filtered by person and kind; ``?format=csv`` for Excel."""
+    """The call's audit trail in words, filtered by person, kind of action and of object, and
+    days; ``?format=csv`` for Excel."""
     call = _call(slug)
-    entries = selectors.audit_entries(call)
-    form = AuditFilterForm(request.GET or None, entries=entries)
-    if form.is_valid():
-        entries = form.filter(entries)
+    trail = selectors.audit_trail(call, request.GET)
+    entries = trail.qs
     if request.GET.get("format") == "csv":
         return _audit_csv(call, entries)
-    shown = [(entry, describe(entry)) for entry in entries[: selectors.AUDIT_PAGE_LIMIT]]
-    return render(request, "grants/staff/audit.html", {"call": call, "entries": shown, "form": form})
+    rows = selectors.audit_rows(entries[: selectors.AUDIT_PAGE_LIMIT])
+    return render(request, "grants/staff/audit.html", {"call": call, "rows": rows, "form": trail.form})
 
 
 def _audit_csv(call: Call, entries) -> StreamingHttpResponse:

@@ -9,11 +9,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.models import Group, Permission
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import outbox
-from .audit import describe
+from .audit import action_label, describe, describe_changes, object_kind
 from .models import AuditEntry, OutboxMessage, OutboxStatus
 from .workflow import Refused
 
@@ -29,18 +30,68 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The kind of action, by its label (not its code)."""
+
+    title = _("kind")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        codes = AuditEntry.objects.order_by().values_list("action", flat=True).distinct()
+        return sorted(((code, action_label(code)) for code in set(codes)), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class ObjectKindFilter(admin.SimpleListFilter):
+    """The kind of object, by the model's name."""
+
+    title = _("object")
+    parameter_name = "object_type"
+
+    def lookups(self, request, model_admin):
+        kinds = AuditEntry.objects.order_by().values_list("object_type", flat=True).distinct()
+        return sorted(((label, object_kind(label)) for label in set(kinds)), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "action", "object_type", "object_repr", "call_id", "ip")
-    list_filter = ("action", "object_type", "created_at")
+    """Entries in words: the sentence, the kind of action, the values before and after by their
+    labels (kodoku_portal.audit.describe / describe_changes); the codes are only in the filters' URLs."""
+
+    list_display = ("created_at", "actor", "kind", "description", "ip")
+    list_filter = (ActionFilter, ObjectKindFilter, "created_at")
     search_fields = ("object_repr", "object_id", "actor__email", "action")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
-    readonly_fields = ("description",)
+    fields = ("created_at", "actor", "kind", "description", "changes", "ip")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("kind"))
+    def kind(self, entry: AuditEntry) -> str:
+        return action_label(entry.action)
 
     @admin.display(description=_("what happened"))
     def description(self, entry: AuditEntry) -> str:
         return describe(entry)
+
+    @admin.display(description=_("values before and after"))
+    def changes(self, entry: AuditEntry) -> str:
+        return (
+            format_html_join(
+                "",
+                "<div>{}: {} → {}</div>",
+                ((change.label, change.before, change.after) for change in describe_changes(entry)),
+            )
+            or "—"
+        )
 
 
 @admin.register(OutboxMessage)

@@ -11,7 +11,30 @@ class ReviewsConfig(AppConfig):
 
         from . import rules  # noqa: F401  (registers can_review, can_declare_conflict, …)
 
-        # How the audit page words the review's entries (reviews/services.py writes them).
+        # How the audit page words the review's entries (reviews/services.py writes them), and
+        # what its filter calls them.
+        labels = {
+            "phase_changed": _("Review phase changed"),
+            "assignment_created": _("Assignment made"),
+            "assignment_removed": _("Assignment removed"),
+            "assignment_accepted": _("No conflict of interest declared"),
+            "conflict_declared": _("Conflict of interest declared"),
+            "assignment_returned": _("Assignment returned (conflict of interest)"),
+            "conflict_recorded": _("Conflict of interest recorded"),
+            "review_submitted": _("Review submitted"),
+            "review_reopened": _("Review reopened"),
+            "attachment_opened": _("Attachment opened"),
+            "integrity_flag_dismissed": _("Integrity flag dismissed"),
+            "integrity_flag_reopened": _("Integrity flag opened again"),
+            "integrity_flag_overridden": _("Flagged pair assigned anyway"),
+            "affiliation_added": _("Affiliation recorded"),
+            "affiliation_removed": _("Affiliation removed"),
+            "shortlist_added": _("Shortlisted for the interview"),
+            "shortlist_removed": _("Removed from the interview shortlist"),
+            "interview_slot_scheduled": _("Interview scheduled"),
+            "interview_slot_changed": _("Interview slot changed"),
+            "review_stages_configured": _("Review stages set"),
+        }
         for code, sentence in {
             "phase_changed": _("%(actor)s moved the review of %(object)s from %(before)s to %(after)s"),
             "assignment_created": _("%(actor)s assigned %(object)s"),
@@ -35,7 +58,7 @@ class ReviewsConfig(AppConfig):
             "interview_slot_changed": _("%(actor)s changed the interview slot of %(object)s"),
             "review_stages_configured": _("%(actor)s changed how %(object)s is reviewed (one or two stages)"),
         }.items():
-            register_action(code, sentence)
+            register_action(code, sentence, labels[code])
 
         from kodoku_portal import outbox
 
