@@ -14,6 +14,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.forms import SplitDateTimeWidget
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -35,6 +36,8 @@ class AccessibleAdminMixin:
     """Labels for the inputs Django's admin renders without one."""
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")  # as the portal's own forms (and Django 6)
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if formfield is not None:
             label_split_datetime(formfield)
