@@ -69,7 +69,7 @@ def test_every_column_form_field_and_fieldset_title_is_japanese(request_of_admin
                 label = str(label_for_field(name, model, model_admin))
                 if english_only(label):
                     untranslated.append((where, "column", name, label))
-            for title, options in model_admin.get_fieldsets(request_of_admin):
+            for title, _options in model_admin.get_fieldsets(request_of_admin):
                 if title is not None and english_only(title):
                     untranslated.append((where, "fieldset", str(title)))
             form = model_admin.get_form(request_of_admin)()
