@@ -29,9 +29,10 @@ def demo(live_server):
 
 
 def admin_pages() -> list[str]:
+    from django_celery_beat.models import PeriodicTask
+
     from applications.models import Application, Organisation
     from calls.models import Call, Programme
-    from django_celery_beat.models import PeriodicTask
 
     call = Call.objects.filter(themes__isnull=False).order_by("pk").first()
     application = Application.objects.exclude(receipt_number=None).order_by("pk").first()
