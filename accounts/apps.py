@@ -20,4 +20,4 @@ class AccountsConfig(AppConfig):
             _("%(actor)s changed the role of %(object)s from %(before)s to %(after)s"),
             _("Role changed"),
         )
-        register_action("user_created", _("%(actor)s created the account %(object)s (%(after)s)"), _("Account created"))
+        register_action("user_created", _("%(actor)s created the account %(name)s (%(after)s)"), _("Account created"))

@@ -155,7 +155,8 @@ def register_action(code: str, template: str | Promise, label: str | Promise | N
     and, with ``label``, the short name filters and lists show for it.
 
     Placeholders: ``%(actor)s`` (e-mail address, or "the system"), ``%(object)s`` (the object in
-    words: its kind and name, e.g. 「申請 R7-0001（団体名）」), ``%(before)s`` / ``%(after)s`` (the
+    words: its kind and name, e.g. 「申請 R7-0001（団体名）」; ``%(name)s`` is the name alone, for a
+    sentence that says the kind itself: "opened the attachment %(name)s"), ``%(before)s`` / ``%(after)s`` (the
     state's labels, or "field: value" pairs when the entry is not a state change), ``%(amount)s``
     (the first amount in ``after``, in yen; "" if none) and ``%(amount_note)s`` (that amount in
     brackets, or nothing). Call it from ``AppConfig.ready``; registering a code again replaces it.
@@ -405,6 +406,7 @@ def describe(entry: AuditEntry, names: Mapping[tuple[str, str], str] | None = No
     values = {
         "actor": _actor_text(entry.actor),
         "object": _object_text(entry, names),
+        "name": entry.object_repr or f"#{entry.object_id}",
         "before": before_text or "—",
         "after": after_text or "—",
         "amount": amount_text,

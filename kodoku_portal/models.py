@@ -48,13 +48,12 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=("object_type", "object_id"))]
 
     def __str__(self) -> str:
-        """When, what kind of action, on what, in words (the admin's titles): never raw codes."""
-        from .audit import action_label, object_kind, object_words
+        """When and about what (the admin's titles), never the codes: the sentence is
+        ``kodoku_portal.audit.describe``'s."""
         from .jp import format_datetime
 
         when = format_datetime(self.created_at) if self.created_at else ""
-        what = object_words(object_kind(self.object_type), self.object_repr or f"#{self.object_id}")
-        return f"{when} {action_label(self.action)}: {what}".strip()
+        return f"{when} {self.object_repr or f'#{self.object_id}'}".strip()
 
     # The database refuses changes too (append_only.py); these say so earlier and more plainly.
     def save(self, *args, **kwargs):
