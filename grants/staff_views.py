@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
 from calls.models import Call
-from kodoku_portal.audit import describe
+from kodoku_portal.audit import action_label, describe, object_kind, object_words
 from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.jp import JST
 from kodoku_portal.views_support import confirmed, refusals_to_messages
@@ -201,7 +201,8 @@ def audit_trail(request, slug):
 
 
 def _audit_csv(call: Call, entries) -> StreamingHttpResponse:
-    """UTF-8 with a BOM (Excel reads it as UTF-8), every cell spreadsheet-safe, streamed."""
+    """UTF-8 with a BOM (Excel reads it as UTF-8), every cell spreadsheet-safe, streamed; the
+    action by its label and the object by the name it had, never by codes."""
     writer = csv.writer(Echo())
     header = [_("When"), _("Who"), _("What happened"), _("Action"), _("Object"), _("IP address")]
 
@@ -215,8 +216,8 @@ def _audit_csv(call: Call, entries) -> StreamingHttpResponse:
                         entry.created_at.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S"),
                         entry.actor.email if entry.actor else "",
                         describe(entry),
-                        entry.action,
-                        entry.object_repr or f"{entry.object_type}:{entry.object_id}",
+                        action_label(entry.action),
+                        entry.object_repr or object_words(object_kind(entry.object_type), f"#{entry.object_id}"),
                         entry.ip or "",
                     )
                 ]

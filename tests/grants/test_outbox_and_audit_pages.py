@@ -176,9 +176,9 @@ def test_the_audit_trail_downloads_as_csv_for_excel(client, staff, trail):
     assert body.startswith("\ufeff")
     header, *rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
     assert len(header) == 6 and len(rows) == 1
-    assert rows[0][1] == "other@example.jp" and rows[0][3] == "decision"
+    assert rows[0][1] == "other@example.jp" and rows[0][3] == "採否の決定"  # the action by its label
     everything = b"".join(client.get(f"/staff/calls/{call.slug}/audit/?format=csv").streaming_content).decode()
-    [withdrawal] = [row for row in csv.reader(io.StringIO(everything)) if row[3] == "adoptions_withdrawn"]
+    [withdrawal] = [row for row in csv.reader(io.StringIO(everything)) if row[3] == "採択事業一覧の公表取下げ"]
     assert withdrawal[4] == "'=1+1 公募"  # a cell Excel would run as a formula is made text
 
 
