@@ -15,5 +15,9 @@ class AccountsConfig(AppConfig):
 
         outbox.register(ACCOUNT_MAIL, build_account_mail, label=_("Account (confirmation, password)"))
 
-        register_action("role_changed", _("%(actor)s changed the role of %(object)s from %(before)s to %(after)s"))
-        register_action("user_created", _("%(actor)s created the account %(object)s (%(after)s)"))
+        register_action(
+            "role_changed",
+            _("%(actor)s changed the role of %(object)s from %(before)s to %(after)s"),
+            _("Role changed"),
+        )
+        register_action("user_created", _("%(actor)s created the account %(name)s (%(after)s)"), _("Account created"))

@@ -77,7 +77,9 @@ class MemberRole(models.TextChoices):
 
 class Membership(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=10, choices=MemberRole.choices, default=MemberRole.EDITOR)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -174,7 +176,7 @@ class Application(models.Model):
     # Sum of the budget lines, kept by the service that saves them.
     requested_amount = models.PositiveBigIntegerField(_("requested amount (yen)"), default=0)
     # Optimistic locking: every accepted save increments it; a save based on an older one is refused.
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(_("version"), default=1)
     note = models.CharField(_("note"), max_length=200, blank=True)
     # The version of the call's application form (calls.FormVersion) this application answers: set
     # when its first answer is saved, moved only by the organisation (answers.form_version_move).
@@ -192,17 +194,32 @@ class Application(models.Model):
     receipt_number = models.CharField(_("receipt number"), max_length=30, null=True, blank=True, unique=True)
     submitted_at = models.DateTimeField(_("received at"), null=True, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
     )
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     # When the organisation was told the decision (its notice e-mailed); until then a decision
     # stays internal. Written only by services.application_disclose_decision.
     decision_disclosed_at = models.DateTimeField(_("decision disclosed at"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -5,6 +5,7 @@ from django.db.models import IntegerField, Prefetch, QuerySet, Value, prefetch_r
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from kodoku_portal.audit import object_words
 
 from .models import Application, Attachment, BudgetLine, MemberRole, Organisation, RefusedSave
 from .rules import FETCHED_FOR
@@ -90,3 +91,15 @@ def refused_save_for_member(user: User, application_pk: int, pk: int) -> Refused
         ).select_related("application__call", "user"),
         pk=pk,
     )
+
+
+def audit_application_names(ids: list[str]) -> dict[str, str]:
+    """Applications as the audit trail names them, in one query: 「申請 R7-0001（団体名）」."""
+    kind = Application._meta.verbose_name
+    rows = Application.objects.filter(pk__in=[int(pk) for pk in ids if pk.isdigit()]).values_list(
+        "pk", "receipt_number", "title", "organisation__name"
+    )
+    return {
+        str(pk): object_words(kind, receipt or title or f"#{pk}", organisation)
+        for pk, receipt, title, organisation in rows
+    }

@@ -1,5 +1,6 @@
 """Administrators configure programmes, calls and themes here, so the next call needs no code."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.urls import reverse
@@ -44,9 +45,13 @@ class CallAdmin(admin.ModelAdmin):
     list_filter = ("programme", "is_practice", "published")
     search_fields = ("title", "title_en", "slug")
     prepopulated_fields = {"slug": ("title_en",)}
-    filter_horizontal = ("eligible_types",)
     inlines = [ThemeInline, CallQuestionInline]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https"},
+        # A plain list of checkboxes: Django's two-box filter widget marks up its icons with an
+        # aria-label on a bare span (axe: aria-prohibited-attr), and there are only a few types.
+        models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
+    }
     actions = ["start_form_draft"]
 
     @admin.action(description=_("Start a draft application form (a copy of the newest version)"))
@@ -62,7 +67,7 @@ class CallAdmin(admin.ModelAdmin):
 
     fieldsets = (
         (None, {"fields": ("programme", "slug", "title", "title_en", "fiscal_year", "is_practice", "published")}),
-        ("Texts", {"fields": ("summary", "summary_en", "menu", "eligibility_note")}),
+        (_("Texts"), {"fields": ("summary", "summary_en", "menu", "eligibility_note")}),
         (
             _("Public page: official page, contact, expected effects"),
             {
@@ -78,13 +83,13 @@ class CallAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Window", {"fields": ("opens_at", "closes_at", "closed_manually")}),
-        ("Money", {"fields": ("cap_amount", "subsidy_rate_percent", "budget_total", "budget_label")}),
-        ("Rules", {"fields": ("eligible_types", "area_rule", "summary_max_length", "receipt_prefix")}),
-        ("Decisions and notices", {"fields": ("disclose_comments_in_notice",)}),
-        ("Review", {"fields": ("two_stage_review", "final_ranking", "document_weight_percent")}),
+        (_("Window"), {"fields": ("opens_at", "closes_at", "closed_manually")}),
+        (_("Money"), {"fields": ("cap_amount", "subsidy_rate_percent", "budget_total", "budget_label")}),
+        (_("Rules"), {"fields": ("eligible_types", "area_rule", "summary_max_length", "receipt_prefix")}),
+        (_("Decisions and notices"), {"fields": ("disclose_comments_in_notice",)}),
+        (_("Review"), {"fields": ("two_stage_review", "final_ranking", "document_weight_percent")}),
         (
-            "After adoption",
+            _("After adoption"),
             {
                 "fields": (
                     "funding_kind",

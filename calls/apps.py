@@ -11,6 +11,12 @@ class CallsConfig(AppConfig):
 
         from . import rules  # noqa: F401 - registers the named permissions (can_edit_forms)
 
-        audit.register_action("form_version_drafted", _("%(actor)s started a new draft of %(object)s"))
-        audit.register_action("form_version_published", _("%(actor)s published %(object)s"))
-        audit.register_action("form_version_retired", _("%(object)s was replaced by a newer version"))
+        audit.register_action(
+            "form_version_drafted", _("%(actor)s started a new draft of %(object)s"), _("Form version drafted")
+        )
+        audit.register_action(
+            "form_version_published", _("%(actor)s published %(object)s"), _("Form version published")
+        )
+        audit.register_action(
+            "form_version_retired", _("%(object)s was replaced by a newer version"), _("Form version retired")
+        )

@@ -3,7 +3,7 @@
 ``/staff/applications/<pk>/`` shows the application as submitted (every field, budget lines, the
 area-rule reason), its attachments, its reviews with scores and comments per reviewer (and which
 comments are disclosed to the organisation), the conflicts of interest declared, the decision, the
-notice and letters, the award and the draft history kept. Every staff list links its receipt
+notice, the receipt and letters, the award and the draft history kept. Every staff list links its receipt
 numbers here (``{% staff_receipt_link application %}``, grants/templatetags/staff_links.py).
 
 Pages about one object answer 404 to every other signed-in role (``role_required_or_404``).
@@ -15,7 +15,7 @@ from django.urls import path
 
 from accounts.permissions import STAFF_ROLES, role_required_or_404
 from applications.attachment_files import attachment_response, file_response
-from applications.models import Application, ApplicationStatus
+from applications.models import Application, ApplicationStatus, Receipt
 from reviews import ranking
 from reviews import services as review_services
 from reviews.models import AssignmentStatus, ReviewStatus
@@ -100,8 +100,24 @@ def staff_notice(request, pk):
     return file_response(handle, filename=f"{notice.document_number}.pdf", content_type="application/pdf", inline=True)
 
 
+@staff_or_404
+def staff_receipt(request, pk):
+    """The receipt (受付票) of a submitted application, for staff, in the browser (as kept: it is
+    made with the receipt's first mail)."""
+    receipt = get_object_or_404(Receipt.objects.select_related("application"), application_id=pk)
+    if not receipt.pdf:
+        raise Http404
+    try:
+        handle = receipt.pdf.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    filename = f"受付票_{receipt.application.receipt_number}.pdf"
+    return file_response(handle, filename=filename, content_type="application/pdf", inline=True)
+
+
 urlpatterns = [
     path("staff/applications/<int:pk>/", staff_application, name="staff_application"),
     path("staff/applications/<int:pk>/attachments/<int:attachment_pk>/", staff_attachment, name="staff_attachment"),
     path("staff/applications/<int:pk>/notice.pdf", staff_notice, name="staff_notice"),
+    path("staff/applications/<int:pk>/receipt.pdf", staff_receipt, name="staff_receipt"),
 ]

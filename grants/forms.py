@@ -1,7 +1,9 @@
+import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import ApplicationStatus
+from kodoku_portal import audit
 from kodoku_portal.formfields import CleanInputFormMixin, YenAmountField
 from kodoku_portal.limits import NOTE_MAX
 
@@ -31,7 +33,7 @@ class ProposalForm(forms.Form):
     )
 
 
-# What the audit page calls each kind of entry; an action not listed is shown by its code.
+# What the audit page calls each kind of entry (registered with its sentence in apps.py).
 AUDIT_ACTION_LABELS = {
     "decision": _("Decision (採否)"),
     "notices_prepared": _("Notices made"),
@@ -48,29 +50,57 @@ AUDIT_ACTION_LABELS = {
 }
 
 
-class AuditFilterForm(forms.Form):
-    """Filters of a call's audit trail: by the person who acted and by the kind of action, each
-    offered from what the trail holds."""
+class AuditFilterBaseForm(CleanInputFormMixin, forms.Form):
+    """The audit filter's form: a day range must not end before it starts."""
 
-    actor = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
-    action = forms.ChoiceField(label=_("Kind"), required=False)
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", _("The last day is before the first day."))
+        return data
 
-    def __init__(self, *args, entries, **kwargs):
+
+DAY_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class AuditFilter(django_filters.FilterSet):
+    """Filters of a call's audit trail, kept in the query string: the person who acted, the kind
+    of action and of object (each offered from what the trail holds, by its label) and a range of
+    days (JST, both ends included)."""
+
+    actor = django_filters.ChoiceFilter(label=_("Person"), field_name="actor_id", empty_label=_("Everyone"))
+    action = django_filters.ChoiceFilter(label=_("Kind"), empty_label=_("Every kind"))
+    object_type = django_filters.ChoiceFilter(label=_("Object"), empty_label=_("Every object"))
+    since = django_filters.DateFilter(
+        label=_("From (day)"),
+        field_name="created_at",
+        lookup_expr="date__gte",
+        widget=forms.DateInput({"type": "date"}),
+    )
+    until = django_filters.DateFilter(
+        label=_("Until (day)"),
+        field_name="created_at",
+        lookup_expr="date__lte",
+        widget=forms.DateInput({"type": "date"}),
+    )
+
+    class Meta:
+        form = AuditFilterBaseForm
+
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        actors = entries.order_by().filter(actor__isnull=False).values_list("actor_id", "actor__email").distinct()
-        actions = entries.order_by().values_list("action", flat=True).distinct()
-        self.fields["actor"].choices = [("", _("Everyone")), *sorted(actors, key=lambda pair: pair[1])]
-        self.fields["action"].choices = [
-            ("", _("Every kind")),
-            *sorted(((code, AUDIT_ACTION_LABELS.get(code, code)) for code in set(actions)), key=lambda c: str(c[1])),
-        ]
-
-    def filter(self, entries):
-        if self.cleaned_data.get("actor"):
-            entries = entries.filter(actor_id=self.cleaned_data["actor"])
-        if self.cleaned_data.get("action"):
-            entries = entries.filter(action=self.cleaned_data["action"])
-        return entries
+        entries = self.queryset.order_by()
+        actors = entries.filter(actor__isnull=False).values_list("actor_id", "actor__email").distinct()
+        self.filters["actor"].extra["choices"] = sorted(((str(pk), email) for pk, email in actors), key=lambda c: c[1])
+        actions = set(entries.values_list("action", flat=True).distinct())
+        self.filters["action"].extra["choices"] = sorted(
+            ((code, audit.action_label(code)) for code in actions), key=lambda c: c[1]
+        )
+        kinds = set(entries.values_list("object_type", flat=True).distinct())
+        self.filters["object_type"].extra["choices"] = sorted(
+            ((label, audit.object_kind(label)) for label in kinds), key=lambda c: c[1]
+        )
 
 
 class OutsideNoticesForm(CleanInputFormMixin, forms.Form):

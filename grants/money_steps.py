@@ -71,7 +71,7 @@ AUDIT_SENTENCES: dict = {
     "refund_received": gettext_lazy("%(actor)s recorded the money returned for %(object)s (%(amount)s)"),
     "grant_cancelled": gettext_lazy("%(actor)s cancelled the grant decision of %(object)s (%(amount)s)"),
     "settlement_reduced": gettext_lazy("%(actor)s reduced the settlement of %(object)s (%(amount)s)"),
-    "settlement_withdrawn": gettext_lazy("%(actor)s withdrew the settlement %(object)s"),
+    "settlement_withdrawn": gettext_lazy("%(actor)s withdrew the settlement %(name)s"),
 }
 # What the audit page's filter calls them.
 AUDIT_LABELS: dict = {

@@ -1,6 +1,7 @@
 """Reads that the staff and decision pages share, with their joins."""
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -24,13 +25,15 @@ from django.utils import timezone
 
 from applications.models import Application, ApplicationStatus, Attachment, BudgetLine, RefusedSave
 from calls.models import Call, CallState
-from kodoku_portal import outbox
+from kodoku_portal import audit, outbox
+from kodoku_portal.audit import object_words
 from kodoku_portal.jp import JST
 from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from kodoku_portal.prefectures import prefecture_name
 from reviews.models import Assignment, ConflictDeclaration, Score
 from reviews.selectors import RankingRow
 
+from .forms import AuditFilter
 from .models import (
     Award,
     AwardStatus,
@@ -285,6 +288,28 @@ def award_step_counts() -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
+def audit_trail(call: Call, params: Mapping[str, str] | None = None) -> AuditFilter:
+    """The call's audit trail filtered by ``params`` (the query string): the filter (its form for
+    the page) whose ``.qs`` is every entry to show, newest first. A page shows a slice of that
+    queryset and names its objects with :func:`audit_rows`."""
+    return AuditFilter(params or None, queryset=audit_entries(call))
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    entry: AuditEntry
+    sentence: str
+    changes: list
+
+
+def audit_rows(entries: QuerySet[AuditEntry]) -> list[AuditRow]:
+    """Entries as the audit page shows them: the sentence, with each object named in words (one
+    query per kind of object), and the values before and after."""
+    entries = list(entries)
+    names = audit.object_names(entries)
+    return [AuditRow(entry, audit.describe(entry, names), audit.describe_changes(entry)) for entry in entries]
+
+
 def audit_entries(call: Call) -> QuerySet[AuditEntry]:
     """The call's audit trail, newest first: every entry that carries the call (decisions, notices,
     awards, assignments, reviews …), and older entries written before entries carried a call,
@@ -451,3 +476,15 @@ def unopenable_attachments(limit: int = 100) -> list:
             rows.append(stored)
     rows.sort(key=lambda stored: stored.uploaded_at, reverse=True)
     return rows[:limit]
+
+
+def audit_award_names(ids: list[str]) -> dict[str, str]:
+    """Awards as the audit trail names them, in one query: 「採択事業 R7-0001（団体名）」."""
+    kind = Award._meta.verbose_name
+    rows = Award.objects.filter(pk__in=[int(pk) for pk in ids if pk.isdigit()]).values_list(
+        "pk", "application__receipt_number", "application_id", "application__organisation__name"
+    )
+    return {
+        str(pk): object_words(kind, receipt or f"#{application_id}", organisation)
+        for pk, receipt, application_id, organisation in rows
+    }

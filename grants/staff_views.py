@@ -13,14 +13,14 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import ApplicationStatus
 from calls.models import Call
-from kodoku_portal.audit import describe
+from kodoku_portal.audit import action_label, describe, object_kind, object_words
 from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.jp import JST
 from kodoku_portal.views_support import confirmed, refusals_to_messages
 from reviews.selectors import final_ranking_rows, ranking_basis, review_round
 
 from . import exports, selectors, services
-from .forms import AuditFilterForm, DecisionForm, DecisionWindowOverrideForm, OutsideNoticesForm, ProposalForm
+from .forms import DecisionForm, DecisionWindowOverrideForm, OutsideNoticesForm, ProposalForm
 from .models import AwardStatus
 
 staff_only = role_required(*STAFF_ROLES)
@@ -245,20 +245,20 @@ def awards_board(request):
 
 @staff_only
 def audit_trail(request, slug):
-    """The call's audit trail in words, filtered by person and kind; ``?format=csv`` for Excel."""
+    """The call's audit trail in words, filtered by person, kind of action and of object, and
+    days; ``?format=csv`` for Excel."""
     call = _call(slug)
-    entries = selectors.audit_entries(call)
-    form = AuditFilterForm(request.GET or None, entries=entries)
-    if form.is_valid():
-        entries = form.filter(entries)
+    trail = selectors.audit_trail(call, request.GET)
+    entries = trail.qs
     if request.GET.get("format") == "csv":
         return _audit_csv(call, entries)
-    shown = [(entry, describe(entry)) for entry in entries[: selectors.AUDIT_PAGE_LIMIT]]
-    return render(request, "grants/staff/audit.html", {"call": call, "entries": shown, "form": form})
+    rows = selectors.audit_rows(entries[: selectors.AUDIT_PAGE_LIMIT])
+    return render(request, "grants/staff/audit.html", {"call": call, "rows": rows, "form": trail.form})
 
 
 def _audit_csv(call: Call, entries) -> StreamingHttpResponse:
-    """UTF-8 with a BOM (Excel reads it as UTF-8), every cell spreadsheet-safe, streamed."""
+    """UTF-8 with a BOM (Excel reads it as UTF-8), every cell spreadsheet-safe, streamed; the
+    action by its label and the object by the name it had, never by codes."""
     writer = csv.writer(Echo())
     header = [_("When"), _("Who"), _("What happened"), _("Action"), _("Object"), _("IP address")]
 
@@ -272,8 +272,8 @@ def _audit_csv(call: Call, entries) -> StreamingHttpResponse:
                         entry.created_at.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S"),
                         entry.actor.email if entry.actor else "",
                         describe(entry),
-                        entry.action,
-                        entry.object_repr or f"{entry.object_type}:{entry.object_id}",
+                        action_label(entry.action),
+                        entry.object_repr or object_words(object_kind(entry.object_type), f"#{entry.object_id}"),
                         entry.ip or "",
                     )
                 ]

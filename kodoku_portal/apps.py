@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "kodoku_portal"
-    verbose_name = "kodoku-portal"
+    verbose_name = _("Audit trail and outbox")
 
     def ready(self) -> None:
         from django.db import connections
@@ -24,3 +25,9 @@ class PortalAdminConfig(AdminConfig):
     """The Django admin, behind the portal's login (allauth, with TOTP)."""
 
     default_site = "kodoku_portal.admin_site.PortalAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        from .admin_labels import relabel_third_party
+
+        relabel_third_party()

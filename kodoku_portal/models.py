@@ -22,7 +22,12 @@ class AuditEntry(models.Model):
     """Who did what to which object, with the values before and after, when and from where."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("person"),
     )
     action = models.CharField(_("action"), max_length=60)
     object_type = models.CharField(_("object type"), max_length=60)
@@ -43,7 +48,12 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=("object_type", "object_id"))]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+        """When and about what (the admin's titles), never the codes: the sentence is
+        ``kodoku_portal.audit.describe``'s."""
+        from .jp import format_datetime
+
+        when = format_datetime(self.created_at) if self.created_at else ""
+        return f"{when} {self.object_repr or f'#{self.object_id}'}".strip()
 
     # The database refuses changes too (append_only.py); these say so earlier and more plainly.
     def save(self, *args, **kwargs):

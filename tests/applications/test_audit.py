@@ -39,7 +39,7 @@ def test_submitting_writes_one_entry_with_the_submitter_and_the_receipt_number(s
     assert entry.after == {"status": ApplicationStatus.SUBMITTED, "receipt_number": application.receipt_number}
     assert entry.call_id == application.call_id
     with translation.override("en"):
-        assert describe(entry) == f"{member.email} submitted {application.receipt_number}"
+        assert describe(entry) == f"{member.email} submitted application {application.receipt_number}"
 
 
 def test_a_second_submission_writes_no_second_entry(seed_draft, member):

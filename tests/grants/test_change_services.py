@@ -493,10 +493,15 @@ def test_the_audit_trail_says_what_each_change_entry_records(client):
     change_steps.change_decide(change=change, by=case.staff, approve=False, note="不可")
     with translation.override("en"):
         assert describe(entries(minor, "change_minor").get()) == (
-            f"{case.member.email} recorded {minor} as a minor change (in force at once)"
+            f"{case.member.email} recorded change request {minor} as a minor change (in force at once)"
         )
-        assert describe(entries(change, "change_requested").get()) == f"{case.member.email} filed {change} for approval"
-        assert describe(entries(change, "change_refused").get()) == f"{case.staff.email} refused {change}"
+        assert (
+            describe(entries(change, "change_requested").get())
+            == f"{case.member.email} filed change request {change} for approval"
+        )
+        assert (
+            describe(entries(change, "change_refused").get()) == f"{case.staff.email} refused change request {change}"
+        )
     client.force_login(case.staff)
     response = client.get(f"/staff/calls/{case.call.slug}/audit/")
     assert response.status_code == 200

@@ -107,7 +107,10 @@ def test_each_download_is_audited(client):
     entry = AuditEntry.objects.get(action="dossier_downloaded")
     assert (entry.actor, entry.object_id, entry.call_id) == (case.staff, str(case.application.pk), case.call.pk)
     with translation.override("en"):
-        assert describe(entry) == f"{case.staff.email} downloaded the dossier of {case.application.receipt_number}"
+        assert (
+            describe(entry)
+            == f"{case.staff.email} downloaded the dossier of application {case.application.receipt_number}"
+        )
     b"".join(client.get(f"/staff/calls/{case.call.slug}/dossier.zip").streaming_content)
     entry = AuditEntry.objects.get(action="call_dossier_downloaded")
     assert (entry.actor, entry.object_id, entry.after) == (case.staff, str(case.call.pk), {"applications": 1})

@@ -2,13 +2,17 @@
 audit trail (prose, filters, CSV for Excel)."""
 
 import csv
+import datetime as dt
+import html
 import io
+import re
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Role
-from applications.models import ApplicationStatus
+from applications.models import Application, ApplicationStatus
 from grants import services
 from grants.models import Award
 from kodoku_portal.audit import audit
@@ -172,9 +176,9 @@ def test_the_audit_trail_downloads_as_csv_for_excel(client, staff, trail):
     assert body.startswith("\ufeff")
     header, *rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
     assert len(header) == 6 and len(rows) == 1
-    assert rows[0][1] == "other@example.jp" and rows[0][3] == "decision"
+    assert rows[0][1] == "other@example.jp" and rows[0][3] == "採否の決定"  # the action by its label
     everything = b"".join(client.get(f"/staff/calls/{call.slug}/audit/?format=csv").streaming_content).decode()
-    [withdrawal] = [row for row in csv.reader(io.StringIO(everything)) if row[3] == "adoptions_withdrawn"]
+    [withdrawal] = [row for row in csv.reader(io.StringIO(everything)) if row[3] == "採択事業一覧の公表取下げ"]
     assert withdrawal[4] == "'=1+1 公募"  # a cell Excel would run as a formula is made text
 
 
@@ -195,3 +199,55 @@ def test_the_outbox_names_kinds_and_subjects_as_staff_read_them(client, staff, d
         message(ApplicationFactory(receipt_number=f"T-{n:04d}"), f"t{n}@example.jp", kind="receipt")
     with django_assert_max_num_queries(12):
         client.get("/staff/outbox/")
+
+
+def test_the_audit_page_names_objects_in_words_and_shows_values_by_label(client, staff, trail):
+    call, _other = trail
+    client.force_login(staff)
+    page = client.get(f"/staff/calls/{call.slug}/audit/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", page))  # what a person reads (no tags, no attributes)
+    first = Application.objects.get(receipt_number="T-0001")
+    assert f"申請 T-0001（{first.organisation.name}）" in shown
+    assert f"採択事業 T-0001（{first.organisation.name}）" in shown  # the older award entry
+    assert "採択額：— → 900,000円" in shown
+    for raw in ("grants.Award", "applications.Application", "{'", "award_granted", "adoptions_withdrawn", "decision"):
+        assert raw not in shown
+    assert '<option value="decision">採否の決定</option>' in page  # the kind filter offers labels
+
+
+def test_the_audit_page_filters_by_object_kind_and_days(client, staff, trail):
+    call, _other = trail
+    client.force_login(staff)
+    url = f"/staff/calls/{call.slug}/audit/"
+    awards = client.get(f"{url}?object_type=grants.Award").content.decode()
+    assert awards.count('data-testid="audit-row"') == 1
+    today = timezone.localdate()
+    days = f"since={today:%Y-%m-%d}&until={today:%Y-%m-%d}"
+    assert client.get(f"{url}?{days}").content.decode().count('data-testid="audit-row"') == 4
+    tomorrow = today + dt.timedelta(days=1)
+    assert client.get(f"{url}?since={tomorrow:%Y-%m-%d}").content.decode().count('data-testid="audit-row"') == 0
+    # The filters stay in the query string and in the form.
+    kept = client.get(f"{url}?object_type=applications.Application&{days}").content.decode()
+    assert kept.count('data-testid="audit-row"') == 2
+    assert f'value="{today:%Y-%m-%d}"' in kept
+    # A range that ends before it starts is said so, and nothing is filtered by it.
+    wrong = client.get(f"{url}?since={tomorrow:%Y-%m-%d}&until={today:%Y-%m-%d}", HTTP_ACCEPT_LANGUAGE="ja")
+    assert "終わりの日が始まりの日より前になっています。" in wrong.content.decode()
+
+
+def test_the_audit_pages_queries_do_not_grow_with_rows(client, staff, trail, django_assert_max_num_queries):
+    call, _other = trail
+    client.force_login(staff)
+    url = f"/staff/calls/{call.slug}/audit/"
+    with django_assert_max_num_queries(16) as few:
+        client.get(url)
+    for n in range(3, 15):
+        application = ApplicationFactory(
+            call=call, status=ApplicationStatus.SUBMITTED, receipt_number=f"T-{n:04d}", requested_amount=1
+        )
+        services.decision_record(
+            application=application, outcome=ApplicationStatus.NOT_ADOPTED, award_amount=None, decided_by=staff
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url).content.decode()
+    assert page.count('data-testid="audit-row"') == 16

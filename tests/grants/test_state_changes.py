@@ -74,7 +74,7 @@ def test_the_decision_reads_as_the_office_writes_it(application, staff):
     [entry] = entries(application, "decision")
     with translation.override("ja"):
         assert describe(entry) == (
-            f"staff@example.jp が {application.receipt_number} を提出済から採択（1,200,000円）に変更しました"
+            f"staff@example.jp が 申請 {application.receipt_number} の採否を提出済から採択に変更しました（1,200,000円）"
         )
 
 

@@ -32,7 +32,10 @@ def test_the_audit_trail_is_listed_read_only_with_its_sentence(admin_client):
     assert admin_client.get("/admin/kodoku_portal/auditentry/add/").status_code == 403
     detail = admin_client.get(f"/admin/kodoku_portal/auditentry/{entry.pk}/change/")
     assert detail.status_code == 200
-    assert "システム が PRACTICE-0001 を下書きから提出済に変更しました" in detail.content.decode()
+    page = detail.content.decode()
+    assert "システム が 申請 PRACTICE-0001 を下書きから提出済に変更しました" in page
+    assert "状態: 下書き → 提出済" in page  # the values by their labels, never the stored JSON
+    assert "{&quot;status&quot;" not in page and "applications.Application" not in page
     assert admin_client.post(f"/admin/kodoku_portal/auditentry/{entry.pk}/delete/").status_code == 403
 
 

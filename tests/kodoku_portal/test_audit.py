@@ -9,7 +9,7 @@ from django.test import RequestFactory, override_settings
 from django.utils import translation
 
 from accounts.models import Role
-from applications.models import ApplicationStatus
+from applications.models import Application, ApplicationStatus
 from kodoku_portal import append_only, audit
 from kodoku_portal.middleware import AuditContextMiddleware, client_ip, current_ip
 from kodoku_portal.models import AuditEntry
@@ -186,12 +186,23 @@ def test_the_middleware_is_installed_after_authentication():
 
 
 def test_a_state_change_with_an_amount_in_japanese_and_english(entry):
+    """The object is named by its kind and its label (no query); the decision's own sentence."""
     with translation.override("ja"):
-        assert (
-            audit.describe(entry) == "staff@example.jp が PRACTICE-0004 を提出済から採択（1,200,000円）に変更しました"
+        assert audit.describe(entry) == (
+            "staff@example.jp が 申請 PRACTICE-0004 の採否を提出済から採択に変更しました（1,200,000円）"
         )
     with translation.override("en"):
-        assert audit.describe(entry) == "staff@example.jp changed PRACTICE-0004 from Submitted to Adopted (¥1,200,000)"
+        assert audit.describe(entry) == (
+            "staff@example.jp changed the decision on application PRACTICE-0004 from Submitted to Adopted (¥1,200,000)"
+        )
+
+
+def test_an_application_is_named_with_its_organisation_when_names_are_looked_up(entry):
+    organisation = Application.objects.get(pk=entry.object_id).organisation.name
+    with translation.override("ja"):
+        assert f"申請 PRACTICE-0004（{organisation}）" in audit.describe(entry, audit.object_names([entry]))
+    with translation.override("en"):
+        assert f"application PRACTICE-0004 ({organisation})" in audit.describe(entry, audit.object_names([entry]))
 
 
 def test_a_registered_sentence_is_used_for_its_action(entry, monkeypatch):
@@ -199,9 +210,9 @@ def test_a_registered_sentence_is_used_for_its_action(entry, monkeypatch):
 
     monkeypatch.setitem(audit._ACTIONS, "decision", _("%(actor)s changed %(object)s to %(after)s (%(amount)s)"))
     with translation.override("ja"):
-        assert audit.describe(entry) == "staff@example.jp が PRACTICE-0004 を採択（1,200,000円）に変更しました"
+        assert audit.describe(entry) == "staff@example.jp が 申請 PRACTICE-0004 を採択（1,200,000円）に変更しました"
     with translation.override("en"):
-        assert audit.describe(entry) == "staff@example.jp changed PRACTICE-0004 to Adopted (¥1,200,000)"
+        assert audit.describe(entry) == "staff@example.jp changed application PRACTICE-0004 to Adopted (¥1,200,000)"
 
 
 def test_register_action_replaces_the_sentence(monkeypatch):
@@ -223,10 +234,10 @@ def test_the_system_and_other_changes_are_told_as_field_value_pairs(db):
         )
     with translation.override("en"):
         text = audit.describe(entry)
-    assert text.startswith("the system changed 事業A from ")
+    assert text.startswith("the system changed application 事業A from ")
     assert "1,000,000" in text and "1,500,000" in text and "title" not in text.lower()
     with translation.override("ja"):
-        assert audit.describe(entry).startswith("システム が 事業A を")
+        assert audit.describe(entry).startswith("システム が 申請 事業A を")
 
 
 def test_an_entry_about_a_model_that_no_longer_exists_is_still_told(db):
@@ -235,10 +246,10 @@ def test_an_entry_about_a_model_that_no_longer_exists_is_still_told(db):
         entry = audit.audit(
             actor=None, action="x", obj=application, before={"status": "draft"}, after={"status": "submitted"}
         )
-    # Old rows (before object_repr existed) and removed models fall back to the raw values.
+    # Old rows (before object_repr existed) and removed models are named as a record by its id.
     forged = AuditEntry(action="x", object_type="gone.Model", object_id="7", before=entry.before, after=entry.after)
     with translation.override("en"):
-        assert audit.describe(forged) == "the system changed gone.Model 7 from draft to submitted"
+        assert audit.describe(forged) == "the system changed record #7 from draft to submitted"
 
 
 def test_labels_come_from_the_models_choices(entry):
