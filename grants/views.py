@@ -12,6 +12,7 @@ from applications.models import ApplicationStatus
 from calls.models import Call, CallState
 from kodoku_portal import jobs, outbox
 from kodoku_portal.models import JobStatus, OutboxStatus
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 from reviews.selectors import flagged_application_ids, review_progress
 
@@ -37,13 +38,21 @@ def staff_dashboard(request):
 def staff_call_applications(request, slug):
     """A call's applications for staff, with the ones below the call's area rule flagged."""
     call = get_object_or_404(Call.objects.select_related("programme"), slug=slug)
-    applications = selectors.applications_for_staff(call)
+    status = request.GET.get("status", "")
+    if status not in ApplicationStatus.values:
+        status = ""
+    paging = paginate(
+        request, selectors.applications_for_staff(call, status=status), sorts=selectors.STAFF_LIST_SORTS
+    )
     return render(
         request,
         "staff/call_applications.html",
         {
             "call": call,
-            "applications": applications,
+            "applications": paging.rows,
+            "paging": paging,
+            "status": status,
+            "statuses": [choice for choice in ApplicationStatus.choices if choice[0] != ApplicationStatus.DRAFT],
             "state": call.state_at(timezone.now()),
             "CallState": CallState,
             "charts": selectors.call_dashboard_charts(call),

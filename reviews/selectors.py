@@ -47,6 +47,29 @@ def assignments_for_reviewer(user: User) -> QuerySet[Assignment]:
     )
 
 
+REVIEWER_HOME_SORTS = {"due": ("due_at", "id"), "assigned": ("assigned_at", "id")}
+
+
+def reviewer_home_rows(user: User) -> QuerySet[Assignment]:
+    """The reviewer's list: their live assignments with only the columns it shows (no long texts;
+    paged by kodoku_portal.paging, index ``assignment_reviewer_due``)."""
+    return assignments_for_reviewer(user).only(
+        "id",
+        "stage",
+        "status",
+        "due_at",
+        "application_id",
+        "application__title",
+        "application__call_id",
+        "application__call__title",
+        "application__call__title_en",
+        "application__organisation_id",
+        "application__organisation__name",
+        "review__id",
+        "review__status",
+    )
+
+
 def assignment_for_reviewer(user: User, pk: int) -> Assignment:
     """The assignment, or 404 unless rules.can_see_assignment (a reviewer: their own, not returned
     for a conflict)."""
