@@ -1,0 +1,231 @@
+"""Benchmark of the list pages at 100 and at 10,000 applications (issue 14, the page bench).
+
+Creates a throwaway database (``test_<name>``, dropped afterwards; PostgreSQL when DATABASE_URL
+says so), seeds a call with N applications (submitted, each in its own organisation, every
+organisation shared by one applicant: the "member of many organisations" case), two reviews
+per application (submitted, scored on three criteria: 2 × N reviews; one reviewer holds the
+first review of every application, so their list has N rows), then requests every staff,
+reviewer and applicant list page through Django's test client (the whole middleware stack,
+DEBUG off) and prints, per page: server time (median of ``--repeat`` requests after one warm-up),
+response size and query count. Then it grows the call to the next size and measures again.
+
+Run:
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/kodoku_perf_lists \\
+      .venv/bin/python bench/pages.py [--sizes 100 10000] [--repeat 5]
+"""
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("DJANGO_DEBUG", "0")
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000])
+parser.add_argument("--repeat", type=int, default=5)
+parser.add_argument("--only", default="", help="measure only pages whose name contains this")
+ARGS = parser.parse_args()
+
+import _setup  # noqa: E402
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Role, User  # noqa: E402
+from applications.models import (  # noqa: E402
+    Application,
+    ApplicationStatus,
+    MemberRole,
+    Membership,
+    Organisation,
+)
+from calls.models import ApplicantType, Call, Programme, Theme  # noqa: E402
+from kodoku_portal.jp import JST  # noqa: E402
+from reviews.models import (  # noqa: E402
+    Assignment,
+    AssignmentStatus,
+    Criterion,
+    Review,
+    ReviewPhase,
+    ReviewRound,
+    ReviewStatus,
+    Score,
+)
+from tests.factories import enable_totp  # noqa: E402
+
+PREFECTURES = [f"{code:02d}" for code in range(1, 48)]
+
+
+def seed_base():
+    npo = ApplicantType.objects.create(code="npo", name="NPO法人")
+    now = timezone.now().astimezone(JST)
+    call = Call.objects.create(
+        programme=Programme.objects.create(name="bench"),
+        slug="pages",
+        title="一覧の計測",
+        opens_at=now - dt.timedelta(days=40),
+        closes_at=now - dt.timedelta(days=10),
+        cap_amount=2_000_000,
+        budget_total=10_000_000_000,
+        receipt_prefix="PG",
+    )
+    call.eligible_types.set([npo])
+    themes = [Theme.objects.create(call=call, number=n, title=f"テーマ{n}") for n in range(1, 5)]
+    ReviewRound.objects.create(call=call, phase=ReviewPhase.SHARED, reviewers_per_application=2)
+    criteria = [
+        Criterion.objects.create(call=call, order=n, name=f"項目{n}", max_score=5, weight=Decimal(1)) for n in range(3)
+    ]
+    users = {}
+    for role in (Role.STAFF, Role.REVIEWER, Role.APPLICANT):
+        users[role] = User.objects.create(email=f"{role}@example.jp", full_name=f"{role}", role=role)
+        if role != Role.APPLICANT:
+            enable_totp(users[role])
+    others = [
+        User.objects.create(email=f"reviewer{n}@example.jp", full_name=f"審査員{n}", role=Role.REVIEWER)
+        for n in range(1, 10)
+    ]
+    return {"npo": npo, "call": call, "themes": themes, "criteria": criteria, "users": users, "others": others}
+
+
+def grow(base, start: int, stop: int) -> None:
+    """Add applications start..stop-1, each with two submitted reviews (bulk inserts)."""
+    call, users = base["call"], base["users"]
+    now = timezone.now()
+    for chunk in range(start, stop, 1000):
+        numbers = range(chunk, min(chunk + 1000, stop))
+        organisations = Organisation.objects.bulk_create(
+            Organisation(
+                name=f"特定非営利活動法人 計測団体{n}",
+                name_kana="ケイソクダンタイ",
+                applicant_type=base["npo"],
+                prefecture=PREFECTURES[n % 47],
+                corporate_number=f"9{n:012d}",
+                email=f"o{n}@example.jp",
+            )
+            for n in numbers
+        )
+        Membership.objects.bulk_create(
+            Membership(organisation=o, user=users[Role.APPLICANT], role=MemberRole.OWNER) for o in organisations
+        )
+        applications = Application.objects.bulk_create(
+            Application(
+                call=call,
+                organisation=organisation,
+                theme=base["themes"][n % 4],
+                title=f"地域のつながりづくり事業 {n}",
+                summary="概要。" * 200,
+                purpose="目的。" * 300,
+                activities="活動。" * 300,
+                area_prefectures=[PREFECTURES[n % 47], PREFECTURES[(n + 1) % 47]],
+                requested_amount=1_000_000 + (n % 100) * 10_000,
+                status=ApplicationStatus.SUBMITTED,
+                receipt_number=f"PG-{n + 1:05d}",
+                submitted_at=now,
+            )
+            for n, organisation in zip(numbers, organisations, strict=True)
+        )
+        assignments = []
+        for n, application in zip(numbers, applications, strict=True):
+            for reviewer in (users[Role.REVIEWER], base["others"][n % 9]):
+                assignments.append(
+                    Assignment(
+                        application=application,
+                        reviewer=reviewer,
+                        status=AssignmentStatus.ACCEPTED,
+                        due_at=now + dt.timedelta(days=n % 30),
+                    )
+                )
+        assignments = Assignment.objects.bulk_create(assignments)
+        reviews = Review.objects.bulk_create(
+            Review(assignment=a, status=ReviewStatus.SUBMITTED, submitted_at=now, comment_to_staff="所見。" * 100)
+            for a in assignments
+        )
+        Score.objects.bulk_create(
+            Score(review=review, criterion=criterion, value=1 + (index + position) % 5)
+            for index, review in enumerate(reviews)
+            for position, criterion in enumerate(base["criteria"])
+        )
+
+
+def pages(call: Call) -> list[tuple[str, Role, str]]:
+    slug = call.slug
+    return [
+        ("staff dashboard", Role.STAFF, "/staff/"),
+        ("staff call applications", Role.STAFF, f"/staff/calls/{slug}/applications/"),
+        ("staff call applications p.3, by amount", Role.STAFF, f"/staff/calls/{slug}/applications/?sort=-amount&page=3"),
+        ("assignments", Role.STAFF, f"/staff/calls/{slug}/review/assignments/"),
+        ("ranking", Role.STAFF, f"/staff/calls/{slug}/review/ranking/"),
+        ("calibration", Role.STAFF, f"/staff/calls/{slug}/review/calibration/"),
+        ("integrity", Role.STAFF, f"/staff/calls/{slug}/review/integrity/"),
+        ("decisions", Role.STAFF, f"/staff/calls/{slug}/decisions/"),
+        ("reserve", Role.STAFF, f"/staff/calls/{slug}/reserve/"),
+        ("notices", Role.STAFF, f"/staff/calls/{slug}/notices/"),
+        ("audit", Role.STAFF, f"/staff/calls/{slug}/audit/"),
+        ("awards", Role.STAFF, "/staff/awards/"),
+        ("payments", Role.STAFF, "/staff/payments/"),
+        ("outbox", Role.STAFF, "/staff/outbox/"),
+        ("reminders", Role.STAFF, "/staff/reminders/"),
+        ("autocomplete: applications", Role.STAFF, f"/staff/calls/{slug}/review/assignments/search/applications/?q=PG-01"),
+        ("reviewer's list", Role.REVIEWER, "/reviews/"),
+        ("applicant dashboard", Role.APPLICANT, "/applications/"),
+    ]
+
+
+def measure(client: Client, url: str, repeat: int) -> tuple[float, int, int, int]:
+    client.get(url)  # warm-up (templates, caches)
+    times = []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000, len(response.content), len(captured), response.status_code
+
+
+def main() -> None:
+    teardown = _setup.test_database()
+    try:
+        print(_setup.machine())
+        base = seed_base()
+        clients = {}
+        for role, user in base["users"].items():
+            clients[role] = Client()
+            clients[role].force_login(user)
+        results: dict[str, dict[int, tuple]] = {}
+        have = 0
+        for size in sorted(ARGS.sizes):
+            started = time.perf_counter()
+            grow(base, have, size)
+            have = size
+            print(f"seeded {size} applications, {2 * size} reviews in {time.perf_counter() - started:.0f} s", flush=True)
+            for name, role, url in pages(base["call"]):
+                if ARGS.only and ARGS.only not in name:
+                    continue
+                results.setdefault(name, {})[size] = measure(clients[role], url, ARGS.repeat)
+                ms, size_b, queries, status = results[name][size]
+                print(f"  {name}: {ms:.0f} ms, {size_b / 1024:.0f} KB, {queries} queries, HTTP {status}", flush=True)
+        sizes = sorted(ARGS.sizes)
+        print()
+        header = " | ".join(f"{s:,}: ms / KB / queries" for s in sizes)
+        print(f"| page | {header} | same queries |")
+        print("| --- | " + " | ".join("---" for _ in sizes) + " | --- |")
+        for name, by_size in results.items():
+            cells = " | ".join(
+                f"{by_size[s][0]:,.0f} / {by_size[s][1] / 1024:,.0f} / {by_size[s][2]}" for s in sizes if s in by_size
+            )
+            same = len({by_size[s][2] for s in sizes if s in by_size}) == 1
+            print(f"| {name} | {cells} | {'yes' if same else 'NO'} |")
+    finally:
+        teardown()
+
+
+if __name__ == "__main__":
+    main()
