@@ -5,6 +5,9 @@ from django.db.models import IntegerField, Prefetch, QuerySet, Value, prefetch_r
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from calls.models import Call
+
+from kodoku_portal.limits import LimitedTextField
 
 from .models import Application, Attachment, BudgetLine, MemberRole, Organisation, RefusedSave
 from .rules import FETCHED_FOR
@@ -43,8 +46,20 @@ def applications_of(user: User) -> QuerySet[Application]:
     )
 
 
+def long_texts(model, prefix: str = "") -> list[str]:
+    """The long text columns of ``model`` (LimitedTextField), which a list never shows: deferred."""
+    return [f"{prefix}{field.name}" for field in model._meta.concrete_fields if isinstance(field, LimitedTextField)]
+
+
 def applications_for_dashboard(user: User) -> QuerySet[Application]:
-    return applications_of(user).select_related("receipt", "award").order_by("-call__closes_at", "-created_at")
+    """The applicant's list, without the long texts of the application and of its call (paged by
+    kodoku_portal.paging)."""
+    return (
+        applications_of(user)
+        .select_related("receipt", "award")
+        .defer(*long_texts(Application), *long_texts(Call, "call__"))
+        .order_by("-call__closes_at", "-created_at", "-id")
+    )
 
 
 def _page_relations() -> list[Prefetch]:

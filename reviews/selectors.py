@@ -13,8 +13,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from applications.models import Application, ApplicationStatus, Attachment, BudgetLine
+from applications.models import Application, ApplicationStatus, Attachment, BudgetLine, Organisation
 from calls.models import Call, FinalRanking
+from kodoku_portal.normalise import normalise_code
 
 from . import integrity, ranking
 from .models import (
@@ -262,6 +263,65 @@ def reviewer_loads(call: Call, stage: str = ReviewStage.DOCUMENT) -> list[tuple[
     """Every active reviewer with their load on the call at ``stage`` (live assignments), for the staff page."""
     load = Assignment.objects.filter(application__call=call, stage=stage).load_by_reviewer()
     return [(reviewer, load.get(reviewer.pk, 0)) for reviewer in active_reviewers()]
+
+
+ASSIGNMENT_PAGE_SORTS = {"receipt": ("receipt_number", "id"), "organisation": ("organisation__name", "id")}
+
+
+def assignment_page_applications(call: Call) -> QuerySet[Application]:
+    """The assignment page's rows: submitted applications with their assignments (three queries a
+    page: count, rows, assignments with reviewer and review status; no long texts)."""
+    assignments = Assignment.objects.select_related("reviewer", "review").only(
+        "id",
+        "application_id",
+        "status",
+        "due_at",
+        "reviewer__id",
+        "reviewer__full_name",
+        "reviewer__email",
+        "review__id",
+        "review__status",
+    )
+    return (
+        submitted_applications(call)
+        .select_related("organisation")
+        .only("id", "receipt_number", "title", "organisation__id", "organisation__name")
+        .prefetch_related(Prefetch("assignments", queryset=assignments.order_by("due_at", "id")))
+        .order_by("receipt_number", "id")
+    )
+
+
+def search_submitted_applications(call: Call, query: str) -> QuerySet[Application]:
+    """Submitted applications of ``call`` whose receipt number, project name or organisation holds
+    ``query`` (the assignment page's search; the JSON view pages it, 20 a page)."""
+    found = submitted_applications(call)
+    query = query.strip()
+    if query:
+        code = normalise_code(query)
+        found = found.filter(
+            Q(receipt_number__icontains=code) | Q(title__icontains=query) | Q(organisation__name__icontains=query)
+        )
+    return found.select_related("organisation").only(
+        "id", "receipt_number", "title", "organisation__id", "organisation__name"
+    ).order_by("receipt_number", "id")
+
+
+def organisation_by_pick(call: Call, value: str) -> Organisation:
+    """The organisation named on the assignment page's conflict form: by its id, or by the receipt
+    number of its application to ``call``; 404 otherwise."""
+    value = normalise_code(value or "")
+    if value.isdecimal() and len(value) < 19:
+        return get_object_or_404(Organisation, pk=int(value))
+    return get_object_or_404(Organisation, applications__call=call, applications__receipt_number=value or None)
+
+
+def search_reviewers(query: str) -> QuerySet[User]:
+    """Active reviewers whose name or e-mail address holds ``query`` (the assignment page's search)."""
+    found = active_reviewers()
+    query = query.strip()
+    if query:
+        found = found.filter(Q(full_name__icontains=query) | Q(email__icontains=query))
+    return found.only("id", "full_name", "email")
 
 
 def active_reviewers() -> QuerySet[User]:

@@ -5,17 +5,17 @@ import csv
 from django.contrib import messages
 from django.db.models import Q
 from django.forms import formset_factory
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import STAFF_ROLES, role_required
-from applications.models import Organisation
 from calls.models import Call
 from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.normalise import strip_invisible_controls
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 
@@ -160,11 +160,8 @@ def phase(request, slug, stage=ReviewStage.DOCUMENT):
 def assignments_page(request, slug):
     call = _call(slug)
     review_round = selectors.review_round(call)
-    applications = (
-        selectors.submitted_applications(call)
-        .select_related("organisation")
-        .prefetch_related("assignments__reviewer", "assignments__review")
-        .order_by("receipt_number")
+    paging = paginate(
+        request, selectors.assignment_page_applications(call), sorts=selectors.ASSIGNMENT_PAGE_SORTS
     )
     reviewer_loads = selectors.reviewer_loads(call)
     return render(
@@ -173,14 +170,15 @@ def assignments_page(request, slug):
         {
             "call": call,
             "review_round": review_round,
-            "applications": applications,
+            "applications": paging.rows,
+            "paging": paging,
             "reviewer_loads": reviewer_loads,
             "manual_form": ManualAssignForm(call=call, prefix="manual"),
             "auto_form": AutoAssignForm(
                 prefix="auto",
                 initial={"reviewers": [r for r, _load in reviewer_loads], "due_at": review_round.default_due_at},
             ),
-            "organisations": Organisation.objects.filter(applications__call=call).distinct().order_by("name"),
+            "search_applications_url": reverse("review_staff:search", args=[call.slug, "applications"]),
             "Status": AssignmentStatus,
             "ReviewStatus": ReviewStatus,
         },
@@ -206,6 +204,9 @@ def assign_manual(request, slug):
             messages.warning(request, skipped)
     else:
         messages.error(request, _("Choose at least one application and one reviewer."))
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
     return redirect("review_staff:assignments", slug=slug)
 
 
@@ -238,13 +239,51 @@ def unassign(request, slug, pk):
     return redirect("review_staff:assignments", slug=slug)
 
 
+SEARCH_RESULTS = 20
+
+
+@staff_only
+def search(request, slug, kind):
+    """The assignment page's search (JSON, 20 results a page): submitted applications of the call
+    by receipt number, project or organisation name, or active reviewers by name or e-mail."""
+    call = _call(slug)
+    query = strip_invisible_controls(request.GET.get("q", ""))[:100]
+    if kind == "applications":
+        found = selectors.search_submitted_applications(call, query)
+
+        def result(application):
+            return {
+                "value": application.receipt_number,
+                "label": f"{application.receipt_number} {application.organisation.name} — {application.title}",
+            }
+
+    elif kind == "reviewers":
+        found = selectors.search_reviewers(query)
+
+        def result(reviewer):
+            return {"value": reviewer.email, "label": f"{reviewer} <{reviewer.email}>"}
+
+    else:
+        raise Http404
+    paging = paginate(request, found, per_page=SEARCH_RESULTS)
+    return JsonResponse(
+        {
+            "results": [result(row) for row in paging.rows],
+            "page": paging.page.number,
+            "has_next": paging.page.has_next(),
+            "total": paging.total,
+        }
+    )
+
+
 @require_POST
 @staff_only
 @refusals_to_messages("review_staff:assignments")
 def record_conflict(request, slug):
+    call = _call(slug)
     reviewer_id, organisation_id = request.POST.get("reviewer", ""), request.POST.get("organisation", "")
     reviewer = get_object_or_404(selectors.active_reviewers(), pk=int(reviewer_id) if reviewer_id.isdecimal() else 0)
-    organisation = get_object_or_404(Organisation, pk=int(organisation_id) if organisation_id.isdecimal() else 0)
+    organisation = selectors.organisation_by_pick(call, organisation_id)
     reason = strip_invisible_controls(request.POST.get("reason", "")).strip()
     if len(reason) > ConflictDeclaration._meta.get_field("reason").max_length:
         messages.error(request, _("The reason is too long."))
