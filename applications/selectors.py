@@ -1,12 +1,11 @@
 """Reads of the applicant's side. Every applicant page fetches through these, so a member sees
 only their own organisations' rows; anything else is "not found" (ids cannot be probed)."""
 
-from django.db.models import IntegerField, Prefetch, QuerySet, Value, prefetch_related_objects
+from django.db.models import IntegerField, Model, Prefetch, QuerySet, Value, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from calls.models import Call
-
 from kodoku_portal.limits import LimitedTextField
 
 from .models import Application, Attachment, BudgetLine, MemberRole, Organisation, RefusedSave
@@ -46,7 +45,7 @@ def applications_of(user: User) -> QuerySet[Application]:
     )
 
 
-def long_texts(model, prefix: str = "") -> list[str]:
+def long_texts(model: type[Model], prefix: str = "") -> list[str]:
     """The long text columns of ``model`` (LimitedTextField), which a list never shows: deferred."""
     return [f"{prefix}{field.name}" for field in model._meta.concrete_fields if isinstance(field, LimitedTextField)]
 

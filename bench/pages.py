@@ -33,7 +33,6 @@ parser.add_argument("--only", default="", help="measure only pages whose name co
 ARGS = parser.parse_args()
 
 import _setup  # noqa: E402
-
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -157,10 +156,11 @@ def grow(base, start: int, stop: int) -> None:
 
 def pages(call: Call) -> list[tuple[str, Role, str]]:
     slug = call.slug
+    by_amount = "sort=-amount&page=3"
     return [
         ("staff dashboard", Role.STAFF, "/staff/"),
         ("staff call applications", Role.STAFF, f"/staff/calls/{slug}/applications/"),
-        ("staff call applications p.3, by amount", Role.STAFF, f"/staff/calls/{slug}/applications/?sort=-amount&page=3"),
+        ("staff call applications p.3, by amount", Role.STAFF, f"/staff/calls/{slug}/applications/?{by_amount}"),
         ("assignments", Role.STAFF, f"/staff/calls/{slug}/review/assignments/"),
         ("ranking", Role.STAFF, f"/staff/calls/{slug}/review/ranking/"),
         ("calibration", Role.STAFF, f"/staff/calls/{slug}/review/calibration/"),
@@ -173,7 +173,7 @@ def pages(call: Call) -> list[tuple[str, Role, str]]:
         ("payments", Role.STAFF, "/staff/payments/"),
         ("outbox", Role.STAFF, "/staff/outbox/"),
         ("reminders", Role.STAFF, "/staff/reminders/"),
-        ("autocomplete: applications", Role.STAFF, f"/staff/calls/{slug}/review/assignments/search/applications/?q=PG-01"),
+        ("autocomplete: applications", Role.STAFF, f"/staff/calls/{slug}/review/assignments/search/applications/?q=01"),
         ("reviewer's list", Role.REVIEWER, "/reviews/"),
         ("applicant dashboard", Role.APPLICANT, "/applications/"),
     ]
@@ -205,7 +205,8 @@ def main() -> None:
             started = time.perf_counter()
             grow(base, have, size)
             have = size
-            print(f"seeded {size} applications, {2 * size} reviews in {time.perf_counter() - started:.0f} s", flush=True)
+            took = time.perf_counter() - started
+            print(f"seeded {size} applications, {2 * size} reviews in {took:.0f} s", flush=True)
             for name, role, url in pages(base["call"]):
                 if ARGS.only and ARGS.only not in name:
                     continue

@@ -41,9 +41,7 @@ def staff_call_applications(request, slug):
     status = request.GET.get("status", "")
     if status not in ApplicationStatus.values:
         status = ""
-    paging = paginate(
-        request, selectors.applications_for_staff(call, status=status), sorts=selectors.STAFF_LIST_SORTS
-    )
+    paging = paginate(request, selectors.applications_for_staff(call, status=status), sorts=selectors.STAFF_LIST_SORTS)
     return render(
         request,
         "staff/call_applications.html",

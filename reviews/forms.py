@@ -110,7 +110,8 @@ class SearchPickField(forms.Field):
         self.queryset, self.lookup, self.normalise, self.max_items = queryset, lookup, normalise, max_items
 
     def clean(self, value):
-        raw = [strip_invisible_controls(str(item)) for item in (value if isinstance(value, (list, tuple)) else [value or ""])]
+        items = value if isinstance(value, (list, tuple)) else [value or ""]
+        raw = [strip_invisible_controls(str(item)) for item in items]
         if sum(len(item) for item in raw) > 50 * self.max_items:
             raise ValidationError(_("Choose at most %(n)d at once."), params={"n": self.max_items}, code="too_many")
         tokens = [token for item in raw for token in self.SEPARATORS.split(str(item)) if token]
@@ -127,9 +128,7 @@ class SearchPickField(forms.Field):
         by_key = {str(row.pk): row for row in found} | {getattr(row, self.lookup): row for row in found}
         missing = [token for token, key in zip(tokens, keys, strict=True) if key not in by_key]
         if missing:
-            raise ValidationError(
-                _("Not found: %(values)s"), params={"values": ", ".join(missing)}, code="not_found"
-            )
+            raise ValidationError(_("Not found: %(values)s"), params={"values": ", ".join(missing)}, code="not_found")
         return list({by_key[key].pk: by_key[key] for key in keys}.values())
 
 

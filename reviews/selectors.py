@@ -301,9 +301,11 @@ def search_submitted_applications(call: Call, query: str) -> QuerySet[Applicatio
         found = found.filter(
             Q(receipt_number__icontains=code) | Q(title__icontains=query) | Q(organisation__name__icontains=query)
         )
-    return found.select_related("organisation").only(
-        "id", "receipt_number", "title", "organisation__id", "organisation__name"
-    ).order_by("receipt_number", "id")
+    return (
+        found.select_related("organisation")
+        .only("id", "receipt_number", "title", "organisation__id", "organisation__name")
+        .order_by("receipt_number", "id")
+    )
 
 
 def organisation_by_pick(call: Call, value: str) -> Organisation:

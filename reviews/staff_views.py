@@ -160,9 +160,7 @@ def phase(request, slug, stage=ReviewStage.DOCUMENT):
 def assignments_page(request, slug):
     call = _call(slug)
     review_round = selectors.review_round(call)
-    paging = paginate(
-        request, selectors.assignment_page_applications(call), sorts=selectors.ASSIGNMENT_PAGE_SORTS
-    )
+    paging = paginate(request, selectors.assignment_page_applications(call), sorts=selectors.ASSIGNMENT_PAGE_SORTS)
     reviewer_loads = selectors.reviewer_loads(call)
     return render(
         request,

@@ -24,7 +24,13 @@ def home(request):
     return render(
         request,
         "reviews/home.html",
-        {"assignments": paging.rows, "paging": paging, "now": timezone.now(), "Status": AssignmentStatus, "ReviewStatus": ReviewStatus},
+        {
+            "assignments": paging.rows,
+            "paging": paging,
+            "now": timezone.now(),
+            "Status": AssignmentStatus,
+            "ReviewStatus": ReviewStatus,
+        },
     )
 
 
