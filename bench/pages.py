@@ -210,7 +210,11 @@ def main() -> None:
             for name, role, url in pages(base["call"]):
                 if ARGS.only and ARGS.only not in name:
                     continue
-                results.setdefault(name, {})[size] = measure(clients[role], url, ARGS.repeat)
+                try:
+                    results.setdefault(name, {})[size] = measure(clients[role], url, ARGS.repeat)
+                except Exception as error:  # noqa: BLE001 - report the page and go on with the others
+                    print(f"  {name}: FAILED {error!r}", flush=True)
+                    continue
                 ms, size_b, queries, status = results[name][size]
                 print(f"  {name}: {ms:.0f} ms, {size_b / 1024:.0f} KB, {queries} queries, HTTP {status}", flush=True)
         sizes = sorted(ARGS.sizes)
@@ -220,7 +224,8 @@ def main() -> None:
         print("| --- | " + " | ".join("---" for _ in sizes) + " | --- |")
         for name, by_size in results.items():
             cells = " | ".join(
-                f"{by_size[s][0]:,.0f} / {by_size[s][1] / 1024:,.0f} / {by_size[s][2]}" for s in sizes if s in by_size
+                f"{by_size[s][0]:,.0f} / {by_size[s][1] / 1024:,.0f} / {by_size[s][2]}" if s in by_size else "failed"
+                for s in sizes
             )
             same = len({by_size[s][2] for s in sizes if s in by_size}) == 1
             print(f"| {name} | {cells} | {'yes' if same else 'NO'} |")

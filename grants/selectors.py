@@ -275,15 +275,31 @@ def audit_entries(call: Call) -> QuerySet[AuditEntry]:
 
 def reminder_messages(status: str = "") -> QuerySet[OutboxMessage]:
     """The outbox messages of the reminder kinds, newest first (the staff reminder log)."""
-    messages = OutboxMessage.objects.filter(kind__in=ReminderKind.values).select_related("recipient")
+    messages = OutboxMessage.objects.filter(kind__in=ReminderKind.values).only(*OUTBOX_LIST_COLUMNS)
     if status in OutboxStatus.values:
         messages = messages.filter(status=status)
     return messages.order_by("-created_at", "-id")
 
 
+# What the outbox and reminder lists show (not the context, which can be long).
+OUTBOX_LIST_COLUMNS = (
+    "id",
+    "kind",
+    "subject_type",
+    "subject_id",
+    "to_email",
+    "slot",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "sent_at",
+)
+
+
 def outbox_messages(*, status: str = "", kind: str = "") -> QuerySet[OutboxMessage]:
     """Every outbox message, newest first, filtered by status and kind when given."""
-    messages = OutboxMessage.objects.select_related("recipient")
+    messages = OutboxMessage.objects.only(*OUTBOX_LIST_COLUMNS)
     if status in OutboxStatus.values:
         messages = messages.filter(status=status)
     if kind:

@@ -122,12 +122,14 @@ def accept_proposal(request, slug):
 @staff_only
 def notices_page(request, slug):
     call = _call(slug)
+    notices = paginate(request, selectors.notices_of(call))
     return render(
         request,
         "grants/staff/notices.html",
         {
             "call": call,
-            "notices": selectors.notices_of(call),
+            "notices": notices.rows,
+            "paging": notices,
             "progress": selectors.notice_progress(call),
         },
     )
@@ -177,7 +179,7 @@ def awards_board(request):
     call = calls.filter(slug=request.GET.get("call", "")).first()
     step = request.GET.get("step", "open")
     overdue = request.GET.get("overdue") == "1"
-    awards = selectors.awards_for_board(call=call, step=step, overdue=overdue)
+    paging = paginate(request, selectors.awards_for_board(call=call, step=step, overdue=overdue))
     counts = selectors.award_step_counts()
     steps = [
         ("open", _("Not finished"), sum(n for s, n in counts.items() if s not in selectors.FINISHED)),
@@ -188,7 +190,8 @@ def awards_board(request):
         request,
         "grants/staff/awards.html",
         {
-            "awards": awards,
+            "awards": paging.rows,
+            "paging": paging,
             "calls": calls,
             "call": call,
             "step": step,

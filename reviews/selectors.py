@@ -3,7 +3,7 @@
 Each page's rows come from a fixed number of queries, however many applications and reviews."""
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import rules
@@ -347,7 +347,16 @@ class FlagView:
 
 
 def _flag_views(flags: QuerySet[IntegrityFlag]) -> list[FlagView]:
-    flags = flags.select_related(
+    return flag_views(_flag_rows(flags))
+
+
+def flag_views(flags: Iterable[IntegrityFlag]) -> list[FlagView]:
+    """FlagView rows of flags already read (a page of ``integrity_flags_page_query``)."""
+    return [FlagView(flag, integrity.explain_matched(flag.matched)) for flag in flags]
+
+
+def _flag_rows(flags: QuerySet[IntegrityFlag]) -> QuerySet[IntegrityFlag]:
+    return flags.select_related(
         "application__call",
         "application__organisation",
         "other_application__call",
@@ -356,7 +365,6 @@ def _flag_views(flags: QuerySet[IntegrityFlag]) -> list[FlagView]:
         "dismissed_by",
         "overridden_by",
     ).order_by("status", "kind", "application__receipt_number", "id")
-    return [FlagView(flag, integrity.explain_matched(flag.matched)) for flag in flags]
 
 
 def integrity_flags_of_call(call: Call) -> list[FlagView]:
@@ -364,6 +372,14 @@ def integrity_flags_of_call(call: Call) -> list[FlagView]:
     on_call = Application.objects.filter(call=call).values("id")
     flags = IntegrityFlag.objects.filter(Q(application_id__in=on_call) | Q(other_application_id__in=on_call))
     return _flag_views(flags)
+
+
+def integrity_flags_page_query(call: Call, *, is_open: bool) -> QuerySet[IntegrityFlag]:
+    """The call's open (or dismissed) flags, for the integrity page to page in the database."""
+    on_call = Application.objects.filter(call=call).values("id")
+    flags = IntegrityFlag.objects.filter(Q(application_id__in=on_call) | Q(other_application_id__in=on_call))
+    open_q = Q(status=IntegrityFlagStatus.OPEN)
+    return _flag_rows(flags.filter(open_q if is_open else ~open_q))
 
 
 def integrity_flags_for(application: Application) -> list[FlagView]:

@@ -316,6 +316,7 @@ def ranking_page(request, slug):
     call = _call(slug)
     review_round = selectors.review_round(call)
     filterset, options, rows = _ranking(request, call, review_round)
+    paging = paginate(request, rows)
     return render(
         request,
         "reviews/staff/ranking.html",
@@ -324,7 +325,8 @@ def ranking_page(request, slug):
             "review_round": review_round,
             "filter": filterset,
             "options": options,
-            "rows": rows,
+            "rows": paging.rows,
+            "paging": paging,
             "criteria": selectors.criteria_of(call),
             "flag_counts": selectors.flagged_application_ids(call),
         },
@@ -362,14 +364,17 @@ def integrity_page(request, slug):
     """整合性チェック: the call's flags, each with why it fired; the checks run again on every visit."""
     call = _call(slug)
     services.integrity_refresh(call=call)
-    flags = selectors.integrity_flags_of_call(call)
+    open_flags = paginate(request, selectors.integrity_flags_page_query(call, is_open=True))
+    dismissed = paginate(request, selectors.integrity_flags_page_query(call, is_open=False), param="dpage")
     return render(
         request,
         "reviews/staff/integrity.html",
         {
             "call": call,
-            "open_flags": [f for f in flags if f.is_open],
-            "dismissed_flags": [f for f in flags if not f.is_open],
+            "open_flags": selectors.flag_views(open_flags.rows),
+            "dismissed_flags": selectors.flag_views(dismissed.rows),
+            "paging": open_flags,
+            "dismissed_paging": dismissed,
             "Kind": IntegrityFlagKind,
             "dismiss_form": FlagDismissForm(),
             "override_form": FlagOverrideForm(),
@@ -435,13 +440,15 @@ def calibration_page(request, slug):
     """Each reviewer against the panel: how many scored, mean, spread and difference, in words."""
     call = _call(slug)
     rows, panel = selectors.reviewer_calibration(call)
+    paging = paginate(request, rows)
     return render(
         request,
         "reviews/staff/calibration.html",
         {
             "call": call,
             "review_round": selectors.review_round(call),
-            "rows": rows,
+            "rows": paging.rows,
+            "paging": paging,
             "panel": panel,
             "outlier_sd": OUTLIER_SD,
         },
