@@ -213,8 +213,9 @@ def audit_trail(request, slug):
         entries = form.filter(entries)
     if request.GET.get("format") == "csv":
         return _audit_csv(call, entries)
-    shown = [(entry, describe(entry)) for entry in entries[: selectors.AUDIT_PAGE_LIMIT]]
-    return render(request, "grants/staff/audit.html", {"call": call, "entries": shown, "form": form})
+    paging = paginate(request, entries)
+    shown = [(entry, describe(entry)) for entry in paging.rows]
+    return render(request, "grants/staff/audit.html", {"call": call, "entries": shown, "form": form, "paging": paging})
 
 
 def _audit_csv(call: Call, entries) -> StreamingHttpResponse:

@@ -317,6 +317,11 @@ def organisation_by_pick(call: Call, value: str) -> Organisation:
     return get_object_or_404(Organisation, applications__call=call, applications__receipt_number=value or None)
 
 
+def shortlisted_ids(call: Call) -> set[int]:
+    """The ids of the call's applications on the interview shortlist."""
+    return set(Shortlisting.objects.filter(application__call=call).values_list("application_id", flat=True))
+
+
 def search_reviewers(query: str) -> QuerySet[User]:
     """Active reviewers whose name or e-mail address holds ``query`` (the assignment page's search)."""
     found = active_reviewers()
