@@ -29,7 +29,12 @@ os.environ.setdefault("DJANGO_DEBUG", "0")
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000])
 parser.add_argument("--repeat", type=int, default=5)
-parser.add_argument("--only", default="", help="measure only pages whose name contains this")
+parser.add_argument("--only", default="", help="measure only pages whose name contains one of these (a,b,…)")
+parser.add_argument(
+    "--explain",
+    action="store_true",
+    help="at the largest size, print each page's slowest queries and PostgreSQL's plan of the slowest one",
+)
 ARGS = parser.parse_args()
 
 import _setup  # noqa: E402
@@ -179,6 +184,9 @@ def pages(call: Call) -> list[tuple[str, Role, str]]:
     ]
 
 
+LAST_QUERIES: list[dict] = []
+
+
 def measure(client: Client, url: str, repeat: int) -> tuple[float, int, int, int]:
     client.get(url)  # warm-up (templates, caches)
     times = []
@@ -187,7 +195,23 @@ def measure(client: Client, url: str, repeat: int) -> tuple[float, int, int, int
             started = time.perf_counter()
             response = client.get(url)
             times.append(time.perf_counter() - started)
+    LAST_QUERIES[:] = captured.captured_queries
     return statistics.median(times) * 1000, len(response.content), len(captured), response.status_code
+
+
+def explain() -> None:
+    """The page's three slowest queries, and the plan of the slowest (flags: Seq Scan, external sort)."""
+    slowest = sorted(LAST_QUERIES, key=lambda q: -float(q["time"]))[:3]
+    for query in slowest:
+        print(f"      {float(query['time']) * 1000:7.1f} ms  {query['sql'][:160]}")
+    if not slowest or connection.vendor != "postgresql" or not slowest[0]["sql"].lstrip().upper().startswith("SELECT"):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest[0]["sql"])
+        plan = [row[0] for row in cursor.fetchall()]
+    flags = [line.strip() for line in plan if "Seq Scan" in line or "external" in line or "Sort Method" in line]
+    print("      plan: " + (" | ".join(flags) if flags else "index scans only, sorts in memory"))
+    print("      " + plan[-1].strip())
 
 
 def main() -> None:
@@ -208,7 +232,7 @@ def main() -> None:
             took = time.perf_counter() - started
             print(f"seeded {size} applications, {2 * size} reviews in {took:.0f} s", flush=True)
             for name, role, url in pages(base["call"]):
-                if ARGS.only and ARGS.only not in name:
+                if ARGS.only and not any(part in name for part in ARGS.only.split(",")):
                     continue
                 try:
                     results.setdefault(name, {})[size] = measure(clients[role], url, ARGS.repeat)
@@ -217,6 +241,8 @@ def main() -> None:
                     continue
                 ms, size_b, queries, status = results[name][size]
                 print(f"  {name}: {ms:.0f} ms, {size_b / 1024:.0f} KB, {queries} queries, HTTP {status}", flush=True)
+                if ARGS.explain and size == max(ARGS.sizes):
+                    explain()
         sizes = sorted(ARGS.sizes)
         print()
         header = " | ".join(f"{s:,}: ms / KB / queries" for s in sizes)
