@@ -132,9 +132,7 @@ def test_decisions_notices_reserve_and_awards_do_not_grow_in_queries(client, sta
 
     def decide(applications, outcome):
         for application in applications:
-            services.decision_record(
-                application=application, outcome=outcome, award_amount=1_000_000, decided_by=staff
-            )
+            services.decision_record(application=application, outcome=outcome, award_amount=1_000_000, decided_by=staff)
 
     decide(submitted(call, 1, 3), ApplicationStatus.RESERVE)
     [queries(client, url) for url in urls]  # the first request fills per-process caches
