@@ -199,19 +199,35 @@ def measure(client: Client, url: str, repeat: int) -> tuple[float, int, int, int
     return statistics.median(times) * 1000, len(response.content), len(captured), response.status_code
 
 
+def plan_of(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        plan = [row[0] for row in cursor.fetchall()]
+    flags = [
+        " ".join(line.split("(cost")[0].split())
+        for line in plan
+        if "Seq Scan" in line or "Sort Method" in line or "external" in line or "Index" in line
+    ]
+    return "; ".join(flags or ["no scan named"]) + f" — {plan[-1].strip()}"
+
+
 def explain() -> None:
-    """The page's three slowest queries, and the plan of the slowest (flags: Seq Scan, external sort)."""
+    """The page's three slowest queries, and PostgreSQL's plan of the slowest and of the page's row
+    query (the first SELECT … LIMIT that is not a COUNT): Seq Scan, Index Scan, Sort Method."""
     slowest = sorted(LAST_QUERIES, key=lambda q: -float(q["time"]))[:3]
     for query in slowest:
         print(f"      {float(query['time']) * 1000:7.1f} ms  {query['sql'][:160]}")
-    if not slowest or connection.vendor != "postgresql" or not slowest[0]["sql"].lstrip().upper().startswith("SELECT"):
+    if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest[0]["sql"])
-        plan = [row[0] for row in cursor.fetchall()]
-    flags = [line.strip() for line in plan if "Seq Scan" in line or "external" in line or "Sort Method" in line]
-    print("      plan: " + (" | ".join(flags) if flags else "index scans only, sorts in memory"))
-    print("      " + plan[-1].strip())
+    rows = [
+        q
+        for q in LAST_QUERIES
+        if " LIMIT " in q["sql"] and "COUNT(" not in q["sql"] and "django_session" not in q["sql"]
+    ]
+    rows = [q for q in rows if "mfa_authenticator" not in q["sql"]]
+    for label, query in (("slowest", slowest[0] if slowest else None), ("rows", rows[0] if rows else None)):
+        if query and query["sql"].lstrip().upper().startswith("SELECT"):
+            print(f"      plan of the {label} query: {plan_of(query['sql'])}")
 
 
 def main() -> None:
@@ -229,6 +245,9 @@ def main() -> None:
             started = time.perf_counter()
             grow(base, have, size)
             have = size
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")  # the planner's statistics, as autovacuum would leave them
             took = time.perf_counter() - started
             print(f"seeded {size} applications, {2 * size} reviews in {took:.0f} s", flush=True)
             for name, role, url in pages(base["call"]):
