@@ -17,6 +17,7 @@ Run:
 import argparse
 import datetime as dt
 import os
+import re
 import statistics
 import sys
 import time
@@ -213,18 +214,14 @@ def plan_of(sql: str) -> str:
 
 def explain() -> None:
     """The page's three slowest queries, and PostgreSQL's plan of the slowest and of the page's row
-    query (the first SELECT … LIMIT that is not a COUNT): Seq Scan, Index Scan, Sort Method."""
+    query (the one sliced by the pager): Seq Scan, Index Scan, Sort Method."""
     slowest = sorted(LAST_QUERIES, key=lambda q: -float(q["time"]))[:3]
     for query in slowest:
         print(f"      {float(query['time']) * 1000:7.1f} ms  {query['sql'][:160]}")
     if connection.vendor != "postgresql":
         return
-    rows = [
-        q
-        for q in LAST_QUERIES
-        if " LIMIT " in q["sql"] and "COUNT(" not in q["sql"] and "django_session" not in q["sql"]
-    ]
-    rows = [q for q in rows if "mfa_authenticator" not in q["sql"]]
+    # The page's rows: the one query sliced by the pager (LIMIT 50, or 20 for a search).
+    rows = [q for q in LAST_QUERIES if re.search(r" LIMIT (50|20)( OFFSET \d+)?$", q["sql"])]
     for label, query in (("slowest", slowest[0] if slowest else None), ("rows", rows[0] if rows else None)):
         if query and query["sql"].lstrip().upper().startswith("SELECT"):
             print(f"      plan of the {label} query: {plan_of(query['sql'])}")
