@@ -59,9 +59,9 @@ def test_staff_decide_on_a_phone_from_the_second_page(page: Page, live_server):
     row.get_by_role("button", name=f"記録する {target.receipt_number}").click()
     expect(page.get_by_role("status").filter(has_text=f"{target.receipt_number}：採否を記録しました。")).to_be_visible()
     expect(page).to_have_url(f"{base}/staff/calls/{call.slug}/decisions/?page=2")
-    expect(page.get_by_test_id("decision-row").filter(has_text=target.receipt_number).get_by_label("採否")).to_have_value(
-        "adopted"
-    )
+    expect(
+        page.get_by_test_id("decision-row").filter(has_text=target.receipt_number).get_by_label("採否")
+    ).to_have_value("adopted")
     assert no_sideways_scroll(page)
     target.refresh_from_db()
     assert target.decision.award_amount == 1_000_000
