@@ -48,7 +48,7 @@ def assignments_for_reviewer(user: User) -> QuerySet[Assignment]:
     )
 
 
-REVIEWER_HOME_SORTS = {"due": ("due_at", "id"), "assigned": ("assigned_at", "id")}
+REVIEWER_HOME_SORTS = {"due": ("due_at", "id")}
 
 
 def reviewer_home_rows(user: User) -> QuerySet[Assignment]:

@@ -100,3 +100,7 @@ def test_one_page_shows_no_pager_but_the_total():
 def test_a_list_computed_in_python_is_paged_the_same_way():
     paging = paginate(RequestFactory().get("/x/?page=2&theme=1"), list(range(75)))
     assert paging.rows == list(range(50, 75)) and query_of(paging.previous_url) == {"theme": ["1"]}
+
+
+def test_an_empty_list_shows_no_pager_at_all():
+    assert render_to_string("includes/_pagination.html", {"paging": page("/x/")}).strip() == ""
