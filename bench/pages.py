@@ -188,16 +188,28 @@ def pages(call: Call) -> list[tuple[str, Role, str]]:
 LAST_QUERIES: list[dict] = []
 
 
-def measure(client: Client, url: str, repeat: int) -> tuple[float, int, int, int]:
+def measure(client: Client, url: str, repeat: int) -> tuple[float, int, int, int, float, float]:
+    """Median server time (wall clock), size, queries, status, and the medians of the Python CPU
+    time of the request and of its SQL time (wall, as Django saw it): on a shared machine the wall
+    time carries the queue for a core; the CPU time does not."""
     client.get(url)  # warm-up (templates, caches)
-    times = []
+    times, cpu, sql = [], [], []
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        sql.append(sum(float(q["time"]) for q in captured.captured_queries))
     LAST_QUERIES[:] = captured.captured_queries
-    return statistics.median(times) * 1000, len(response.content), len(captured), response.status_code
+    return (
+        statistics.median(times) * 1000,
+        len(response.content),
+        len(captured),
+        response.status_code,
+        statistics.median(cpu) * 1000,
+        statistics.median(sql) * 1000,
+    )
 
 
 def plan_of(sql: str) -> str:
@@ -255,18 +267,25 @@ def main() -> None:
                 except Exception as error:  # noqa: BLE001 - report the page and go on with the others
                     print(f"  {name}: FAILED {error!r}", flush=True)
                     continue
-                ms, size_b, queries, status = results[name][size]
-                print(f"  {name}: {ms:.0f} ms, {size_b / 1024:.0f} KB, {queries} queries, HTTP {status}", flush=True)
+                ms, size_b, queries, status, cpu, sql = results[name][size]
+                print(
+                    f"  {name}: {ms:.0f} ms (Python CPU {cpu:.0f} ms, SQL {sql:.0f} ms), {size_b / 1024:.0f} KB, "
+                    f"{queries} queries, HTTP {status}, load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
                 if ARGS.explain and size == max(ARGS.sizes):
                     explain()
         sizes = sorted(ARGS.sizes)
         print()
-        header = " | ".join(f"{s:,}: ms / KB / queries" for s in sizes)
+        header = " | ".join(f"{s:,}: ms (CPU, SQL) / KB / queries" for s in sizes)
         print(f"| page | {header} | same queries |")
         print("| --- | " + " | ".join("---" for _ in sizes) + " | --- |")
         for name, by_size in results.items():
             cells = " | ".join(
-                f"{by_size[s][0]:,.0f} / {by_size[s][1] / 1024:,.0f} / {by_size[s][2]}" if s in by_size else "failed"
+                f"{by_size[s][0]:,.0f} ({by_size[s][4]:,.0f}, {by_size[s][5]:,.0f}) / {by_size[s][1] / 1024:,.0f} / "
+                f"{by_size[s][2]}"
+                if s in by_size
+                else "failed"
                 for s in sizes
             )
             same = len({by_size[s][2] for s in sizes if s in by_size}) == 1
