@@ -228,6 +228,12 @@ class Application(models.Model):
         ordering = ("call", "receipt_number", "id")
         verbose_name = _("application")
         verbose_name_plural = _("applications")
+        # The sorts and filters of the paged staff lists (kodoku_portal/paging.py, issue 14).
+        indexes = [
+            models.Index(fields=("call", "receipt_number", "id"), name="application_call_receipt"),
+            models.Index(fields=("call", "requested_amount", "id"), name="application_call_amount"),
+            models.Index(fields=("call", "status", "receipt_number", "id"), name="application_call_status"),
+        ]
         constraints = [
             # One live application per organisation and call; a withdrawn one may be followed by another.
             models.UniqueConstraint(

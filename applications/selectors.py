@@ -1,11 +1,13 @@
 """Reads of the applicant's side. Every applicant page fetches through these, so a member sees
 only their own organisations' rows; anything else is "not found" (ids cannot be probed)."""
 
-from django.db.models import IntegerField, Prefetch, QuerySet, Value, prefetch_related_objects
+from django.db.models import IntegerField, Model, Prefetch, QuerySet, Value, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from calls.models import Call
 from kodoku_portal.audit import object_words
+from kodoku_portal.limits import LimitedTextField
 
 from .models import Application, Attachment, BudgetLine, MemberRole, Organisation, RefusedSave
 from .rules import FETCHED_FOR
@@ -44,8 +46,20 @@ def applications_of(user: User) -> QuerySet[Application]:
     )
 
 
+def long_texts(model: type[Model], prefix: str = "") -> list[str]:
+    """The long text columns of ``model`` (LimitedTextField), which a list never shows: deferred."""
+    return [f"{prefix}{field.name}" for field in model._meta.concrete_fields if isinstance(field, LimitedTextField)]
+
+
 def applications_for_dashboard(user: User) -> QuerySet[Application]:
-    return applications_of(user).select_related("receipt", "award").order_by("-call__closes_at", "-created_at")
+    """The applicant's list, without the long texts of the application and of its call (paged by
+    kodoku_portal.paging)."""
+    return (
+        applications_of(user)
+        .select_related("receipt", "award")
+        .defer(*long_texts(Application), *long_texts(Call, "call__"))
+        .order_by("-call__closes_at", "-created_at", "-id")
+    )
 
 
 def _page_relations() -> list[Prefetch]:

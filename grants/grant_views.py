@@ -24,6 +24,7 @@ from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import Application, ApplicationStatus
 from calls.models import Call
 from kodoku_portal.jp import JST
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 from reviews.selectors import final_ranking_rows, review_round
@@ -310,7 +311,8 @@ def reserve_page(request: HttpRequest, slug: str) -> HttpResponse:
     budget = selectors.budget_summary(call)
     left = budget["left"]
     entries = []
-    for row in rows:
+    paging = paginate(request, rows)
+    for row in paging.rows:
         application = row.application
         amount = application.requested_amount
         if call.cap_amount is not None:
@@ -328,6 +330,7 @@ def reserve_page(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "call": call,
             "entries": entries,
+            "paging": paging,
             "budget": budget,
             "close_form": ReserveCloseForm(prefix="close"),
             "Status": ApplicationStatus,

@@ -21,6 +21,7 @@ from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import BudgetCategory
 from kodoku_portal.jp import format_yen
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 
 from . import exports, money_steps
@@ -386,13 +387,17 @@ def _labels() -> tuple[dict, dict]:
 def payments_page(request: HttpRequest) -> HttpResponse:
     form, rows = _filtered_rows(request)
     kinds, statuses = _labels()
-    query = request.GET.urlencode()
+    query = request.GET.copy()
+    query.pop("page", None)
+    query = query.urlencode()
+    paging = paginate(request, rows)
     return render(
         request,
         "grants/staff/payments.html",
         {
             "form": form,
-            "rows": [(row, kinds.get(row.kind, row.kind), statuses.get(row.status, row.status)) for row in rows],
+            "rows": [(row, kinds.get(row.kind, row.kind), statuses.get(row.status, row.status)) for row in paging.rows],
+            "paging": paging,
             "query": f"?{query}" if query else "",
         },
     )

@@ -48,7 +48,6 @@ from .models import (
 )
 from .services import NOTICE_MAIL, Candidate, committed_amount, outside_notice_candidates
 
-AUDIT_PAGE_LIMIT = 500
 # Outbox messages that are, or will be, sent (a cancelled one is not counted).
 LIVE_STATUSES = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT, OutboxStatus.FAILED)
 
@@ -66,14 +65,37 @@ def calls_with_application_counts() -> QuerySet[Call]:
     )
 
 
-def applications_for_staff(call: Call) -> QuerySet[Application]:
-    """A call's applications past the draft stage, with what the staff list shows (one query)."""
-    return (
-        Application.objects.filter(call=call)
-        .exclude(status=ApplicationStatus.DRAFT)
-        .select_related("call", "organisation__applicant_type", "theme")
-        .order_by("receipt_number")
-    )
+STAFF_LIST_COLUMNS = (
+    "id",
+    "call_id",
+    "call__area_rule",
+    "organisation_id",
+    "organisation__name",
+    "organisation__prefecture",
+    "title",
+    "area_prefectures",
+    "area_nationwide",
+    "area_description",
+    "area_reason",
+    "requested_amount",
+    "status",
+    "receipt_number",
+)
+# The staff list's sorts (paged by kodoku_portal.paging; indexes in applications' Meta.indexes).
+STAFF_LIST_SORTS = {
+    "receipt": ("receipt_number", "id"),
+    "amount": ("requested_amount", "id"),
+    "status": ("status", "receipt_number", "id"),
+}
+
+
+def applications_for_staff(call: Call, *, status: str = "") -> QuerySet[Application]:
+    """A call's applications past the draft stage, with only the columns the staff list shows
+    (one query per page; ``status`` filters)."""
+    found = Application.objects.filter(call=call).exclude(status=ApplicationStatus.DRAFT)
+    if status:
+        found = found.filter(status=status)
+    return found.select_related("call", "organisation").only(*STAFF_LIST_COLUMNS).order_by("receipt_number", "id")
 
 
 def _bars(rows: list[tuple[str, int]]) -> list[dict]:
@@ -331,15 +353,31 @@ def audit_entries(call: Call) -> QuerySet[AuditEntry]:
 
 def reminder_messages(status: str = "") -> QuerySet[OutboxMessage]:
     """The outbox messages of the reminder kinds, newest first (the staff reminder log)."""
-    messages = OutboxMessage.objects.filter(kind__in=ReminderKind.values).select_related("recipient")
+    messages = OutboxMessage.objects.filter(kind__in=ReminderKind.values).only(*OUTBOX_LIST_COLUMNS)
     if status in OutboxStatus.values:
         messages = messages.filter(status=status)
     return messages.order_by("-created_at", "-id")
 
 
+# What the outbox and reminder lists show (not the context, which can be long).
+OUTBOX_LIST_COLUMNS = (
+    "id",
+    "kind",
+    "subject_type",
+    "subject_id",
+    "to_email",
+    "slot",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "sent_at",
+)
+
+
 def outbox_messages(*, status: str = "", kind: str = "") -> QuerySet[OutboxMessage]:
     """Every outbox message, newest first, filtered by status and kind when given."""
-    messages = OutboxMessage.objects.select_related("recipient")
+    messages = OutboxMessage.objects.only(*OUTBOX_LIST_COLUMNS)
     if status in OutboxStatus.values:
         messages = messages.filter(status=status)
     if kind:

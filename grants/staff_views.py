@@ -7,6 +7,7 @@ import tempfile
 from django.contrib import messages
 from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,11 +17,12 @@ from calls.models import Call
 from kodoku_portal.audit import action_label, describe, object_kind, object_words
 from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.jp import JST
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import confirmed, refusals_to_messages
 from reviews.selectors import final_ranking_rows, ranking_basis, review_round
 
 from . import exports, selectors, services
-from .forms import DecisionForm, DecisionWindowOverrideForm, OutsideNoticesForm, ProposalForm
+from .forms import DECISION_CHOICES, DecisionForm, DecisionWindowOverrideForm, OutsideNoticesForm, ProposalForm
 from .models import AwardStatus
 
 staff_only = role_required(*STAFF_ROLES)
@@ -32,6 +34,8 @@ def _call(slug):
 
 @staff_only
 def decisions_page(request, slug):
+    """採否の決定: the ranking, 50 rows a page, each row a light form that posts one decision
+    (plain inputs named as DecisionForm expects; no form object is built per row)."""
     call = _call(slug)
     calibrate = review_round(call).use_calibration
     rows = final_ranking_rows(call, selectors.decidable_applications(call), calibrate=calibrate)
@@ -45,19 +49,21 @@ def decisions_page(request, slug):
                 balance_by=proposal_form.cleaned_data["balance_by"],
             )
         )
-    proposed_total = sum(r.application.requested_amount for r in rows if proposed and r.application.pk in proposed)
+    proposed_rows = [row for row in rows if proposed and row.application.pk in proposed]
+    paging = paginate(request, rows)
     return render(
         request,
         "grants/staff/decisions.html",
         {
             "call": call,
-            "rows": [
-                (row, DecisionForm(initial=_initial(row.application), prefix=f"d{row.application.pk}")) for row in rows
-            ],
+            "rows": [(row, _initial(row.application)) for row in paging.rows],
+            "paging": paging,
+            "decision_choices": DECISION_CHOICES,
             "budget": selectors.budget_summary(call),
             "proposal_form": proposal_form,
             "proposed": proposed,
-            "proposed_total": proposed_total,
+            "proposed_rows": proposed_rows,
+            "proposed_total": sum(row.application.requested_amount for row in proposed_rows),
             "calibrate": calibrate,
             "Status": ApplicationStatus,
             "ranking_basis": ranking_basis(call),
@@ -76,9 +82,16 @@ def _initial(application):
     }
 
 
+def _back_to_decisions(request, slug) -> str:
+    """Back to the decisions page the row was on (its page and filters), never elsewhere."""
+    home = reverse("grants:decisions", kwargs={"slug": slug})
+    back = request.POST.get("next", "")
+    return back if back.startswith(home) and "//" not in back else home
+
+
 @require_POST
 @staff_only
-@refusals_to_messages("grants:decisions")
+@refusals_to_messages(_back_to_decisions)
 def decide(request, slug):
     call = _call(slug)
     pk = request.POST.get("application", "")
@@ -86,7 +99,7 @@ def decide(request, slug):
     form = DecisionForm(request.POST, prefix=f"d{application.pk}")
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect("grants:decisions", slug=slug)
+        return redirect(_back_to_decisions(request, slug))
     services.decision_record(
         application=application,
         outcome=ApplicationStatus(form.cleaned_data["outcome"]),
@@ -94,7 +107,7 @@ def decide(request, slug):
         decided_by=request.user,
     )
     messages.success(request, _("%(number)s: the decision was recorded.") % {"number": application.receipt_number})
-    return redirect("grants:decisions", slug=slug)
+    return redirect(_back_to_decisions(request, slug))
 
 
 @require_POST
@@ -132,12 +145,14 @@ def allow_decisions_before_close(request, slug):
 @staff_only
 def notices_page(request, slug):
     call = _call(slug)
+    notices = paginate(request, selectors.notices_of(call))
     return render(
         request,
         "grants/staff/notices.html",
         {
             "call": call,
-            "notices": selectors.notices_of(call),
+            "notices": notices.rows,
+            "paging": notices,
             "progress": selectors.notice_progress(call),
             "outside_records": selectors.notices_sent_outside(call),
             "outside_waiting": selectors.outside_notice_waiting(call),
@@ -220,7 +235,7 @@ def awards_board(request):
     call = calls.filter(slug=request.GET.get("call", "")).first()
     step = request.GET.get("step", "open")
     overdue = request.GET.get("overdue") == "1"
-    awards = selectors.awards_for_board(call=call, step=step, overdue=overdue)
+    paging = paginate(request, selectors.awards_for_board(call=call, step=step, overdue=overdue))
     counts = selectors.award_step_counts()
     steps = [
         ("open", _("Not finished"), sum(n for s, n in counts.items() if s not in selectors.FINISHED)),
@@ -231,7 +246,8 @@ def awards_board(request):
         request,
         "grants/staff/awards.html",
         {
-            "awards": awards,
+            "awards": paging.rows,
+            "paging": paging,
             "calls": calls,
             "call": call,
             "step": step,
@@ -252,8 +268,11 @@ def audit_trail(request, slug):
     entries = trail.qs
     if request.GET.get("format") == "csv":
         return _audit_csv(call, entries)
-    rows = selectors.audit_rows(entries[: selectors.AUDIT_PAGE_LIMIT])
-    return render(request, "grants/staff/audit.html", {"call": call, "rows": rows, "form": trail.form})
+    paging = paginate(request, entries)
+    rows = selectors.audit_rows(paging.rows)
+    return render(
+        request, "grants/staff/audit.html", {"call": call, "rows": rows, "form": trail.form, "paging": paging}
+    )
 
 
 def _audit_csv(call: Call, entries) -> StreamingHttpResponse:

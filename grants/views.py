@@ -1,7 +1,6 @@
 """The staff overview, the outbox and the reminder log, and the public list of adopted projects."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,6 +11,7 @@ from applications.models import ApplicationStatus
 from calls.models import Call, CallState
 from kodoku_portal import jobs, outbox
 from kodoku_portal.models import JobStatus, OutboxStatus
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 from reviews.selectors import flagged_application_ids, review_progress
 
@@ -37,13 +37,19 @@ def staff_dashboard(request):
 def staff_call_applications(request, slug):
     """A call's applications for staff, with the ones below the call's area rule flagged."""
     call = get_object_or_404(Call.objects.select_related("programme"), slug=slug)
-    applications = selectors.applications_for_staff(call)
+    status = request.GET.get("status", "")
+    if status not in ApplicationStatus.values:
+        status = ""
+    paging = paginate(request, selectors.applications_for_staff(call, status=status), sorts=selectors.STAFF_LIST_SORTS)
     return render(
         request,
         "staff/call_applications.html",
         {
             "call": call,
-            "applications": applications,
+            "applications": paging.rows,
+            "paging": paging,
+            "status": status,
+            "statuses": [choice for choice in ApplicationStatus.choices if choice[0] != ApplicationStatus.DRAFT],
             "state": call.state_at(timezone.now()),
             "CallState": CallState,
             "charts": selectors.call_dashboard_charts(call),
@@ -55,15 +61,15 @@ def staff_call_applications(request, slug):
 
 @role_required(*STAFF_ROLES)
 def staff_reminders(request):
-    """What was sent, to whom, when, and what failed (the newest 500 reminders of the outbox)."""
+    """What was sent, to whom, when, and what failed (the outbox's reminders, newest first, 50 a page)."""
     status = request.GET.get("status", "")
+    paging = paginate(request, selectors.reminder_messages(status))
     return render(
         request,
         "staff/reminders.html",
         {
-            "reminders": [
-                (message, outbox.kind_label(message.kind)) for message in selectors.reminder_messages(status)[:500]
-            ],
+            "reminders": [(message, outbox.kind_label(message.kind)) for message in paging.rows],
+            "paging": paging,
             "statuses": OutboxStatus.choices,
             "status": status,
             "OutboxStatus": OutboxStatus,
@@ -75,24 +81,22 @@ def staff_reminders(request):
 def staff_outbox(request):
     """Every mail the portal owes or has sent: filter by status and kind, newest first, 50 a page."""
     status, kind = request.GET.get("status", ""), request.GET.get("kind", "")
-    page = Paginator(selectors.outbox_messages(status=status, kind=kind), 50).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
+    paging = paginate(request, selectors.outbox_messages(status=status, kind=kind))
+    page = paging.page
     subjects = selectors.outbox_subject_labels(page.object_list)
     for message in page.object_list:
         message.kind_label = outbox.kind_label(message.kind)
         message.subject_label = subjects.get((message.subject_type, message.subject_id), "—")
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "staff/outbox.html",
         {
             "page": page,
+            "paging": paging,
             "status": status,
             "kind": kind,
             "statuses": OutboxStatus.choices,
             "kinds": selectors.outbox_kinds(),
-            "query": query.urlencode(),
             "OutboxStatus": OutboxStatus,
             "jobs": _open_jobs(),
             "JobStatus": JobStatus,

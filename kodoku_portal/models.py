@@ -128,7 +128,13 @@ class OutboxMessage(models.Model):
                 fields=("kind", "subject_type", "subject_id", "to_email", "slot"), name="outbox_message_once"
             )
         ]
-        indexes = [models.Index(fields=("subject_type", "subject_id"), name="outbox_subject")]
+        indexes = [
+            models.Index(fields=("subject_type", "subject_id"), name="outbox_subject"),
+            # The paged outbox and reminder lists, newest first, by status or kind (issue 14).
+            models.Index(fields=("created_at", "id"), name="outbox_created"),
+            models.Index(fields=("status", "created_at", "id"), name="outbox_status_created"),
+            models.Index(fields=("kind", "created_at", "id"), name="outbox_kind_created"),
+        ]
 
     def __str__(self) -> str:
         slot = f" [{self.slot}]" if self.slot else ""

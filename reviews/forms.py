@@ -1,11 +1,17 @@
+import re
+
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from applications.models import Application, ApplicationStatus
 from calls.models import Call
 from kodoku_portal.formfields import REASON_MAX, CleanInputFormMixin, CorporateNumberField
+from kodoku_portal.normalise import normalise_code, strip_invisible_controls
 from kodoku_portal.prefectures import PREFECTURE_CHOICES
 
 from .models import ReviewRound
@@ -68,12 +74,75 @@ class RoundForm(forms.ModelForm):
         widgets = {"default_due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
 
 
+class SearchPickInput(forms.TextInput):
+    """A text input holding several values separated by commas; static/js/search-pick.js turns it
+    into a search box (an autocomplete served by ``search_url``) when scripts run."""
+
+    def __init__(self, *, search_url: str = "", attrs=None):
+        super().__init__(attrs={"autocomplete": "off", **(attrs or {})})
+        self.search_url = search_url
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if self.search_url:
+            context["widget"]["attrs"]["data-search-url"] = self.search_url
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def format_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(item) for item in value if item)
+        return super().format_value(value)
+
+
+class SearchPickField(forms.Field):
+    """Several rows of ``queryset`` named by ``lookup`` (a receipt number, an e-mail address),
+    typed or picked by search, separated by commas, 、 or spaces; a bare number is taken as the
+    row's id (what the search and older forms post). Cleans to the rows, in the order given."""
+
+    widget = SearchPickInput
+    SEPARATORS = re.compile(r"[\s,、，]+")
+
+    def __init__(self, *, queryset=None, lookup: str, normalise=normalise_code, max_items: int = 500, **kwargs):
+        super().__init__(**kwargs)
+        self.queryset, self.lookup, self.normalise, self.max_items = queryset, lookup, normalise, max_items
+
+    def clean(self, value):
+        items = value if isinstance(value, (list, tuple)) else [value or ""]
+        raw = [strip_invisible_controls(str(item)) for item in items]
+        if sum(len(item) for item in raw) > 50 * self.max_items:
+            raise ValidationError(_("Choose at most %(n)d at once."), params={"n": self.max_items}, code="too_many")
+        tokens = [token for item in raw for token in self.SEPARATORS.split(str(item)) if token]
+        if not tokens:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        if len(tokens) > self.max_items:
+            raise ValidationError(_("Choose at most %(n)d at once."), params={"n": self.max_items}, code="too_many")
+        keys = [token if token.isdecimal() else self.normalise(token) for token in tokens]
+        ids = [int(key) for key in keys if key.isdecimal() and len(key) < 19]
+        names = [key for key in keys if not key.isdecimal()]
+        found = list(self.queryset.filter(Q(pk__in=ids) | Q(**{f"{self.lookup}__in": names})))
+        by_key = {str(row.pk): row for row in found} | {getattr(row, self.lookup): row for row in found}
+        missing = [token for token, key in zip(tokens, keys, strict=True) if key not in by_key]
+        if missing:
+            raise ValidationError(_("Not found: %(values)s"), params={"values": ", ".join(missing)}, code="not_found")
+        return list({by_key[key].pk: by_key[key] for key in keys}.values())
+
+
 class ManualAssignForm(CleanInputFormMixin, forms.Form):
-    applications = forms.ModelMultipleChoiceField(
-        label=_("Applications"), queryset=Application.objects.none(), widget=forms.CheckboxSelectMultiple
+    applications = SearchPickField(
+        label=_("Applications (receipt numbers, separated by commas)"),
+        lookup="receipt_number",
+        help_text=_("Type a receipt number, or part of a project or organisation name to search."),
     )
-    reviewers = forms.ModelMultipleChoiceField(
-        label=_("Reviewers"), queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple
+    reviewers = SearchPickField(
+        label=_("Reviewers (e-mail addresses, separated by commas)"),
+        lookup="email",
+        normalise=lambda value: value.strip().lower(),
+        help_text=_("Type an e-mail address, or part of a name to search."),
     )
     due_at = forms.DateTimeField(
         label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -89,9 +158,10 @@ class ManualAssignForm(CleanInputFormMixin, forms.Form):
 
     def __init__(self, *args, call, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["applications"].queryset = submitted_applications(call).select_related("organisation")
-        self.fields["applications"].label_from_instance = lambda a: f"{a.receipt_number} {a.title}"
+        self.fields["applications"].queryset = submitted_applications(call).only("id", "receipt_number", "call_id")
         self.fields["reviewers"].queryset = active_reviewers()
+        self.fields["applications"].widget.search_url = reverse("review_staff:search", args=[call.slug, "applications"])
+        self.fields["reviewers"].widget.search_url = reverse("review_staff:search", args=[call.slug, "reviewers"])
 
 
 class AutoAssignForm(CleanInputFormMixin, forms.Form):

@@ -196,6 +196,8 @@ class Assignment(models.Model):
         ordering = ("due_at", "id")
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
+        # The reviewer's paged list, by due date (reviews.selectors.reviewer_home_rows).
+        indexes = [models.Index(fields=("reviewer", "due_at", "id"), name="assignment_reviewer_due")]
         constraints = [
             models.UniqueConstraint(fields=("application", "reviewer", "stage"), name="assignment_once_per_stage")
         ]

@@ -3,7 +3,7 @@
 Each page's rows come from a fixed number of queries, however many applications and reviews."""
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import rules
@@ -13,8 +13,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from applications.models import Application, ApplicationStatus, Attachment, BudgetLine
+from applications.models import Application, ApplicationStatus, Attachment, BudgetLine, Organisation
 from calls.models import Call, FinalRanking
+from kodoku_portal.normalise import normalise_code
 
 from . import integrity, ranking
 from .models import (
@@ -44,6 +45,29 @@ def assignments_for_reviewer(user: User) -> QuerySet[Assignment]:
         .live()
         .select_related("application__call", "application__organisation", "review")
         .order_by("due_at", "id")
+    )
+
+
+REVIEWER_HOME_SORTS = {"due": ("due_at", "id")}
+
+
+def reviewer_home_rows(user: User) -> QuerySet[Assignment]:
+    """The reviewer's list: their live assignments with only the columns it shows (no long texts;
+    paged by kodoku_portal.paging, index ``assignment_reviewer_due``)."""
+    return assignments_for_reviewer(user).only(
+        "id",
+        "stage",
+        "status",
+        "due_at",
+        "application_id",
+        "application__title",
+        "application__call_id",
+        "application__call__title",
+        "application__call__title_en",
+        "application__organisation_id",
+        "application__organisation__name",
+        "review__id",
+        "review__status",
     )
 
 
@@ -241,6 +265,72 @@ def reviewer_loads(call: Call, stage: str = ReviewStage.DOCUMENT) -> list[tuple[
     return [(reviewer, load.get(reviewer.pk, 0)) for reviewer in active_reviewers()]
 
 
+ASSIGNMENT_PAGE_SORTS = {"receipt": ("receipt_number", "id"), "organisation": ("organisation__name", "id")}
+
+
+def assignment_page_applications(call: Call) -> QuerySet[Application]:
+    """The assignment page's rows: submitted applications with their assignments (three queries a
+    page: count, rows, assignments with reviewer and review status; no long texts)."""
+    assignments = Assignment.objects.select_related("reviewer", "review").only(
+        "id",
+        "application_id",
+        "status",
+        "due_at",
+        "reviewer__id",
+        "reviewer__full_name",
+        "reviewer__email",
+        "review__id",
+        "review__status",
+    )
+    return (
+        submitted_applications(call)
+        .select_related("organisation")
+        .only("id", "receipt_number", "title", "organisation__id", "organisation__name")
+        .prefetch_related(Prefetch("assignments", queryset=assignments.order_by("due_at", "id")))
+        .order_by("receipt_number", "id")
+    )
+
+
+def search_submitted_applications(call: Call, query: str) -> QuerySet[Application]:
+    """Submitted applications of ``call`` whose receipt number, project name or organisation holds
+    ``query`` (the assignment page's search; the JSON view pages it, 20 a page)."""
+    found = submitted_applications(call)
+    query = query.strip()
+    if query:
+        code = normalise_code(query)
+        found = found.filter(
+            Q(receipt_number__icontains=code) | Q(title__icontains=query) | Q(organisation__name__icontains=query)
+        )
+    return (
+        found.select_related("organisation")
+        .only("id", "receipt_number", "title", "organisation__id", "organisation__name")
+        .order_by("receipt_number", "id")
+    )
+
+
+def organisation_by_pick(call: Call, value: str) -> Organisation:
+    """The organisation named on the assignment page's conflict form: by its id, or by the receipt
+    number of its application to ``call``; 404 otherwise."""
+    value = normalise_code(value or "")
+    if value.isdecimal() and len(value) < 19:
+        return get_object_or_404(Organisation, pk=int(value))
+    return get_object_or_404(Organisation, applications__call=call, applications__receipt_number=value or None)
+
+
+def shortlisted_ids(call: Call) -> set[int]:
+    """The ids of the call's applications on the interview shortlist."""
+    return set(Shortlisting.objects.filter(application__call=call).values_list("application_id", flat=True))
+
+
+def search_reviewers(query: str) -> QuerySet[User]:
+    """Active reviewers whose name or e-mail address holds ``query`` (the assignment page's search)."""
+    found = active_reviewers()
+    query = query.strip()
+    if query:
+        found = found.filter(Q(full_name__icontains=query) | Q(email__icontains=query))
+    return found.only("id", "full_name", "email")
+
+
 def active_reviewers() -> QuerySet[User]:
     """Reviewers who may be chosen for assignments, by name."""
     return User.objects.filter(role=Role.REVIEWER, is_active=True).order_by("full_name", "email")
@@ -262,7 +352,16 @@ class FlagView:
 
 
 def _flag_views(flags: QuerySet[IntegrityFlag]) -> list[FlagView]:
-    flags = flags.select_related(
+    return flag_views(_flag_rows(flags))
+
+
+def flag_views(flags: Iterable[IntegrityFlag]) -> list[FlagView]:
+    """FlagView rows of flags already read (a page of ``integrity_flags_page_query``)."""
+    return [FlagView(flag, integrity.explain_matched(flag.matched)) for flag in flags]
+
+
+def _flag_rows(flags: QuerySet[IntegrityFlag]) -> QuerySet[IntegrityFlag]:
+    return flags.select_related(
         "application__call",
         "application__organisation",
         "other_application__call",
@@ -271,7 +370,6 @@ def _flag_views(flags: QuerySet[IntegrityFlag]) -> list[FlagView]:
         "dismissed_by",
         "overridden_by",
     ).order_by("status", "kind", "application__receipt_number", "id")
-    return [FlagView(flag, integrity.explain_matched(flag.matched)) for flag in flags]
 
 
 def integrity_flags_of_call(call: Call) -> list[FlagView]:
@@ -279,6 +377,14 @@ def integrity_flags_of_call(call: Call) -> list[FlagView]:
     on_call = Application.objects.filter(call=call).values("id")
     flags = IntegrityFlag.objects.filter(Q(application_id__in=on_call) | Q(other_application_id__in=on_call))
     return _flag_views(flags)
+
+
+def integrity_flags_page_query(call: Call, *, is_open: bool) -> QuerySet[IntegrityFlag]:
+    """The call's open (or dismissed) flags, for the integrity page to page in the database."""
+    on_call = Application.objects.filter(call=call).values("id")
+    flags = IntegrityFlag.objects.filter(Q(application_id__in=on_call) | Q(other_application_id__in=on_call))
+    open_q = Q(status=IntegrityFlagStatus.OPEN)
+    return _flag_rows(flags.filter(open_q if is_open else ~open_q))
 
 
 def integrity_flags_for(application: Application) -> list[FlagView]:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("phase/", staff_views.phase, name="phase"),
     path("assignments/", staff_views.assignments_page, name="assignments"),
     path("assignments/manual/", staff_views.assign_manual, name="assign_manual"),
+    path("assignments/search/<str:kind>/", staff_views.search, name="search"),
     path("assignments/auto/", staff_views.assign_auto, name="assign_auto"),
     path("assignments/<int:pk>/remove/", staff_views.unassign, name="unassign"),
     path("conflicts/", staff_views.record_conflict, name="record_conflict"),

@@ -5,17 +5,17 @@ import csv
 from django.contrib import messages
 from django.db.models import Q
 from django.forms import formset_factory
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import STAFF_ROLES, role_required
-from applications.models import Organisation
 from calls.models import Call
 from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.normalise import strip_invisible_controls
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 from kodoku_portal.workflow import Refused
 
@@ -160,12 +160,7 @@ def phase(request, slug, stage=ReviewStage.DOCUMENT):
 def assignments_page(request, slug):
     call = _call(slug)
     review_round = selectors.review_round(call)
-    applications = (
-        selectors.submitted_applications(call)
-        .select_related("organisation")
-        .prefetch_related("assignments__reviewer", "assignments__review")
-        .order_by("receipt_number")
-    )
+    paging = paginate(request, selectors.assignment_page_applications(call), sorts=selectors.ASSIGNMENT_PAGE_SORTS)
     reviewer_loads = selectors.reviewer_loads(call)
     return render(
         request,
@@ -173,14 +168,15 @@ def assignments_page(request, slug):
         {
             "call": call,
             "review_round": review_round,
-            "applications": applications,
+            "applications": paging.rows,
+            "paging": paging,
             "reviewer_loads": reviewer_loads,
             "manual_form": ManualAssignForm(call=call, prefix="manual"),
             "auto_form": AutoAssignForm(
                 prefix="auto",
                 initial={"reviewers": [r for r, _load in reviewer_loads], "due_at": review_round.default_due_at},
             ),
-            "organisations": Organisation.objects.filter(applications__call=call).distinct().order_by("name"),
+            "search_applications_url": reverse("review_staff:search", args=[call.slug, "applications"]),
             "Status": AssignmentStatus,
             "ReviewStatus": ReviewStatus,
         },
@@ -206,6 +202,9 @@ def assign_manual(request, slug):
             messages.warning(request, skipped)
     else:
         messages.error(request, _("Choose at least one application and one reviewer."))
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
     return redirect("review_staff:assignments", slug=slug)
 
 
@@ -238,13 +237,51 @@ def unassign(request, slug, pk):
     return redirect("review_staff:assignments", slug=slug)
 
 
+SEARCH_RESULTS = 20
+
+
+@staff_only
+def search(request, slug, kind):
+    """The assignment page's search (JSON, 20 results a page): submitted applications of the call
+    by receipt number, project or organisation name, or active reviewers by name or e-mail."""
+    call = _call(slug)
+    query = strip_invisible_controls(request.GET.get("q", ""))[:100]
+    if kind == "applications":
+        found = selectors.search_submitted_applications(call, query)
+
+        def result(application):
+            return {
+                "value": application.receipt_number,
+                "label": f"{application.receipt_number} {application.organisation.name} — {application.title}",
+            }
+
+    elif kind == "reviewers":
+        found = selectors.search_reviewers(query)
+
+        def result(reviewer):
+            return {"value": reviewer.email, "label": f"{reviewer} <{reviewer.email}>"}
+
+    else:
+        raise Http404
+    paging = paginate(request, found, per_page=SEARCH_RESULTS)
+    return JsonResponse(
+        {
+            "results": [result(row) for row in paging.rows],
+            "page": paging.page.number,
+            "has_next": paging.page.has_next(),
+            "total": paging.total,
+        }
+    )
+
+
 @require_POST
 @staff_only
 @refusals_to_messages("review_staff:assignments")
 def record_conflict(request, slug):
+    call = _call(slug)
     reviewer_id, organisation_id = request.POST.get("reviewer", ""), request.POST.get("organisation", "")
     reviewer = get_object_or_404(selectors.active_reviewers(), pk=int(reviewer_id) if reviewer_id.isdecimal() else 0)
-    organisation = get_object_or_404(Organisation, pk=int(organisation_id) if organisation_id.isdecimal() else 0)
+    organisation = selectors.organisation_by_pick(call, organisation_id)
     reason = strip_invisible_controls(request.POST.get("reason", "")).strip()
     if len(reason) > ConflictDeclaration._meta.get_field("reason").max_length:
         messages.error(request, _("The reason is too long."))
@@ -279,6 +316,7 @@ def ranking_page(request, slug):
     call = _call(slug)
     review_round = selectors.review_round(call)
     filterset, options, rows = _ranking(request, call, review_round)
+    paging = paginate(request, rows)
     return render(
         request,
         "reviews/staff/ranking.html",
@@ -287,7 +325,8 @@ def ranking_page(request, slug):
             "review_round": review_round,
             "filter": filterset,
             "options": options,
-            "rows": rows,
+            "rows": paging.rows,
+            "paging": paging,
             "criteria": selectors.criteria_of(call),
             "flag_counts": selectors.flagged_application_ids(call),
         },
@@ -325,14 +364,17 @@ def integrity_page(request, slug):
     """整合性チェック: the call's flags, each with why it fired; the checks run again on every visit."""
     call = _call(slug)
     services.integrity_refresh(call=call)
-    flags = selectors.integrity_flags_of_call(call)
+    open_flags = paginate(request, selectors.integrity_flags_page_query(call, is_open=True))
+    dismissed = paginate(request, selectors.integrity_flags_page_query(call, is_open=False), param="dpage")
     return render(
         request,
         "reviews/staff/integrity.html",
         {
             "call": call,
-            "open_flags": [f for f in flags if f.is_open],
-            "dismissed_flags": [f for f in flags if not f.is_open],
+            "open_flags": selectors.flag_views(open_flags.rows),
+            "dismissed_flags": selectors.flag_views(dismissed.rows),
+            "paging": open_flags,
+            "dismissed_paging": dismissed,
             "Kind": IntegrityFlagKind,
             "dismiss_form": FlagDismissForm(),
             "override_form": FlagOverrideForm(),
@@ -398,13 +440,15 @@ def calibration_page(request, slug):
     """Each reviewer against the panel: how many scored, mean, spread and difference, in words."""
     call = _call(slug)
     rows, panel = selectors.reviewer_calibration(call)
+    paging = paginate(request, rows)
     return render(
         request,
         "reviews/staff/calibration.html",
         {
             "call": call,
             "review_round": selectors.review_round(call),
-            "rows": rows,
+            "rows": paging.rows,
+            "paging": paging,
             "panel": panel,
             "outlier_sd": OUTLIER_SD,
         },

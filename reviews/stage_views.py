@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import STAFF_ROLES, role_required
 from applications.models import Application
 from calls.models import Call
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 
 from . import selectors, services, stages
@@ -57,6 +58,7 @@ def interview_page(request, slug):
     ):
         interview_assignments.setdefault(assignment.application_id, []).append(assignment)
     reviewer_loads = selectors.reviewer_loads(call, INTERVIEW)
+    paging = paginate(request, rows)
     entries = [
         {
             "row": row,
@@ -76,7 +78,8 @@ def interview_page(request, slug):
             "call": call,
             "document_round": document_round,
             "interview_round": interview_round,
-            "rows": rows,
+            "rows": paging.rows,
+            "paging": paging,
             "entries": entries,
             "shortlist_open": stages.shortlist_is_open(call),
             "top_form": ShortlistTopForm(prefix="top", initial={"n": len(shortlisted) or None}),
@@ -113,6 +116,10 @@ def shortlist_top(request, slug):
 def shortlist_set(request, slug):
     call = _call(slug)
     ids = [int(value) for value in request.POST.getlist("application") if value.isdigit()]
+    if "shown" in request.POST:
+        # The ranking is paged: the ticks speak for the rows shown; the rest of the shortlist stays.
+        shown = {int(value) for value in request.POST.getlist("shown") if value.isdigit() and len(value) < 19}
+        ids = sorted((selectors.shortlisted_ids(call) - shown) | set(ids))
     shortlist = stages.shortlist_set(call=call, application_ids=ids, by=request.user)
     messages.success(request, _("%(n)d application(s) shortlisted.") % {"n": len(shortlist)})
     return redirect("review_staff:interview", slug=slug)

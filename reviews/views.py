@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import role_required, role_required_or_404
 from applications.attachment_files import attachment_response
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 
 from . import selectors, services
@@ -19,11 +20,17 @@ from .models import AssignmentStatus, ReviewStatus
 
 @role_required(Role.REVIEWER)
 def home(request):
-    assignments = list(selectors.assignments_for_reviewer(request.user))
+    paging = paginate(request, selectors.reviewer_home_rows(request.user), sorts=selectors.REVIEWER_HOME_SORTS)
     return render(
         request,
         "reviews/home.html",
-        {"assignments": assignments, "now": timezone.now(), "Status": AssignmentStatus, "ReviewStatus": ReviewStatus},
+        {
+            "assignments": paging.rows,
+            "paging": paging,
+            "now": timezone.now(),
+            "Status": AssignmentStatus,
+            "ReviewStatus": ReviewStatus,
+        },
     )
 
 

@@ -18,6 +18,7 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from calls.models import AreaRule, Call, CallState
 from kodoku_portal.jp import format_datetime, format_yen, join_list
+from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
 
 from .. import sections, selectors, services
@@ -31,13 +32,16 @@ from ..models import ApplicationStatus, BudgetCategory, ScanStatus
 @role_required(Role.APPLICANT)
 def dashboard(request):
     now = timezone.now()
-    applications = [(a, a.call.state_at(now)) for a in selectors.applications_for_dashboard(request.user)]
+    paging = paginate(request, selectors.applications_for_dashboard(request.user))
+    organisations = paginate(request, selectors.organisations_of(request.user).order_by("name", "id"), param="opage")
     return render(
         request,
         "applications/dashboard.html",
         {
-            "applications": applications,
-            "organisations": selectors.organisations_of(request.user),
+            "applications": [(a, a.call.state_at(now)) for a in paging.rows],
+            "paging": paging,
+            "organisations": organisations.rows,
+            "organisations_paging": organisations,
             "CallState": CallState,
             "Status": ApplicationStatus,
         },

@@ -67,6 +67,8 @@ PAGES = {
     "/staff/calls/{slug}/applications/": STAFF_PAGE,
     "/staff/calls/{slug}/review/": STAFF_PAGE,
     "/staff/calls/{slug}/review/assignments/": STAFF_PAGE,
+    "/staff/calls/{slug}/review/assignments/search/applications/?q=1": STAFF_PAGE,
+    "/staff/calls/{slug}/review/assignments/search/reviewers/?q=a": STAFF_PAGE,
     "/staff/calls/{slug}/review/ranking/": STAFF_PAGE,
     "/staff/calls/{slug}/dossier.zip": STAFF_PAGE,
     "/staff/calls/{slug}/review/calibration/": STAFF_PAGE,

@@ -1,5 +1,7 @@
 """List pages run a number of queries that does not grow with their rows."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -61,3 +63,15 @@ def test_staff_dashboard(client, open_call, npo_type, member):
     small = queries(client, "/staff/")
     add_applications(open_call, npo_type, member, 50, 5)
     assert queries(client, "/staff/") == small
+
+
+def test_the_applicant_dashboard_shows_fifty_applications_a_page(client, open_call, npo_type, member):
+    client.force_login(member)
+    add_applications(open_call, npo_type, member, 55, 0)
+    first = client.get("/applications/").content.decode()
+    second = client.get("/applications/?page=2").content.decode()
+    assert len(re.findall(r'href="/applications/\d+/"', first)) == 50
+    assert len(re.findall(r'href="/applications/\d+/"', second)) == 5
+    assert 'href="?page=2"' in first and 'aria-current="page"' in second
+    # The organisations are paged on their own (?opage=), and their pager keeps the other page.
+    assert 'href="?opage=2"' in first and 'href="?page=2&amp;opage=2"' in second
