@@ -357,27 +357,42 @@ def _z_and_calibrated(
 
 
 def _application_figures(
-    checked: list[tuple[int, int, float]], calibrated: list[tuple[float, float]], scaled: dict[float, int], k: int
+    checked: list[tuple[int, int, float]], panel: Panel, lines: dict[int, ReviewerCalibration], scaled, k: int
 ) -> dict[int, ApplicationFigures]:
-    """Application id → its figures (the one- and two-review cases inline: most applications)."""
-    by_application: dict[int, list[tuple[float, float]]] = defaultdict(list)
-    for (a, _r, t), (_z, c) in zip(checked, calibrated, strict=True):
-        by_application[a].append((t, c))
+    """Application id → its figures, in one loop over the totals (the calibrated totals as in
+    :func:`_z_and_calibrated`; the one- and two-review cases, most applications, inline)."""
+    offsets = {
+        r: (line.mean, line.spread if line.n_reviews >= 2 and line.spread > 0 else 0.0) for r, line in lines.items()
+    }
+    mu, sigma = panel.mean, panel.spread
+    by_application: dict[int, list[float]] = {}  # t1, c1, t2, c2, …
+    for a, r, t in checked:
+        if sigma == 0:
+            c = mu
+        else:
+            mean, spread = offsets[r]
+            c = mu + ((t - mean) / spread if spread else 0.0) * sigma
+            if not 0.0 < c < 100.0:
+                c = 0.0 if c <= 0.0 else 100.0
+        values = by_application.get(a)
+        if values is None:
+            by_application[a] = [t, c]
+        else:
+            values += (t, c)
     figures = {}
-    for a, pairs in by_application.items():
-        n = len(pairs)
-        if n == 1:
-            ((t, c),) = pairs
+    for a, values in by_application.items():
+        if len(values) == 2:
+            t, c = values
             figures[a] = ApplicationFigures(1, t + 0.0, 0.0, c + 0.0)
             continue
-        if n == 2:
-            (t1, c1), (t2, c2) = pairs
+        if len(values) == 4:
+            t1, c1, t2, c2 = values
             s, d, sc = t1 + t2, abs(t1 - t2), c1 + c2
             if (s >= _TINY or s == 0) and (d >= _TINY or d == 0) and (sc >= _TINY or sc == 0):
                 figures[a] = ApplicationFigures(2, s / 2, d / 2, sc / 2)
                 continue
-        mean, spread = _stats([t for t, _c in pairs], scaled, k)
-        figures[a] = ApplicationFigures(n, mean, spread, _mean([c for _t, c in pairs]))
+        mean, spread = _stats(values[0::2], scaled, k)
+        figures[a] = ApplicationFigures(len(values) // 2, mean, spread, _mean(values[1::2]))
     return figures
 
 
@@ -389,8 +404,7 @@ def round_figures(totals: Iterable[tuple[int, int, float]], *, checked: bool = F
     if not rows:
         return RoundFigures({}, [], None)
     panel, lines, scaled, k = _reviewers(rows)
-    calibrated = _z_and_calibrated(rows, panel, lines)
-    return RoundFigures(_application_figures(rows, calibrated, scaled, k), list(lines.values()), panel)
+    return RoundFigures(_application_figures(rows, panel, lines, scaled, k), list(lines.values()), panel)
 
 
 def reviewer_z_scores(totals: Iterable[tuple[int, int, float]]) -> dict[Key, float]:

@@ -88,7 +88,11 @@ def compute(call_id: int, stage: str, *, registry=global_apps, using: str = "def
     assigned: dict[int, int] = {}
     done: dict[int, int] = {}
     totals = []
-    for application_id, reviewer_id, status, review_status, total in rows.iterator(chunk_size=5000):
+    sql, params = rows.query.sql_with_params()
+    with connections[using].cursor() as cursor:  # the plain rows: no per-row work of the ORM
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    for application_id, reviewer_id, status, review_status, total in fetched:
         assigned[application_id] = assigned.get(application_id, 0) + 1
         if status == AssignmentStatus.ACCEPTED and review_status == ReviewStatus.SUBMITTED:  # counted_review_q
             done[application_id] = done.get(application_id, 0) + 1
@@ -116,26 +120,10 @@ def refresh(call_id: int, stage: str, *, registry=global_apps, using: str = "def
     ReviewerStanding = registry.get_model("reviews", "ReviewerStanding")
     RankingPanel = registry.get_model("reviews", "RankingPanel")
 
-    stored = RankedApplication.objects.using(using).filter(call_id=call_id, stage=stage)
-    old = {row[0]: row[1:] for row in stored.values_list("application_id", *_APPLICATION_FIELDS)}
-    changed = [
-        RankedApplication(
-            call_id=call_id, application_id=a, stage=stage, **dict(zip(_APPLICATION_FIELDS, line, strict=True))
-        )
-        for a, line in lines.items()
-        if old.get(a) != line
-    ]
-    gone = set(old) - set(lines)
-    if gone:
-        stored.filter(application_id__in=gone).delete()
-    if changed:
-        RankedApplication.objects.using(using).bulk_create(
-            changed,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["application", "stage"],
-            update_fields=list(_APPLICATION_FIELDS),
-        )
+    if connections[using].vendor == "postgresql":
+        _write_applications_postgresql(RankedApplication._meta.db_table, call_id, stage, lines, using)
+    else:
+        _write_applications(RankedApplication, call_id, stage, lines, using)
 
     standings = ReviewerStanding.objects.using(using).filter(call_id=call_id, stage=stage)
     old_standings = {row[0]: row[1:] for row in standings.values_list("reviewer_id", *_REVIEWER_FIELDS)}
@@ -171,6 +159,50 @@ def refresh(call_id: int, stage: str, *, registry=global_apps, using: str = "def
             "refreshed_at": timezone.now(),
         },
     )
+
+
+def _write_applications(model, call_id: int, stage: str, lines: dict, using: str) -> None:
+    """Write the rows whose figures changed, delete those of applications gone (any database)."""
+    stored = model.objects.using(using).filter(call_id=call_id, stage=stage)
+    old = {row[0]: row[1:] for row in stored.values_list("application_id", *_APPLICATION_FIELDS)}
+    changed = [
+        model(call_id=call_id, application_id=a, stage=stage, **dict(zip(_APPLICATION_FIELDS, line, strict=True)))
+        for a, line in lines.items()
+        if old.get(a) != line
+    ]
+    gone = set(old) - set(lines)
+    if gone:
+        stored.filter(application_id__in=gone).delete()
+    if changed:
+        model.objects.using(using).bulk_create(
+            changed,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["application", "stage"],
+            update_fields=list(_APPLICATION_FIELDS),
+        )
+
+
+def _write_applications_postgresql(table: str, call_id: int, stage: str, lines: dict, using: str) -> None:
+    """The same in two statements on PostgreSQL: the lines go as arrays, the database upserts the
+    rows whose figures differ (an unchanged row is not rewritten) and deletes those gone."""
+    columns = list(zip(*lines.values(), strict=True)) if lines else [[] for _ in _APPLICATION_FIELDS]
+    assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in _APPLICATION_FIELDS)
+    names = ", ".join(_APPLICATION_FIELDS)
+    excluded = ", ".join(f"EXCLUDED.{name}" for name in _APPLICATION_FIELDS)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE call_id = %s AND stage = %s AND NOT (application_id = ANY(%s::bigint[]))",
+            [call_id, stage, list(lines)],
+        )
+        cursor.execute(
+            f"""INSERT INTO {table} AS stored (call_id, stage, application_id, {names})
+            SELECT %s, %s, * FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::integer[],
+                                         %s::float8[], %s::float8[], %s::float8[])
+            ON CONFLICT (application_id, stage) DO UPDATE SET {assignments}
+            WHERE ({", ".join(f"stored.{name}" for name in _APPLICATION_FIELDS)}) IS DISTINCT FROM ({excluded})""",
+            [call_id, stage, list(lines), *(list(column) for column in columns)],
+        )
 
 
 def refresh_all(*, registry=global_apps, using: str = "default") -> int:

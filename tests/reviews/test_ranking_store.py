@@ -237,6 +237,7 @@ def test_the_pages_read_the_stored_ranking_without_recomputing_it(client, call, 
         f"/staff/calls/{call.slug}/review/calibration/",
         f"/staff/calls/{call.slug}/decisions/",
         f"/staff/calls/{call.slug}/decisions/?propose=1",
+        f"/staff/calls/{call.slug}/reserve/",
     ):
         response = client.get(url)
         assert response.status_code == 200, url
