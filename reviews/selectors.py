@@ -2,11 +2,11 @@
 
 Each page's rows come from a fixed number of queries, however many applications and reviews."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import rules
-from django.db.models import Count, F, FilteredRelation, Prefetch, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -145,17 +145,19 @@ class RankingRow:
         return None if self.rank is None else self.rank.calibrated_mean
 
 
-def ranking_rows(
-    call: Call, applications: QuerySet[Application], *, calibrate: bool, stage: str = ReviewStage.DOCUMENT
-) -> list[RankingRow]:
-    """The ranking of ``applications`` (already filtered) at ``stage``: scores, spread and progress,
-    read from the stored ranking (reviews/ranking_store.py) in one query; ordered by the score in
-    use, then by receipt number, the unscored last; positions count the scored rows shown."""
-    stored = FilteredRelation("rankings", condition=Q(rankings__stage=stage))
-    annotated = (
+def ranked_applications(
+    applications: QuerySet[Application], *, calibrate: bool, stage: str = ReviewStage.DOCUMENT
+) -> QuerySet[Application]:
+    """``applications`` with their stored line of ``stage`` (reviews/ranking_store.py) joined and
+    ordered as the ranking is — the score in use descending, the unscored last, then by receipt
+    number — in the database, so that a paginated list reads one page (``rows_of`` makes the rows).
+    Annotations: ``n_assigned``, ``n_done``, ``ranked_n_reviews``, ``ranked_mean``,
+    ``ranked_spread``, ``ranked_calibrated_mean``."""
+    score = "ranked__calibrated_mean" if calibrate else "ranked__mean"
+    return (
         applications.select_related("organisation", "theme")
         .annotate(
-            ranked=stored,
+            ranked=FilteredRelation("rankings", condition=Q(rankings__stage=stage)),
             n_assigned=Coalesce("ranked__n_assigned", 0),
             n_done=Coalesce("ranked__n_done", 0),
             ranked_n_reviews=Coalesce("ranked__n_reviews", 0),
@@ -163,27 +165,40 @@ def ranking_rows(
             ranked_spread=F("ranked__spread"),
             ranked_calibrated_mean=F("ranked__calibrated_mean"),
         )
-        .order_by()
+        .order_by(F(score).desc(nulls_last=True), Coalesce("receipt_number", Value("")), "pk")
     )
-    rows = [
-        RankingRow(
-            None,
-            a,
-            a.n_assigned,
-            a.n_done,
+
+
+def rows_of(applications: Iterable[Application], *, calibrate: bool, first_position: int = 1) -> list[RankingRow]:
+    """RankingRows of applications from :func:`ranked_applications` (all, or one page of them: the
+    scored come first, so a page starting at offset ``o`` passes ``first_position = o + 1``)."""
+    rows = []
+    position = first_position
+    for a in applications:
+        rank = (
             ranking.ApplicationRank(a.pk, a.ranked_n_reviews, a.ranked_mean, a.ranked_spread, a.ranked_calibrated_mean)
             if a.ranked_n_reviews
-            else None,
-            calibrate,
+            else None
         )
-        for a in annotated
-    ]
+        rows.append(RankingRow(position if rank else None, a, a.n_assigned, a.n_done, rank, calibrate))
+        position += bool(rank)
+    return rows
+
+
+def ranking_rows(
+    call: Call, applications: QuerySet[Application], *, calibrate: bool, stage: str = ReviewStage.DOCUMENT
+) -> list[RankingRow]:
+    """The ranking of ``applications`` (already filtered) at ``stage``: scores, spread and progress,
+    read from the stored ranking in one query (:func:`ranked_applications`); ordered by the score in
+    use, then by receipt number (as Python compares them), the unscored last; positions count the
+    scored rows shown."""
+    rows = rows_of(ranked_applications(applications, calibrate=calibrate, stage=stage), calibrate=calibrate)
 
     def key(row: RankingRow) -> tuple[bool, float, str]:
         value = (row.calibrated if calibrate else row.score) if row.rank else None
         return (value is None, -(value or 0), row.application.receipt_number or "")
 
-    rows.sort(key=key)
+    rows.sort(key=key)  # already so in the database's collation; this makes it Python's
     for position, row in enumerate((r for r in rows if r.rank), start=1):
         row.position = position
     return rows
