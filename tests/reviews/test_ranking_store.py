@@ -289,3 +289,14 @@ def test_the_migration_fills_the_stored_ranking_of_the_demo_data():
     assert dict(Review.objects.values_list("pk", "total")) == totals
     for c in calls:
         assert stored(c) == before[c.pk]
+
+
+@pytest.mark.parametrize("calibrate", [False, True])
+def test_a_page_of_the_ranking_is_ordered_and_numbered_in_the_database(call, scored, calibrate):
+    applications = selectors.reviewable_applications(call)
+    everything = selectors.ranking_rows(call, applications, calibrate=calibrate)
+    ranked = selectors.ranked_applications(applications, calibrate=calibrate)
+    with CaptureQueriesContext(connection) as captured:
+        page = selectors.rows_of(ranked[3:6], calibrate=calibrate, first_position=4)
+    assert len(captured) == 1
+    assert [(r.position, r.application.pk) for r in page] == [(r.position, r.application.pk) for r in everything[3:6]]
