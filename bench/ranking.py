@@ -18,24 +18,22 @@ It checks that the stored figures are the exact implementation's, bit for bit.
 Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/kodoku .venv/bin/python bench/ranking.py [APPLICATIONS] [RUNS]
 """
 
+import datetime as dt
 import os
+import random
 import statistics
 import sys
 import time
 
 from _setup import machine, test_database
+from django.db import transaction
 
-import datetime as dt  # noqa: E402
-import random  # noqa: E402
-
-from django.db import transaction  # noqa: E402
-
-from accounts.models import Role, User  # noqa: E402
-from applications.models import Application, ApplicationStatus, Organisation  # noqa: E402
-from calls.models import ApplicantType, Call, Programme  # noqa: E402
-from kodoku_portal.jp import JST  # noqa: E402
-from reviews import ranking, ranking_exact, ranking_store, selectors  # noqa: E402
-from reviews.models import (  # noqa: E402
+from accounts.models import Role, User
+from applications.models import Application, ApplicationStatus, Organisation
+from calls.models import ApplicantType, Call, Programme
+from kodoku_portal.jp import JST
+from reviews import ranking, ranking_exact, ranking_store, selectors
+from reviews.models import (
     Assignment,
     AssignmentStatus,
     Criterion,
@@ -135,9 +133,8 @@ def main():
     call = build()
     n_reviews = Review.objects.filter(assignment__application__call=call).count()
     print(f"machine: {machine()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(
-        f"built {N} applications, {n_reviews} submitted reviews, {REVIEWERS} reviewers in {time.perf_counter() - started:.1f} s"
-    )
+    built = time.perf_counter() - started
+    print(f"built {N} applications, {n_reviews} submitted reviews, {REVIEWERS} reviewers in {built:.1f} s")
 
     wall, cpu = timed(lambda: exact_today(call), runs=1)
     print(f"today's exact ranking (scores query + Fractions), once:    {wall:8.1f} ms wall {cpu:8.1f} ms CPU")
