@@ -244,6 +244,9 @@ class Review(models.Model):
     disclose_to_applicant = models.BooleanField(_("disclose to the applicant"), default=False)
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The weighted total (0–100) of the scores as submitted (reviews.ranking.Rubric.total), set by
+    # reviews.services.review_submit; None for a draft. The stored ranking is made of these.
+    total = models.FloatField(_("weighted total"), null=True, blank=True, editable=False)
 
     objects = ReviewQuerySet.as_manager()
 
@@ -447,3 +450,79 @@ class InterviewSlot(models.Model):
     @property
     def audit_label(self) -> str:
         return self.application.audit_label
+
+
+# --- issue 14: the ranking stored per change (reviews/ranking_store.py refreshes it) ------------
+
+
+class RankedApplication(models.Model):
+    """An application's line of the stored ranking of one stage: progress (live assignments,
+    counted reviews), and the figures of reviews.ranking over the counted reviews' totals. Written
+    only by reviews.ranking_store.refresh, in the transaction of every change of its inputs."""
+
+    call = models.ForeignKey("calls.Call", on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="rankings")
+    stage = models.CharField(_("stage"), max_length=12, choices=ReviewStage.choices)
+    n_assigned = models.PositiveIntegerField(default=0)
+    n_done = models.PositiveIntegerField(default=0)
+    n_reviews = models.PositiveIntegerField(default=0)
+    mean = models.FloatField(null=True, blank=True)
+    spread = models.FloatField(null=True, blank=True)
+    calibrated_mean = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ranked application")
+        verbose_name_plural = _("ranked applications")
+        constraints = [
+            models.UniqueConstraint(fields=("application", "stage"), name="ranked_application_once_per_stage")
+        ]
+        indexes = [models.Index(fields=("call", "stage"), name="ranked_application_round")]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} ({self.stage}): {self.mean}"
+
+
+class ReviewerStanding(models.Model):
+    """A reviewer against the panel in one stage of a call (reviews.ranking.ReviewerCalibration):
+    the offset (mean) and scale (spread) the calibration takes away, and the calibration page's
+    verdict. Written only by reviews.ranking_store.refresh."""
+
+    call = models.ForeignKey("calls.Call", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(_("stage"), max_length=12, choices=ReviewStage.choices)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    n_reviews = models.PositiveIntegerField()
+    mean = models.FloatField()
+    spread = models.FloatField()
+    difference = models.FloatField()
+    standing = models.FloatField()
+    verdict = models.CharField(max_length=10)
+
+    class Meta:
+        verbose_name = _("reviewer's standing")
+        verbose_name_plural = _("reviewers' standings")
+        constraints = [
+            models.UniqueConstraint(fields=("call", "stage", "reviewer"), name="reviewer_standing_once_per_stage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} ({self.stage}): {self.verdict}"
+
+
+class RankingPanel(models.Model):
+    """Every counted total of one stage of a call: how many, their mean and spread (μ_all, σ_all of
+    the calibration), and when the stored ranking was last refreshed."""
+
+    call = models.ForeignKey("calls.Call", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(_("stage"), max_length=12, choices=ReviewStage.choices)
+    n_reviews = models.PositiveIntegerField(default=0)
+    mean = models.FloatField(null=True, blank=True)
+    spread = models.FloatField(null=True, blank=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("ranking panel")
+        verbose_name_plural = _("ranking panels")
+        constraints = [models.UniqueConstraint(fields=("call", "stage"), name="ranking_panel_once_per_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} ({self.stage}): {self.n_reviews}"

@@ -2,12 +2,12 @@
 
 Each page's rows come from a fixed number of queries, however many applications and reviews."""
 
-import statistics
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import rules
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -25,15 +25,15 @@ from .models import (
     IntegrityFlag,
     IntegrityFlagStatus,
     InterviewSlot,
+    RankingPanel,
     Review,
     ReviewerAffiliation,
+    ReviewerStanding,
     ReviewRound,
     ReviewStage,
     ReviewStatus,
     Score,
     Shortlisting,
-    counted_review_q,
-    live_assignment_q,
 )
 
 
@@ -169,32 +169,60 @@ class RankingRow:
         return None if self.rank is None else self.rank.calibrated_mean
 
 
+def ranked_applications(
+    applications: QuerySet[Application], *, calibrate: bool, stage: str = ReviewStage.DOCUMENT
+) -> QuerySet[Application]:
+    """``applications`` with their stored line of ``stage`` (reviews/ranking_store.py) joined and
+    ordered as the ranking is — the score in use descending, the unscored last, then by receipt
+    number — in the database, so that a paginated list reads one page (``rows_of`` makes the rows).
+    Annotations: ``n_assigned``, ``n_done``, ``ranked_n_reviews``, ``ranked_mean``,
+    ``ranked_spread``, ``ranked_calibrated_mean``."""
+    score = "ranked__calibrated_mean" if calibrate else "ranked__mean"
+    return (
+        applications.select_related("organisation", "theme")
+        .annotate(
+            ranked=FilteredRelation("rankings", condition=Q(rankings__stage=stage)),
+            n_assigned=Coalesce("ranked__n_assigned", 0),
+            n_done=Coalesce("ranked__n_done", 0),
+            ranked_n_reviews=Coalesce("ranked__n_reviews", 0),
+            ranked_mean=F("ranked__mean"),
+            ranked_spread=F("ranked__spread"),
+            ranked_calibrated_mean=F("ranked__calibrated_mean"),
+        )
+        .order_by(F(score).desc(nulls_last=True), Coalesce("receipt_number", Value("")), "pk")
+    )
+
+
+def rows_of(applications: Iterable[Application], *, calibrate: bool, first_position: int = 1) -> list[RankingRow]:
+    """RankingRows of applications from :func:`ranked_applications` (all, or one page of them: the
+    scored come first, so a page starting at offset ``o`` passes ``first_position = o + 1``)."""
+    rows = []
+    position = first_position
+    for a in applications:
+        rank = (
+            ranking.ApplicationRank(a.pk, a.ranked_n_reviews, a.ranked_mean, a.ranked_spread, a.ranked_calibrated_mean)
+            if a.ranked_n_reviews
+            else None
+        )
+        rows.append(RankingRow(position if rank else None, a, a.n_assigned, a.n_done, rank, calibrate))
+        position += bool(rank)
+    return rows
+
+
 def ranking_rows(
     call: Call, applications: QuerySet[Application], *, calibrate: bool, stage: str = ReviewStage.DOCUMENT
 ) -> list[RankingRow]:
-    """The ranking of ``applications`` (already filtered) at ``stage``: scores, spread and progress."""
-    criteria = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria_of(call, stage)]
-    reviews = submitted_scores(call, stage)
-    complete = [r for r in reviews if len(r.scores) == len(criteria)]
-    ranks = {r.application_id: r for r in ranking.rank(criteria, complete, calibrate=True)} if criteria else {}
-    annotated = applications.select_related("organisation", "theme").annotate(
-        n_assigned=Count(
-            "assignments", filter=live_assignment_q("assignments__") & Q(assignments__stage=stage), distinct=True
-        ),
-        n_done=Count(
-            "assignments",
-            filter=counted_review_q(review="assignments__review__", assignment="assignments__")
-            & Q(assignments__stage=stage),
-            distinct=True,
-        ),
-    )
-    rows = [RankingRow(None, a, a.n_assigned, a.n_done, ranks.get(a.pk), calibrate) for a in annotated]
+    """The ranking of ``applications`` (already filtered) at ``stage``: scores, spread and progress,
+    read from the stored ranking in one query (:func:`ranked_applications`); ordered by the score in
+    use, then by receipt number (as Python compares them), the unscored last; positions count the
+    scored rows shown."""
+    rows = rows_of(ranked_applications(applications, calibrate=calibrate, stage=stage), calibrate=calibrate)
 
     def key(row: RankingRow) -> tuple[bool, float, str]:
         value = (row.calibrated if calibrate else row.score) if row.rank else None
         return (value is None, -(value or 0), row.application.receipt_number or "")
 
-    rows.sort(key=key)
+    rows.sort(key=key)  # already so in the database's collation; this makes it Python's
     for position, row in enumerate((r for r in rows if r.rank), start=1):
         row.position = position
     return rows
@@ -212,9 +240,9 @@ def reviewable_applications(call: Call) -> QuerySet[Application]:
 
 
 def scores_export(call: Call, stage: str = ReviewStage.DOCUMENT) -> Iterator[list]:
-    """Rows of the scores CSV: one per counted review, criteria in rubric order (two queries)."""
+    """Rows of the scores CSV: one per counted review, criteria in rubric order, with the weighted
+    total stored at submission (two queries)."""
     criteria = criteria_of(call, stage)
-    weights = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria]
     reviews = (
         Review.objects.counted()
         .filter(assignment__application__call=call, assignment__stage=stage)
@@ -225,7 +253,7 @@ def scores_export(call: Call, stage: str = ReviewStage.DOCUMENT) -> Iterator[lis
     for review in reviews.iterator(chunk_size=500):
         scores = {s.criterion_id: s.value for s in review.scores.all()}
         application = review.assignment.application
-        total = ranking.weighted_total(weights, scores) if len(scores) == len(criteria) else None
+        total = review.total if len(scores) == len(criteria) else None  # stored at submission
         yield [
             application.receipt_number,
             application.organisation.name,
@@ -417,22 +445,21 @@ class CalibrationRow:
 
 def reviewer_calibration(call: Call) -> tuple[list[CalibrationRow], dict[str, float] | None]:
     """Each reviewer of the call against the panel (the totals the ranking's calibration uses),
-    and the panel's own figures (count, mean, spread); three queries."""
-    criteria = [ranking.Criterion(c.pk, c.max_score, c.weight) for c in criteria_of(call)]
-    if not criteria:
-        return [], None
-    totals = [
-        (r.application_id, r.reviewer_id, ranking.weighted_total(criteria, r.scores))
-        for r in submitted_scores(call)
-        if len(r.scores) == len(criteria)
+    and the panel's own figures (count, mean, spread): the stored standings, two queries."""
+    standings = ReviewerStanding.objects.filter(call=call, stage=ReviewStage.DOCUMENT).select_related("reviewer")
+    rows = [
+        CalibrationRow(
+            s.reviewer,
+            ranking.ReviewerCalibration(
+                s.reviewer_id, s.n_reviews, s.mean, s.spread, s.difference, s.standing, s.verdict
+            ),
+        )
+        for s in standings
     ]
-    lines = ranking.reviewer_calibration(totals)
-    if not lines:
+    if not rows:
         return [], None
-    users = User.objects.in_bulk([line.reviewer_id for line in lines])
-    values = [t for _a, _r, t in totals]
-    panel = {"n": len(values), "mean": statistics.mean(values), "spread": statistics.pstdev(values)}
-    rows = [CalibrationRow(users[line.reviewer_id], line) for line in lines]
+    stored = RankingPanel.objects.get(call=call, stage=ReviewStage.DOCUMENT)
+    panel = {"n": stored.n_reviews, "mean": stored.mean, "spread": stored.spread}
     rows.sort(key=lambda row: (row.line.difference, row.reviewer.full_name, row.reviewer.email))
     return rows, panel
 

@@ -21,7 +21,7 @@ from calls.models import Call
 from kodoku_portal.jp import join_list
 from kodoku_portal.workflow import Refused, change_state, record
 
-from . import allocation, integrity
+from . import allocation, integrity, ranking_store
 from . import rules as permissions
 from .models import (
     Assignment,
@@ -122,6 +122,8 @@ def rubric_replace(*, call: Call, criteria: list[CriterionInput], stage: str = R
         )
         for i, c in enumerate(criteria, start=1)
     )
+    ranking_store.refresh_totals(call.pk, stage)
+    ranking_store.refresh(call.pk, stage)
 
 
 @transaction.atomic
@@ -264,6 +266,7 @@ def assignment_create(
     _record_created([assignment], by=assigned_by)
     if flag is not None:
         _record_override(flag, override_reason, by=assigned_by)
+    ranking_store.refresh(application.call_id, stage)
     return assignment
 
 
@@ -344,6 +347,8 @@ def assignments_bulk(
     _record_created(Assignment.objects.bulk_create(new), by=assigned_by)
     for flag in overridden:
         _record_override(flag, override_reason, by=assigned_by)
+    if new:
+        ranking_store.refresh(applications[0].call_id, stage)
     return BulkResult(len(new), skipped)
 
 
@@ -395,6 +400,8 @@ def assignments_auto(
         for a, r in pairs
     )
     _record_created(created, by=assigned_by)
+    if created:
+        ranking_store.refresh(call.pk, stage)
     return len(created)
 
 
@@ -416,6 +423,7 @@ def assignment_remove(*, assignment: Assignment, by: User) -> None:
         call_id=locked.application.call_id,
     )
     locked.delete()
+    ranking_store.refresh(locked.application.call_id, locked.stage)
 
 
 def _reason(text: str) -> str:
@@ -454,6 +462,7 @@ def assignment_declare(*, assignment: Assignment, has_conflict: bool, reason: st
     )
     if has_conflict:
         Review.objects.filter(assignment=locked).delete()
+        ranking_store.refresh(locked.application.call_id, locked.stage)
     return locked
 
 
@@ -480,7 +489,9 @@ def conflict_declare(*, reviewer: User, organisation: Organisation, reason: str 
         .filter(reviewer=reviewer, application__organisation=organisation)
         .live()
     )
+    rounds = set()
     for assignment in live:
+        rounds.add((assignment.application.call_id, assignment.stage))
         Review.objects.filter(assignment=assignment).delete()
         assignment.conflict_reason = _reason(reason)
         assignment.declared_at = timezone.now()
@@ -493,6 +504,8 @@ def conflict_declare(*, reviewer: User, organisation: Organisation, reason: str 
             after={"conflict_reason": assignment.conflict_reason},
             call_id=assignment.application.call_id,
         )
+    for call_id, stage in sorted(rounds):
+        ranking_store.refresh(call_id, stage)
     return declaration
 
 
@@ -583,14 +596,18 @@ def review_submit(*, assignment: Assignment) -> Review:
         )
     review.assignment = locked
     review.submitted_at = timezone.now()
+    rubric = ranking_store.rubric_of(locked.application.call_id, locked.stage)
+    scores = dict(review.scores.values_list("criterion_id", "value"))
+    review.total = ranking_store.totals_of(rubric, {review.pk: scores})[review.pk] if rubric else None
     change_state(
         review,
         ReviewStatus.SUBMITTED,
         by=locked.reviewer,
         action="review_submitted",
-        update_fields=["submitted_at"],
+        update_fields=["submitted_at", "total"],
         call_id=locked.application.call_id,
     )
+    ranking_store.refresh(locked.application.call_id, locked.stage)
     return review
 
 
@@ -607,14 +624,16 @@ def review_reopen(*, assignment: Assignment) -> Review:
         raise Refused(_("There is no submitted review to reopen."), code="transition")
     _refuse_unless_reviewable(review.assignment, closed_message=_("The review round is locked."), closed_code="locked")
     review.submitted_at = None
+    review.total = None
     change_state(
         review,
         ReviewStatus.DRAFT,
         by=review.assignment.reviewer,
         action="review_reopened",
-        update_fields=["submitted_at"],
+        update_fields=["submitted_at", "total"],
         call_id=review.assignment.application.call_id,
     )
+    ranking_store.refresh(review.assignment.application.call_id, review.assignment.stage)
     return review
 
 
