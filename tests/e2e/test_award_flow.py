@@ -29,6 +29,7 @@ from grants.models import Award, AwardStatus, Notice, NoticeKind
 from grants.selectors import decidable_applications
 from kodoku_portal.models import AuditEntry, OutboxMessage, OutboxStatus
 from reviews.selectors import ranking_rows
+from tests.e2e.axe import assert_accessible
 from tests.e2e.helpers import totp_secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -127,6 +128,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     expect(page.get_by_role("progressbar", name="予算額に対する採択済額")).to_have_attribute("aria-valuenow", "0")
     rows = page.get_by_test_id("decision-row")
     expect(rows).to_have_count(6)
+    assert_accessible(page)
 
     # The practice call is still open: decisions wait until it closes unless staff allow them
     # earlier, with a reason and a ticked confirmation (nc-record, issue 12 item 9; audited).
@@ -154,6 +156,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     )
     for item in items.all():
         expect(item.get_by_role("checkbox")).to_be_checked()
+    assert_accessible(page)
     section.get_by_role("button", name="チェックした申請を採択する").click()
     expect(page).to_have_url(base + decisions_path)
     expect(status_message(page, f"{len(proposal)}件の申請を採択しました。")).to_be_visible()
@@ -183,6 +186,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     )
     expect(status_message(page, f"{left_out.receipt_number}：{refusal}")).to_be_visible()
     expect(decision_row(page, left_out).get_by_label("採否")).to_have_value("submitted")
+    assert_accessible(page)
     expect(summary).to_have_text(budget_text(proposed_total))
 
     adopted = list(Application.objects.filter(call=call, status=ApplicationStatus.ADOPTED).order_by("receipt_number"))
@@ -216,6 +220,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     assert n >= len(decided)
     expect(page.get_by_test_id("notice-progress")).to_have_text(f"送信済：{n}件／{n}件（失敗：0件）")
     expect(page.get_by_role("progressbar", name="通知書の送信状況")).to_have_attribute("aria-valuenow", "100")
+    assert_accessible(page)
     polled = page.request.get(f"{base}/staff/calls/{SLUG}/notices/progress/")
     assert polled.json() == {"total": n, "sent": n, "failed": 0, "percent": 100}
     notice_rows = page.get_by_test_id("notice-row")
@@ -254,6 +259,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     log_in(applicant, base, APPLICANT, "/applications/")
     mine = applicant.get_by_role("row").filter(has=applicant.get_by_role("link", name=winner.title))
     expect(mine.get_by_role("cell").nth(2)).to_have_text("採択")
+    assert_accessible(applicant)
     with applicant.expect_download() as download_info:
         mine.get_by_role("link", name="通知書（PDF）").click()
     download = download_info.value
@@ -263,6 +269,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     mine.get_by_role("link", name=winner.title).click()
     expect(applicant).to_have_url(f"{base}/applications/{winner.pk}/")
     expect(status_message(applicant, "この申請の審査結果が通知されています。")).to_be_visible()
+    assert_accessible(applicant)
     with applicant.expect_download() as download_info:
         applicant.get_by_role("link", name="通知書（PDF）をダウンロード").click()
     assert Path(download_info.value.path()).read_bytes().startswith(b"%PDF-")
@@ -281,16 +288,19 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     expect(page.get_by_role("heading", level=1)).to_have_text("採択事業の管理")
     board = page.get_by_test_id("award-row")
     expect(board).to_have_count(len(adopted))
+    assert_accessible(page)
     board_row = board.filter(has_text=winner.receipt_number)
     expect(board_row.get_by_role("cell").nth(3)).to_have_text(ADOPTED_STEP)
     board_row.get_by_role("link", name=ADOPTED_STEP).click()
     expect(page).to_have_url(f"{base}/staff/awards/{award.pk}/")
     expect(page.get_by_role("heading", level=1)).to_have_text(winner.title)
     expect(page.get_by_test_id("award-status")).to_have_text(ADOPTED_STEP)
+    assert_accessible(page)
     applicant.get_by_role("link", name="採択後の手続（交付申請・変更・報告・支払）").click()
     expect(applicant).to_have_url(f"{base}/applications/{winner.pk}/award/")
     expect(applicant.get_by_test_id("award-status")).to_have_text(ADOPTED_STEP)
     expect(applicant.get_by_test_id("due-list")).to_contain_text("交付申請")
+    assert_accessible(applicant)
 
     # 5. The public list: not there before staff publish it, then read by a visitor.
     visitor = new_page()
@@ -303,6 +313,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     expect(status_message(page, "採択事業一覧の公表状況を更新しました。")).to_be_visible()
     expect(publish).to_contain_text(re.compile(r"\d{4}年\d{1,2}月\d{1,2}日（.）\d{2}:\d{2}に公表しました。"))
     expect(publish.get_by_role("button", name="公表を取り下げる")).to_be_visible()
+    assert_accessible(page)
     with page.expect_navigation():
         publish.get_by_role("link", name="公表ページを見る").click()
     expect(page).to_have_url(f"{base}/calls/{SLUG}/adopted/")
@@ -318,6 +329,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
         expect(public_row).to_contain_text(application.title)
     for application in [refused_one, left_out]:
         expect(visitor.get_by_role("main")).not_to_contain_text(application.title)
+    assert_accessible(visitor)
 
     # 6. The audit trail: every decision in words, by whom, with the outcome; filtered by kind.
     page.goto(base + decisions_path)
@@ -327,6 +339,7 @@ def test_decide_notify_open_award_publish_and_audit(page: Page, live_server, new
     page.get_by_role("button", name="表示する", exact=True).click()
     entries = page.get_by_test_id("audit-row")
     expect(entries).to_have_count(len(decided))
+    assert_accessible(page)
     for application in decided:
         # The object is named as the audit trail recorded it (str(application)).
         entry = entries.filter(

@@ -56,6 +56,7 @@ from grants.models import (
 from grants.selectors import committed_amount
 from kodoku_portal.jp import JST, format_date, format_wareki
 from kodoku_portal.models import OutboxMessage, OutboxStatus
+from tests.e2e.axe import assert_accessible
 from tests.e2e.helpers import totp_secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -228,6 +229,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     expect(member.get_by_role("heading", level=1)).to_have_text(application.title)
     expect(member.get_by_test_id("award-status")).to_have_text(ADOPTED)
     expect(member.get_by_test_id("due-list")).to_contain_text("交付申請")
+    assert_accessible(member)
 
     # 1. 交付申請: the budget from the application, typed again in full-width digits; the bank account.
     member.get_by_test_id("file-grant-application").click()
@@ -236,6 +238,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     lines = member.get_by_role("table").filter(has=member.get_by_role("columnheader", name="費目")).locator("tbody tr")
     expect(lines.nth(0).get_by_label("費目")).to_have_value("honoraria")
     expect(lines.nth(0).get_by_label("金額（円）")).to_have_value("450000")
+    assert_accessible(member)
     budget = [("honoraria", "講師謝金", 400_000), ("rental", "会場借料", 500_000), ("supplies", "消耗品", 600_000)]
     for index, (category, description, amount) in enumerate(budget):
         line = lines.nth(index)
@@ -257,6 +260,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     expect(member.get_by_test_id("award-status")).to_have_text(APPLIED)
     holder = "ﾄｸﾃｲﾋｴｲﾘｶﾂﾄﾞｳﾎｳｼﾞﾝ ﾂﾅｶﾞﾘﾃﾞﾓﾉｶｲ"
     expect(member.get_by_test_id("bank-account")).to_contain_text(holder)
+    assert_accessible(member)
     filing = award.grant_applications.get()
     assert (filing.amount, filing.bank_code, filing.branch_code, filing.account_number) == (
         1_500_000,
@@ -276,6 +280,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     filed = staff.get_by_test_id("grant-filing")
     expect(filed).to_have_count(1)
     expect(filed).to_contain_text(yen(1_500_000))
+    assert_accessible(staff)
     reason = "消耗品の内訳（品目と数量）を内容欄に書いてください。"
     staff.get_by_label("差戻しの理由（団体に表示されます）").fill(reason)
     staff.get_by_role("button", name="差し戻す").click()
@@ -286,6 +291,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     member.reload()
     expect(member.get_by_test_id("award-status")).to_have_text(ADOPTED)
     expect(member.get_by_test_id("grant-filing").get_by_test_id("return-reason")).to_contain_text(reason)
+    assert_accessible(member)
     member.get_by_role("link", name="修正して再提出する").click()
     expect(member.get_by_test_id("return-reason")).to_contain_text(reason)
     expect(lines.nth(2).get_by_label("内容", exact=True)).to_have_value("消耗品")
@@ -303,6 +309,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     expect(status_message(staff, "交付申請を受理しました。交付決定ができます。")).to_be_visible()
     expect(staff.get_by_test_id("award-status")).to_have_text(ACCEPTED)
     expect(staff.get_by_label("交付決定額（円）")).to_have_value("1500000")
+    assert_accessible(staff)
     staff.get_by_role("button", name="交付を決定し通知書を送る").click()
     expect(status_message(staff, "交付を決定しました。交付決定通知書を送信しています。")).to_be_visible()
     expect(staff.get_by_test_id("award-status")).to_have_text(GRANTED)
@@ -343,6 +350,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     expect(status_message(member, "600,000円 の概算払の請求を事務局に送りました。")).to_be_visible()
     expect(member.get_by_test_id("payment-row")).to_contain_text(["概算払"])
     expect(member.get_by_test_id("advance-room")).to_contain_text(yen(900_000))
+    assert_accessible(member)
 
     staff.reload()
     staff.get_by_test_id("approve-form").get_by_role("button", name="承認する").click()
@@ -351,12 +359,14 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     staff.get_by_test_id("paid-form").get_by_role("button", name="支払済として記録する").click()
     expect(status_message(staff, "支払済として記録しました。")).to_be_visible()
     expect(staff.get_by_test_id("paid-so-far")).to_have_text(yen(600_000))
+    assert_accessible(staff)
 
     # 5. The final report (実績報告) with its cost lines, then a receipt on its first line.
     member.reload()
     expect(member.get_by_test_id("payment-row")).to_contain_text(["支払済"])
     member.get_by_role("link", name="実績報告を提出する").click()
     expect(member.get_by_role("heading", level=1)).to_have_text("実績報告を提出する")
+    assert_accessible(member)
     member.get_by_label(re.compile(r"^\s*実施内容")).fill("交流会を16回、相談会を8回開きました。")
     member.get_by_label(re.compile(r"^\s*参加者数")).fill("６４０")
     member.get_by_label(re.compile(r"^\s*成果")).fill("参加者の約7割が「話せる人ができた」と答えました。")
@@ -381,6 +391,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     expect(member.get_by_test_id(f"line-{first.pk}")).to_contain_text(
         re.compile(rf"領収書_講師謝金\.pdf\s*（領収書、{INVOICE_NUMBER}、")
     )
+    assert_accessible(member)
 
     # 6. Staff find every line eligible and accept the report.
     staff.reload()
@@ -395,6 +406,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     staff.get_by_role("button", name="報告を受理する").click()
     expect(status_message(staff, "報告を受理しました。")).to_be_visible()
     expect(staff.get_by_test_id("award-status")).to_have_text(REPORT_ACCEPTED)
+    assert_accessible(staff)
 
     # 7. 額の確定: one yen above the proposal is refused; the proposal is confirmed.
     proposal = sum(spent)  # below the 交付決定額, at a subsidy rate of 100%
@@ -406,6 +418,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     confirm.get_by_role("button", name="額を確定して通知書を発行する").click()
     expect(status_message(staff, f"確定額（{yen(proposal + 1)}）は提案額を超えられません。")).to_be_visible()
     expect(status_message(staff, f"提案額は次のうち最も低い {yen(proposal)} です")).to_be_visible()
+    assert_accessible(staff)
     expect(staff.get_by_test_id("award-status")).to_have_text(REPORT_ACCEPTED)
     confirm.get_by_label("確定額（円）").fill(full_width(proposal))
     confirm.get_by_role("checkbox").check()
@@ -447,6 +460,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     expect(staff.get_by_test_id("paid-so-far")).to_have_text(yen(proposal))
     expect(staff.get_by_test_id("balance")).to_have_text(yen(0))
     expect(staff.get_by_text("現在、必要な手続はありません。")).to_be_visible()
+    assert_accessible(staff)
 
     # The timeline, on the organisation's side, tells every step.
     member.reload()
@@ -471,6 +485,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
         expect(
             member.get_by_test_id("timeline").get_by_role("link", name=f"{letter.document_number}（PDF）")
         ).to_be_visible()
+    assert_accessible(member)
 
     # The finance office's list has both payments with the account as filed.
     staff.goto(f"{base}/staff/payments/")
@@ -479,6 +494,7 @@ def test_from_adoption_to_settlement(page: Page, live_server, new_page, tmp_path
     expect(paid_rows.filter(has_text="概算払")).to_contain_text(yen(600_000))
     expect(paid_rows.filter(has_text="精算払")).to_contain_text(yen(balance))
     expect(paid_rows.first).to_contain_text(holder)
+    assert_accessible(staff)
 
     # What was stored.
     award.refresh_from_db()
@@ -580,6 +596,7 @@ def test_from_adoption_to_refund(page: Page, live_server, new_page, tmp_path):
     expect(staff.get_by_test_id("award-status")).to_have_text(CONFIRMED)
     expect(staff.get_by_test_id("balance")).to_have_text(f"-{yen(refund)}")
     expect(staff.get_by_test_id("due-list")).to_contain_text("返還命令")
+    assert_accessible(staff)
     confirmation = Letter.objects.get(application=application, kind=LetterKind.CONFIRMATION)
     text = pdf_text(download_letter(staff, confirmation, tmp_path))
     assert_in_order(
@@ -595,6 +612,7 @@ def test_from_adoption_to_refund(page: Page, live_server, new_page, tmp_path):
     expect(status_message(staff, f"{yen(refund)} の返還を命じました。")).to_be_visible()
     expect(staff.get_by_test_id("award-status")).to_have_text(REFUND_ORDERED)
     expect(staff.get_by_test_id("refund-due")).to_have_text(format_date(due_on, "ja"))
+    assert_accessible(staff)
     refund_order = Letter.objects.get(application=application, kind=LetterKind.REFUND_ORDER)
     path = download_letter(staff, refund_order, tmp_path)
     text = pdf_text(path)
@@ -627,6 +645,7 @@ def test_from_adoption_to_refund(page: Page, live_server, new_page, tmp_path):
     expect(member.get_by_test_id("award-status")).to_have_text(REFUND_ORDERED)
     expect(member.get_by_test_id("refund")).to_contain_text(yen(refund))
     expect(member.get_by_test_id("refund-due")).to_have_text(format_date(due_on, "ja"))
+    assert_accessible(member)
     download_letter(member, refund_order, tmp_path / "member")
 
     # 4. Staff record the money returned (the amount due today, as the page computes it): closed.
@@ -679,6 +698,7 @@ def test_decline_then_promote_from_the_reserve_list(page: Page, live_server, new
     )
     entry = staff.get_by_test_id("reserve-row").filter(has_text=reserve.receipt_number)
     expect(entry.get_by_test_id("fits")).to_have_text("収まらない")
+    assert_accessible(staff)
 
     # 1. The demo organisation declines its award, ticking the confirmation.
     member = page
@@ -692,6 +712,7 @@ def test_decline_then_promote_from_the_reserve_list(page: Page, live_server, new
     expect(status_message(member, "辞退しました。")).to_be_visible()
     expect(member.get_by_test_id("award-status")).to_have_text(DECLINED)
     expect(member.get_by_test_id("declined")).to_contain_text("代表者の病気療養のため")
+    assert_accessible(member)
 
     # 2. Staff see the freed budget and adopt the reserve application for it.
     staff.reload()
@@ -702,6 +723,7 @@ def test_decline_then_promote_from_the_reserve_list(page: Page, live_server, new
     # It asked for more than is free: the amount offered is what is free.
     expect(entry).to_contain_text(yen(reserve.requested_amount))
     expect(entry.get_by_label(re.compile(r"^\s*採択額（円）"))).to_have_value(str(freed))
+    assert_accessible(staff)
     entry.get_by_role("button", name=f"採択する {reserve.receipt_number}").click()
     promoted = Award.objects.get(application=reserve)
     expect(staff).to_have_url(f"{base}/staff/awards/{promoted.pk}/")
@@ -738,6 +760,7 @@ def test_decline_then_promote_from_the_reserve_list(page: Page, live_server, new
     expect(other.get_by_test_id("award-status")).to_have_text(ADOPTED)
     expect(other.get_by_role("main")).to_contain_text(yen(freed))
     expect(other.get_by_test_id("file-grant-application")).to_be_visible()
+    assert_accessible(other)
     download_letter(other, letter, tmp_path / "member")
 
     # The reserve list is empty now, and the budget committed again.
@@ -747,6 +770,7 @@ def test_decline_then_promote_from_the_reserve_list(page: Page, live_server, new
     )
     expect(staff.get_by_test_id("reserve-row")).to_have_count(0)
     expect(staff.get_by_role("main")).to_contain_text("補欠の申請はありません。")
+    assert_accessible(staff)
 
     # What was stored.
     declined = Award.objects.get(application=declining)

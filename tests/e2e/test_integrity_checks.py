@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import Role
 from applications.models import ApplicationStatus
 from reviews.models import IntegrityFlag, IntegrityFlagStatus
+from tests.e2e.axe import assert_accessible
 from tests.e2e.test_review_flow import log_in
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.factories import (
@@ -69,14 +70,17 @@ def test_staff_read_and_dismiss_integrity_flags_on_a_phone(page: Page, live_serv
     expect(conflict).to_contain_text("NPO法人みなとの縁側")
     expect(conflict).to_contain_text("審査 花子")
     assert no_sideways_scroll(page)
+    assert_accessible(page)
 
     duplicate.get_by_text("誤った指摘として解除する").click()
     duplicate.get_by_label("誤った指摘と判断する理由").fill("同姓同名の別人（電話で確認済み）")
     assert no_sideways_scroll(page)
+    assert_accessible(page)
     duplicate.get_by_role("button", name="解除").click()
     expect(page.get_by_role("status").filter(has_text="指摘を解除しました。")).to_be_visible()
     dismissed = page.get_by_test_id("integrity-flag").filter(has_text="同姓同名の別人（電話で確認済み）")
     expect(dismissed).to_have_attribute("data-status", "dismissed")
+    assert_accessible(page)
     assert no_sideways_scroll(page)
     flag = IntegrityFlag.objects.get(kind="duplicate")
     assert flag.status == IntegrityFlagStatus.DISMISSED and flag.dismissed_by == staff
@@ -85,3 +89,4 @@ def test_staff_read_and_dismiss_integrity_flags_on_a_phone(page: Page, live_serv
     page.goto(f"{base}/staff/calls/{call.slug}/review/ranking/")
     row = page.get_by_test_id("ranking-row").filter(has_text=first.receipt_number)
     expect(row.get_by_test_id("flag-marker")).to_have_text("⚑ 整合性の指摘 1件")
+    assert_accessible(page)

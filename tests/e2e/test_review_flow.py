@@ -26,6 +26,7 @@ from grants.demo.loader import seed_demo
 from kodoku_portal.jp import JST, format_date, format_datetime
 from reviews import services
 from reviews.models import Assignment, AssignmentStatus, ReviewPhase
+from tests.e2e.axe import assert_accessible
 from tests.e2e.helpers import totp_secret
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, ThemeFactory, UserFactory, enable_totp
@@ -189,6 +190,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     log_in(page, base, STAFF, staff_path)
     expect(page.get_by_role("heading", level=1)).to_have_text("審査の設定")
     expect(page.get_by_test_id("phase")).to_have_text("準備中（審査項目を編集可）")
+    assert_accessible(page)
     page.get_by_role("button", name="「審査中」に移行する").click()
     expect(status_message(page, "審査の段階を変更しました。")).to_be_visible()
     expect(page.get_by_test_id("phase")).to_have_text("審査中")
@@ -196,6 +198,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     page.get_by_role("link", name="審査委員の割当て").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("審査委員の割当て")
     expect(page.get_by_text("各申請に審査委員を2人ずつ割り当てます。")).to_be_visible()
+    assert_accessible(page)
     for i in range(1, 4):
         expect(reviewers_cell(page, f"REV-{i:04d}")).to_have_text(["—"])
     auto_assign(page, names, due="2030-01-31T17:00")
@@ -232,6 +235,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
         expect(row).to_contain_text(format_datetime(DUE, "ja"))
         expect(row).to_contain_text("利害関係の申告が必要")
         expect(row).to_contain_text("審査テスト公募")
+    assert_accessible(reviewer_a)
     reviewer_a.get_by_role("link", name=f"申告する {shared.title}").click()
     expect(reviewer_a).to_have_url(f"{base}/reviews/assignments/{a_assignment.pk}/declare/")
     expect(reviewer_a.get_by_role("heading", level=1)).to_have_text("利害関係の有無を申告してください")
@@ -239,6 +243,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
         f"{shared.organisation.name}（{APPLICATIONS[applications.index(shared)][2]}）"
     )
     expect(reviewer_a.get_by_text(shared.summary)).to_have_count(0)  # not shown before the declaration
+    assert_accessible(reviewer_a)
     question = reviewer_a.get_by_role("group", name=re.compile("この団体または事業との間に利害関係がありますか。"))
     question.get_by_role("radio", name="いいえ、利害関係はありません").check()
     reviewer_a.get_by_role("button", name="申告する").click()
@@ -249,6 +254,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     expect(reviewer_a.get_by_text(shared.summary).first).to_be_visible()
     expect(reviewer_a.get_by_role("main")).to_contain_text(f"期限: {format_datetime(DUE, 'ja')}")
     expect(reviewer_a.get_by_test_id("review-status")).to_have_text("未着手")
+    assert_accessible(reviewer_a)
     scores = reviewer_a.get_by_role("form", name="あなたの採点")
     for criterion in CRITERIA:
         scores.get_by_role("combobox", name=criterion, exact=True).select_option("4")
@@ -258,6 +264,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     expect(reviewer_a.get_by_test_id("review-status")).to_have_text("提出済")
     expect(reviewer_a.get_by_role("button", name="審査結果を提出する")).to_have_count(0)
     expect(reviewer_a.get_by_role("button", name="審査を再開する")).to_be_visible()
+    assert_accessible(reviewer_a)
     given = reviewer_a.locator("dl").filter(has=reviewer_a.get_by_role("term").filter(has_text=CRITERIA[0]))
     expect(given.get_by_role("term")).to_have_text(CRITERIA)
     expect(given.get_by_role("definition")).to_have_text(["4"] * len(CRITERIA))
@@ -279,6 +286,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     reviewer_b.get_by_role("button", name="申告する").click()
     expect(reviewer_b).to_have_url(f"{base}/reviews/")
     expect(status_message(reviewer_b, CONFLICT_RETURNED)).to_be_visible()
+    assert_accessible(reviewer_b)
     expect(b_rows).to_have_count(1)
     expect(reviewer_b.get_by_role("table", name="担当する申請")).not_to_contain_text(shared.title)
     for path in (f"/reviews/assignments/{b_assignment.pk}/", f"/reviews/assignments/{b_assignment.pk}/declare/"):
@@ -298,6 +306,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     auto_assign(page, names)
     expect(status_message(page, "1件の割当てを行いました。")).to_be_visible()
     expect(shared_cell).to_have_count(3)
+    assert_accessible(page)
     expect(shared_cell.filter(has_text=c.full_name)).to_contain_text("— 利害関係の申告待ち")
     expect(load_item(page, a.full_name)).to_have_text(f"{a.full_name}: 2")
     expect(load_item(page, b.full_name)).to_have_text(f"{b.full_name}: 1")
@@ -319,6 +328,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     )
     ranking_rows = ranking.get_by_test_id("ranking-row")
     expect(ranking_rows).to_have_count(3)
+    assert_accessible(page)
     expected = [
         (others[0], "100.0", "0.0", "1 / 2"),
         (shared, "60.0", "20.0", "2 / 2"),
@@ -342,6 +352,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     expect(ranking_rows.get_by_role("cell").nth(1)).to_have_text(osaka.receipt_number)
     expect(ranking_rows.get_by_role("cell").nth(2)).to_contain_text(f"{osaka.organisation.name}（大阪府）")
     expect(page.get_by_label("都道府県")).to_have_value("27")
+    assert_accessible(page)
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="採点結果（CSV）をダウンロード").click()
@@ -377,6 +388,7 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     other = reviewer_a.locator(".card").filter(has_text=c.full_name)
     expect(other.get_by_role("listitem")).to_have_text([f"{criterion}: 2" for criterion in CRITERIA])
     expect(reviewer_a.get_by_role("main")).not_to_contain_text(b.full_name)
+    assert_accessible(reviewer_a)
 
 
 # --- small ones ---------------------------------------------------------------------------------------
@@ -392,6 +404,7 @@ def test_scores_are_hidden_from_other_reviewers_until_shared(page: Page, live_se
     expect(page.get_by_test_id("review-status")).to_have_text("提出済")
     expect(page.get_by_role("heading", name="他の審査委員の採点")).to_have_count(0)
     expect(page.get_by_role("main")).not_to_contain_text("審査 三子")
+    assert_accessible(page)
 
 
 def test_staff_switch_the_ranking_to_calibrated_scores(page: Page, live_server):
@@ -409,6 +422,7 @@ def test_staff_switch_the_ranking_to_calibrated_scores(page: Page, live_server):
     settings.get_by_role("checkbox", name="補正後の点数で順位付けする").check()
     settings.get_by_role("button", name="保存する").click()
     expect(status_message(page, "審査の設定を保存しました。")).to_be_visible()
+    assert_accessible(page)
 
     page.get_by_role("link", name="順位表").click()
     expect(page.get_by_test_id("ranking-basis")).to_have_text(CALIBRATED_BASIS)

@@ -23,6 +23,7 @@ from grants.demo.loader import seed_demo
 from kodoku_portal.models import OutboxMessage
 from reviews import selectors, services, stages
 from reviews.models import Assignment, ReviewPhase, ReviewStage, Shortlisting
+from tests.e2e.axe import assert_accessible
 from tests.e2e.test_review_flow import STAFF, log_in, make_reviewer, status_message
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, ThemeFactory
@@ -91,6 +92,7 @@ def test_a_two_stage_call_goes_from_paper_to_interview_to_the_final_ranking(page
     page.get_by_role("button", name="「確定（ロック）」に移行する").click()
     expect(status_message(page, "審査の段階を変更しました。")).to_be_visible()
     expect(page.get_by_test_id("phase")).to_have_text("確定（ロック）")
+    assert_accessible(page)
 
     # 2. The interview page: the document ranking, shortlist the top two.
     page.locator(f"a[href='/staff/calls/{SLUG}/review/interview/']").click()
@@ -98,6 +100,7 @@ def test_a_two_stage_call_goes_from_paper_to_interview_to_the_final_ranking(page
     expect(rows).to_have_count(3)
     expect(rows.nth(0)).to_contain_text(a.receipt_number)
     expect(rows.nth(0)).to_contain_text("100.0")
+    assert_accessible(page)
     page.locator("#id_top-n").fill("2")
     page.locator("form[action$='/interview/shortlist/top/'] button").click()
     expect(page.get_by_test_id("interview-entry")).to_have_count(2)
@@ -110,6 +113,7 @@ def test_a_two_stage_call_goes_from_paper_to_interview_to_the_final_ranking(page
     page.locator(f"form[action$='/interview/slots/{a.pk}/'] button").click()
     expect(page.get_by_test_id("slot-summary")).to_contain_text("2025年5月30日（金）14:00")
     expect(page.get_by_test_id("slot-summary")).to_contain_text("中央合同庁舎8号館")
+    assert_accessible(page)
     assert OutboxMessage.objects.filter(kind=stages.INTERVIEW_SLOT_MAIL, slot="v1").count() == 1
     assert [m.to for m in mail.outbox if "中央合同庁舎8号館" in m.body] == [["org1@npo.example.jp"]]
 
@@ -126,21 +130,25 @@ def test_a_two_stage_call_goes_from_paper_to_interview_to_the_final_ranking(page
     page.get_by_role("button", name="「審査中」に移行する").click()
     expect(status_message(page, "審査の段階を変更しました。")).to_be_visible()
     expect(page.get_by_test_id("phase")).to_have_text("審査中")
+    assert_accessible(page)
 
     # 5. The reviewer scores B with the interview rubric (5 everywhere: 100); A gets 2 (40).
     reviewer = new_page()
     log_in(reviewer, base, interviewer.email, "/reviews/", password=FACTORY_PASSWORD)
     expect(reviewer.get_by_test_id("interview-badge")).to_have_count(2)
+    assert_accessible(reviewer)
     reviewer.get_by_role("link", name=f"申告する {b.title}").click()
     question = reviewer.get_by_role("group", name=re.compile("この団体または事業との間に利害関係がありますか。"))
     question.get_by_role("radio", name="いいえ、利害関係はありません").check()
     reviewer.get_by_role("button", name="申告する").click()
     expect(reviewer.get_by_test_id("stage")).to_be_visible()
+    assert_accessible(reviewer)
     scores = reviewer.get_by_role("form", name="あなたの採点")
     for criterion in INTERVIEW_CRITERIA:
         scores.get_by_role("combobox", name=criterion, exact=True).select_option("5")
     scores.get_by_role("button", name="審査結果を提出する").click()
     expect(status_message(reviewer, "審査結果を提出しました。")).to_be_visible()
+    assert_accessible(reviewer)
     score_through_services(Assignment.objects.get(application=a, stage=ReviewStage.INTERVIEW), 2)
 
     # 6. The decisions page orders by the weighted final score and says so in its header:
@@ -150,6 +158,7 @@ def test_a_two_stage_call_goes_from_paper_to_interview_to_the_final_ranking(page
     expect(page.get_by_test_id("final-ranking-basis")).to_contain_text("70")
     decision_rows = page.get_by_test_id("decision-row")
     expect(decision_rows).to_have_count(3)
+    assert_accessible(page)
     expected = [("1", b.receipt_number, "94.0"), ("2", a.receipt_number, "58.0"), ("—", c.receipt_number, "40.0")]
     for row, (position, receipt, score) in zip(decision_rows.all(), expected, strict=True):
         cells = row.get_by_role("cell")
