@@ -14,6 +14,7 @@ from django.utils.translation import gettext_noop
 from calls.models import ApplicantType, Call
 from kodoku_portal.jp import format_yen, join_list
 
+from . import answers as answer_store
 from .models import Application, Organisation, ScanStatus
 
 CORPORATE_NUMBER_MISSING = "missing"
@@ -163,4 +164,31 @@ def application_problems(application: Application) -> list[Problem]:
                     % {"name": attachment.original_name},
                 )
             )
+    problems += schema_problems(application)
+    return problems
+
+
+SCHEMA_KEY_PREFIX = "form-"
+
+
+def schema_key(section) -> str:
+    """The task-list key (and ``Problem.field``) of a section of the call's own form."""
+    return f"{SCHEMA_KEY_PREFIX}{section.key}"
+
+
+def schema_problems(application: Application) -> list[Problem]:
+    """The call's own form (issue 16): required answers missing among the fields shown with the
+    stored answers, and amounts over the 補助率. The status is kept on the application for the task
+    list of the same request (``sections.tasks``)."""
+    status = answer_store.form_status(application)
+    application._form_status = status
+    problems = [
+        Problem(
+            schema_key(state.section),
+            _("%(section)s: answer %(fields)s.") % {"section": str(state.section), "fields": join_list(state.missing)},
+        )
+        for state in status.states
+        if state.missing
+    ]
+    problems += [Problem(schema_key(share.section), share.message) for share in status.shares]
     return problems
