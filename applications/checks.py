@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from calls.models import ApplicantType, Call
+from calls.models import ApplicantType, Call, FormSection
 from kodoku_portal.jp import format_yen, join_list
 
 from . import answers as answer_store
@@ -171,7 +171,7 @@ def application_problems(application: Application) -> list[Problem]:
 SCHEMA_KEY_PREFIX = "form-"
 
 
-def schema_key(section) -> str:
+def schema_key(section: FormSection) -> str:
     """The task-list key (and ``Problem.field``) of a section of the call's own form."""
     return f"{SCHEMA_KEY_PREFIX}{section.key}"
 
