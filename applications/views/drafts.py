@@ -162,7 +162,11 @@ def application_detail(request, pk):
     """The application's home: the task list of a draft that may be edited, else the read-only page."""
     application = selectors.application_for_member(request.user, pk)
     if not rules.test_rule("can_edit_draft", request.user, application):
-        return render(request, "applications/application_readonly.html", _page_context(application))
+        return render(
+            request,
+            "applications/application_readonly.html",
+            _page_context(application, schema_answers=answer_store.answers_for_display(application)),
+        )
     tasks = sections.tasks(application, application_problems(application))
     return render(
         request,
