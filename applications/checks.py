@@ -44,6 +44,19 @@ REQUIRED_ORGANISATION = (
 )
 
 
+# A local government names the department in charge instead of a representative (its profile form
+# does not ask for one: applications/forms.py, static/js/organisation-form.js).
+LOCAL_GOVERNMENT_ONLY = (("department", gettext_noop("department in charge")),)
+NOT_ASKED_OF_LOCAL_GOVERNMENTS = frozenset({"representative_title", "representative_name"})
+
+
+def required_organisation_fields(organisation: Organisation) -> tuple[tuple[str, str], ...]:
+    if organisation.applicant_type.is_local_government:
+        kept = tuple(item for item in REQUIRED_ORGANISATION if item[0] not in NOT_ASKED_OF_LOCAL_GOVERNMENTS)
+        return kept + LOCAL_GOVERNMENT_ONLY
+    return REQUIRED_ORGANISATION
+
+
 @dataclass(frozen=True)
 class Problem:
     field: str
@@ -147,7 +160,9 @@ def application_problems(application: Application) -> list[Problem]:
         problems.append(Problem("organisation", _("Enter your organisation's corporate number (法人番号).")))
     elif number_problem == CORPORATE_NUMBER_UNEXPECTED:
         problems.append(Problem("organisation", unexpected_corporate_number_message()))
-    missing = [_(label) for field, label in REQUIRED_ORGANISATION if not getattr(organisation, field)]
+    missing = [
+        _(label) for field, label in required_organisation_fields(organisation) if not getattr(organisation, field)
+    ]
     if missing:
         problems.append(
             Problem(

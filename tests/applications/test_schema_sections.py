@@ -330,3 +330,32 @@ def test_the_task_list_query_count_does_not_grow_with_the_fields(app_client, dra
 def test_sections_registry_without_a_form_is_unchanged(draft):
     assert sections.sections_for(draft) == sections.SECTIONS
     assert answer_store.form_status(draft).states == []
+
+
+def test_a_local_government_is_not_asked_for_a_representative_but_for_its_department(open_call):
+    from applications.checks import application_problems as problems_of
+    from calls.models import ApplicantType
+    from tests.factories import ApplicationFactory
+
+    from .conftest import complete_organisation
+
+    local = ApplicantType.objects.get_or_create(
+        code="local-government", defaults={"name": "地方公共団体", "is_local_government": True}
+    )[0]
+    open_call.eligible_types.add(local)
+    city = complete_organisation(
+        applicant_type=local,
+        local_government_code="011002",
+        corporate_number="9000020011002",
+        representative_title="",
+        representative_name="",
+        department="",
+    )
+    application = ApplicationFactory(call=open_call, organisation=city)
+    [problem] = [p for p in problems_of(application) if p.field == "organisation"]
+    assert "担当部署" in problem.message or "department" in problem.message
+    assert "代表者" not in problem.message and "representative" not in problem.message
+    city.department = "福祉課"
+    city.save(update_fields=["department"])
+    application.organisation.refresh_from_db()
+    assert not [p for p in problems_of(application) if p.field == "organisation"]
