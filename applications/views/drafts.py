@@ -105,6 +105,10 @@ def _section_context(application, section, form=None, budget=None, parts=None, e
         following=following,
         previous_url=previous.url(application) if previous else None,
         following_url=following.url(application) if following else None,
+        # A later section of the call's form that is 対象外 now may be needed once this one is
+        # saved: 次へ then names no title (the server chooses after the save).
+        following_may_change=section.kind == sections.SCHEMA
+        and any(s.not_needed for s in entries[entries.index(section) + 1 :]),
         form=form,
         budget=budget,
         attachment_form=AttachmentForm() if section.kind == sections.ATTACHMENTS else None,
