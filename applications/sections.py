@@ -13,6 +13,11 @@ submission use (``checks.application_problems``), so the list, the preview and t
 always agree: 未着手 (nothing of it filled in yet), 入力中 (begun, something still missing or
 wrong), 完了 (nothing missing). 確認 and 提出 cannot start until nothing is missing anywhere.
 
+A call with its own application form (issue 16) adds one ``SCHEMA`` entry per section of the
+application's form version after 申請内容 (``sections_for(application)``); such a section saves on
+its own page (``services.answers_save``) and is 対象外 (``NOT_NEEDED``, skipped by 前へ / 次へ)
+when every field of it is hidden by its condition.
+
 A save names its section (the hidden ``section`` field of the page) and touches only that
 section's fields (``ApplicationForm(fields=…)``) and, only when the section has them, the budget
 lines; a field of another section is never blanked by a missing POST key.

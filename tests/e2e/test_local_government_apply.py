@@ -14,7 +14,7 @@ from applications.models import Answer, Application, ApplicationStatus, Organisa
 from grants.demo import data
 from grants.demo.loader import seed_demo
 from tests.e2e.axe import assert_accessible
-from tests.e2e.test_apply_flow import TEXTS, task_state
+from tests.e2e.test_apply_flow import SAVED, TEXTS, task_state, wait_for
 from tests.e2e.test_award_flow import log_in as staff_log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,6 +120,9 @@ def test_a_local_government_signs_up_applies_to_the_practice_kofukin_and_staff_r
         page.get_by_label(f"【{item}】連携先（NPO等その他）").fill("市社会福祉協議会、NPO法人まちの縁側")
         page.get_by_label(f"【{item}】総事業費（円）").fill(total)
         page.get_by_label(f"【{item}】交付申請額（円）").fill(requested)
+    # Autosave: the section is saved after a pause in typing (JSON from the section's own URL).
+    expect(page.get_by_test_id("save-status")).to_have_text(SAVED, timeout=10_000)
+    wait_for(lambda: Answer.objects.filter(application=application, field_key="m3_requested").exists(), page)
     page.get_by_role("button", name="次へ：予算").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("予算")
     answers = {a.field_key: a for a in Answer.objects.filter(application=application)}
