@@ -345,14 +345,37 @@ def answers_for_display(application: Application) -> ApplicationAnswers:
 @dataclass(frozen=True)
 class SectionState:
     """A schema section as a task-list entry: complete when every required field shown with the
-    stored answers has an answer; ``missing`` names those that have none."""
+    stored answers has an answer; ``missing`` names those that have none. ``started``: some field
+    of it has a stored answer; ``not_needed``: every field of it is hidden by its condition (対象外)."""
 
     section: FormSection
     missing: list[str]
+    started: bool = False
+    not_needed: bool = False
 
     @property
     def complete(self) -> bool:
         return not self.missing
+
+
+def _states(version: FormVersion, values: Mapping[str, Any], shown: set[str]) -> list[SectionState]:
+    fields = version.ordered_fields()
+    states = []
+    for section in version.ordered_sections():
+        own = [item for item in fields if item.section_id == section.pk]
+        states.append(
+            SectionState(
+                section,
+                [
+                    item.localized_label
+                    for item in own
+                    if item.required and item.key in shown and values.get(item.key) in (None, "", [], ())
+                ],
+                started=any(values.get(item.key) not in (None, "", [], ()) for item in own),
+                not_needed=bool(own) and not any(item.key in shown for item in own),
+            )
+        )
+    return states
 
 
 def section_states(application: Application, version: FormVersion | None = None) -> list[SectionState]:
@@ -361,19 +384,58 @@ def section_states(application: Application, version: FormVersion | None = None)
     if version is None:
         return []
     values = stored_values(version, answers_of(application))
+    return _states(version, values, visible_keys(schema_of(version).fields, values))
+
+
+@dataclass(frozen=True)
+class ShareProblem:
+    """A stored amount over the call's 補助率 of its base (the rate may have changed since it was saved)."""
+
+    section: FormSection
+    message: str
+
+
+@dataclass
+class FormStatus:
+    """All the task list, the section pages and the submission check need of an application's form,
+    read once (a fixed number of queries, whatever the number of fields)."""
+
+    version: FormVersion | None
+    states: list[SectionState]
+    shares: list[ShareProblem]
+    answers: list[Answer]
+
+
+def share_problems(version: FormVersion, values: Mapping[str, Any], shown: set[str]) -> list[ShareProblem]:
+    items = {item.key: item for item in version.fields.all()}
+    sections = {section.pk: section for section in version.sections.all()}
+    rate = version.call.subsidy_rate_percent
+    problems = []
+    for item in version.ordered_fields():
+        base = items.get(item.share_of) if item.share_of else None
+        if base is None or item.key not in shown or base.key not in shown:
+            continue
+        amount, total = values.get(item.key), values.get(base.key)
+        if amount is None or total is None or rate is None:
+            continue
+        limit = total * rate // 100
+        if amount > limit:
+            message = _("%(label)s may be at most %(rate)s%% of %(base)s, that is %(limit)s.") % {
+                "label": item.localized_label,
+                "rate": rate,
+                "base": base.localized_label,
+                "limit": format_yen(limit),
+            }
+            problems.append(ShareProblem(sections[item.section_id], message))
+    return problems
+
+
+def form_status(application: Application) -> FormStatus:
+    """The application's version, the state of each of its sections and the amounts over the 補助率."""
+    version = version_for(application)
+    if version is None:
+        return FormStatus(None, [], [], [])
+    answers = answers_of(application)
+    values = stored_values(version, answers)
     shown = visible_keys(schema_of(version).fields, values)
-    fields = version.ordered_fields()
-    return [
-        SectionState(
-            section,
-            [
-                item.localized_label
-                for item in fields
-                if item.section_id == section.pk
-                and item.required
-                and item.key in shown
-                and values.get(item.key) in (None, "", [], ())
-            ],
-        )
-        for section in version.ordered_sections()
-    ]
+    return FormStatus(version, _states(version, values, shown), share_problems(version, values, shown), answers)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from calls.models import ApplicantType, Call
+from calls.models import ApplicantType, Call, FormSection
 from kodoku_portal.jp import format_yen, join_list
 
+from . import answers as answer_store
 from .models import Application, Organisation, ScanStatus
 
 CORPORATE_NUMBER_MISSING = "missing"
@@ -41,6 +42,19 @@ REQUIRED_ORGANISATION = (
     ("phone", gettext_noop("phone")),
     ("email", gettext_noop("e-mail")),
 )
+
+
+# A local government names the department in charge instead of a representative (its profile form
+# does not ask for one: applications/forms.py, static/js/organisation-form.js).
+LOCAL_GOVERNMENT_ONLY = (("department", gettext_noop("department in charge")),)
+NOT_ASKED_OF_LOCAL_GOVERNMENTS = frozenset({"representative_title", "representative_name"})
+
+
+def required_organisation_fields(organisation: Organisation) -> tuple[tuple[str, str], ...]:
+    if organisation.applicant_type.is_local_government:
+        kept = tuple(item for item in REQUIRED_ORGANISATION if item[0] not in NOT_ASKED_OF_LOCAL_GOVERNMENTS)
+        return kept + LOCAL_GOVERNMENT_ONLY
+    return REQUIRED_ORGANISATION
 
 
 @dataclass(frozen=True)
@@ -146,7 +160,9 @@ def application_problems(application: Application) -> list[Problem]:
         problems.append(Problem("organisation", _("Enter your organisation's corporate number (法人番号).")))
     elif number_problem == CORPORATE_NUMBER_UNEXPECTED:
         problems.append(Problem("organisation", unexpected_corporate_number_message()))
-    missing = [_(label) for field, label in REQUIRED_ORGANISATION if not getattr(organisation, field)]
+    missing = [
+        _(label) for field, label in required_organisation_fields(organisation) if not getattr(organisation, field)
+    ]
     if missing:
         problems.append(
             Problem(
@@ -163,4 +179,31 @@ def application_problems(application: Application) -> list[Problem]:
                     % {"name": attachment.original_name},
                 )
             )
+    problems += schema_problems(application)
+    return problems
+
+
+SCHEMA_KEY_PREFIX = "form-"
+
+
+def schema_key(section: FormSection) -> str:
+    """The task-list key (and ``Problem.field``) of a section of the call's own form."""
+    return f"{SCHEMA_KEY_PREFIX}{section.key}"
+
+
+def schema_problems(application: Application) -> list[Problem]:
+    """The call's own form (issue 16): required answers missing among the fields shown with the
+    stored answers, and amounts over the 補助率. The status is kept on the application for the task
+    list of the same request (``sections.tasks``)."""
+    status = answer_store.form_status(application)
+    application._form_status = status
+    problems = [
+        Problem(
+            schema_key(state.section),
+            _("%(section)s: answer %(fields)s.") % {"section": str(state.section), "fields": join_list(state.missing)},
+        )
+        for state in status.states
+        if state.missing
+    ]
+    problems += [Problem(schema_key(share.section), share.message) for share in status.shares]
     return problems

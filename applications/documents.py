@@ -7,6 +7,7 @@ from django.utils import translation
 from kodoku_portal.links import absolute_url
 from kodoku_portal.pdf import render_pdf
 
+from .answers import answers_for_display
 from .models import Application, Invitation, Receipt
 
 
@@ -18,7 +19,9 @@ def receipt_pdf(application: Application) -> bytes:
         .get(pk=application.pk)
     )
     with translation.override("ja"):
-        html = render_to_string("pdf/receipt.html", {"application": application})
+        html = render_to_string(
+            "pdf/receipt.html", {"application": application, "schema_answers": answers_for_display(application)}
+        )
     return render_pdf(html)
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("calls/<slug:slug>/apply/", drafts.application_start, name="start"),
     path("applications/<int:pk>/", drafts.application_detail, name="detail"),
     path("applications/<int:pk>/section/<slug:key>/", drafts.application_section, name="section"),
+    path("applications/<int:pk>/form/move/", drafts.form_move, name="form_move"),
     path("applications/<int:pk>/save/", drafts.application_save, name="save"),
     path("applications/<int:pk>/unsaved/<int:refused_pk>/", drafts.refused_save, name="refused_save"),
     path("applications/<int:pk>/attachments/", drafts.attachment_upload, name="attachment_upload"),

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 
 from accounts.permissions import STAFF_ROLES, role_required_or_404
+from applications.answers import answers_for_display
 from applications.attachment_files import attachment_response, file_response
 from applications.models import Application, ApplicationStatus, Receipt
 from reviews import ranking
@@ -70,6 +71,7 @@ def staff_application(request, pk):
             "review_rows": _review_rows(application, criteria),
             "returned": [a for a in application.assignments.all() if a.status == AssignmentStatus.CONFLICT],
             "conflicts": selectors.conflicts_declared(application),
+            "schema_answers": answers_for_display(application),
             "Status": ApplicationStatus,
         },
     )

@@ -11,6 +11,13 @@ write-only mode, so memory does not grow with the number of rows (see bench/expo
 
 Every CSV text cell goes through ``spreadsheet_safe`` (CSV/formula injection); XLSX text cells
 are typed as text, which Excel never evaluates.
+
+A call with its own application form (issue 16) adds one column per field of its form version (the
+published one, else the newest retired one), after the fixed columns: the header is the field's
+Japanese label, a multiple choice is its labels joined with 「、」, prefectures by name, a date as
+2025年5月30日（金）, yen and whole numbers as integers. A field hidden by its condition is empty.
+Each application's answers are read by key (``applications.answers.stored_values``): an answer
+that does not fit the column's field (given under another version) is left out.
 """
 
 import csv
@@ -19,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.db.models.functions import Length
 from django.utils import translation
 from openpyxl import Workbook
@@ -28,7 +35,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from applications.models import Application, ApplicationStatus
+from applications import answers as answer_store
+from applications.models import Answer, Application, ApplicationStatus
+from calls.form_schema import schema_of, visible_keys
+from calls.models import FormVersion, FormVersionStatus
 from kodoku_portal.exports import Echo, spreadsheet_safe
 
 ADOPTION_COLUMNS = ("団体名（所在都道府県）", "事業名", "概要", "事業区域", "採択額（円）", "テーマ")
@@ -61,13 +71,13 @@ _FIELDS = (
 )
 
 
-def adopted_applications(call):
+def adopted_applications(call, *, with_answers: bool = False):
     """The call's ADOPTED applications in receipt-number order, with what the columns need.
 
     Receipt numbers are PREFIX-0001 …; a call with more than 9,999 has PREFIX-10000, which a plain
     text sort would put before PREFIX-9999, hence the length first (the prefix is the same within
     a call)."""
-    return (
+    queryset = (
         Application.objects.filter(call=call, status=ApplicationStatus.ADOPTED)
         .select_related("organisation", "theme")
         .only(*_FIELDS)
@@ -77,14 +87,64 @@ def adopted_applications(call):
         .annotate(export_award_amount=F("decision__award_amount"))
         .order_by(Length("receipt_number"), "receipt_number", "id")
     )
+    if with_answers:  # one more query per chunk of rows
+        queryset = queryset.prefetch_related(
+            Prefetch("answers", queryset=Answer.objects.select_related("attachment").order_by("id"))
+        )
+    return queryset
 
 
-def _row(application) -> list:
+@dataclass
+class FormColumns:
+    """The columns of a call's own form: its version and the fields in form order."""
+
+    version: FormVersion
+    fields: list
+    specs: tuple
+
+    @property
+    def headers(self) -> list[str]:
+        return [item.label for item in self.fields]
+
+    def numeric(self, offset: int) -> set[int]:
+        return {offset + index for index, item in enumerate(self.fields) if item.kind in answer_store.NUMBER_KINDS}
+
+    def cells(self, application) -> list:
+        answers = list(application.answers.all())
+        values = answer_store.stored_values(self.version, answers)
+        shown = visible_keys(self.specs, values)
+        files = {answer.attachment_id: answer.attachment.original_name for answer in answers if answer.attachment_id}
+        row = []
+        for item in self.fields:
+            value = values.get(item.key) if item.key in shown else None
+            if value in (None, "", [], ()):
+                row.append(None if item.kind in answer_store.NUMBER_KINDS else "")
+            elif item.kind in answer_store.NUMBER_KINDS:
+                row.append(int(value))
+            else:
+                row.append(answer_store.display_value(item, value, files))
+        return row
+
+
+def form_columns(call) -> FormColumns | None:
+    """The call's form version whose fields are the extra columns (None: the call has no form)."""
+    versions = FormVersion.objects.filter(call=call)
+    version = (
+        versions.filter(status=FormVersionStatus.PUBLISHED).first()
+        or versions.filter(status=FormVersionStatus.RETIRED).order_by("-number").first()
+    )
+    if version is None:
+        return None
+    version = answer_store.version_with_fields(version.pk)
+    return FormColumns(version, version.ordered_fields(), schema_of(version).fields)
+
+
+def _row(application, form: FormColumns | None = None) -> list:
     # The list is Japanese whatever the request's language (「全国」, the Japanese theme title).
     # Overridden per row, never across a ``yield``: a suspended generator must not leave the
     # thread's language switched.
     with translation.override("ja"):
-        return [
+        row = [
             application.organisation.name_with_prefecture,
             application.title,
             application.summary,
@@ -93,13 +153,27 @@ def _row(application) -> list:
             application.export_award_amount,
             str(application.theme) if application.theme is not None else "",
         ]
+        if form is not None:
+            row += form.cells(application)
+        return row
 
 
-def adoption_rows(call, *, chunk_size: int = CHUNK_SIZE) -> Iterator[list]:
-    """One list per adopted application, in ADOPTION_COLUMNS order: texts as stored (line breaks
-    kept), the amount as an int or None when no amount is recorded."""
-    for application in adopted_applications(call).iterator(chunk_size=chunk_size):
-        yield _row(application)
+def adoption_rows(call, *, chunk_size: int = CHUNK_SIZE, form: FormColumns | None = None) -> Iterator[list]:
+    """One list per adopted application, in ADOPTION_COLUMNS order (then the form's columns, given
+    ``form``): texts as stored (line breaks kept), amounts as int or None when none is recorded."""
+    for application in adopted_applications(call, with_answers=form is not None).iterator(chunk_size=chunk_size):
+        yield _row(application, form)
+
+
+def columns_of(call) -> tuple[list[str], set[int], FormColumns | None]:
+    """The headers, the indices of the amount (integer) columns and the form's columns of a call's list."""
+    form = form_columns(call)
+    headers = list(ADOPTION_COLUMNS)
+    numeric = {AMOUNT_COLUMN}
+    if form is not None:
+        numeric |= form.numeric(len(headers))
+        headers += form.headers
+    return headers, numeric, form
 
 
 def _plain_text(value) -> str:
@@ -115,8 +189,8 @@ def _text(value) -> str:
     return spreadsheet_safe(_plain_text(value))
 
 
-def _csv_cells(row: list) -> list:
-    return [value if index == AMOUNT_COLUMN else _text(value) for index, value in enumerate(row)]
+def _csv_cells(row: list, numeric: frozenset[int] | set[int] = frozenset({AMOUNT_COLUMN})) -> list:
+    return [value if index in numeric else _text(value) for index, value in enumerate(row)]
 
 
 def stream_csv(call, *, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
@@ -127,10 +201,11 @@ def stream_csv(call, *, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
     open it with ``encoding="utf-8", newline=""``."""
     yield "\ufeff"
     writer = csv.writer(Echo(), lineterminator="\r\n")
-    yield writer.writerow([_text(header) for header in ADOPTION_COLUMNS])
+    headers, numeric, form = columns_of(call)
+    yield writer.writerow([_text(header) for header in headers])
     lines: list[str] = []
-    for row in adoption_rows(call, chunk_size=chunk_size):
-        lines.append(writer.writerow(_csv_cells(row)))
+    for row in adoption_rows(call, chunk_size=chunk_size, form=form):
+        lines.append(writer.writerow(_csv_cells(row, numeric)))
         if len(lines) >= CSV_ROWS_PER_CHUNK:
             yield "".join(lines)
             lines.clear()
@@ -153,8 +228,10 @@ def write_xlsx(call, fileobj: BinaryIO | str, *, chunk_size: int = CHUNK_SIZE) -
     strings with the text format (@); amounts are integers shown as 2,000,000; 概要 wraps."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)
+    headers, numeric, form = columns_of(call)
+    widths = list(COLUMN_WIDTHS) + [16 if index in numeric else 40 for index in range(len(COLUMN_WIDTHS), len(headers))]
     # Column widths, panes and page set-up must be given before the first row in write-only mode.
-    for index, width in enumerate(COLUMN_WIDTHS, start=1):
+    for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     sheet.print_title_rows = "1:1"
@@ -184,19 +261,19 @@ def write_xlsx(call, fileobj: BinaryIO | str, *, chunk_size: int = CHUNK_SIZE) -
         cell.alignment = top
         return cell
 
-    sheet.append([text_cell(header, font=bold) for header in ADOPTION_COLUMNS])
+    sheet.append([text_cell(header, font=bold) for header in headers])
     count = 0
-    for row in adoption_rows(call, chunk_size=chunk_size):
+    for row in adoption_rows(call, chunk_size=chunk_size, form=form):
         sheet.append(
             [
                 amount_cell(value)
-                if index == AMOUNT_COLUMN
+                if index in numeric
                 else text_cell(value, alignment=top_wrapped if index == SUMMARY_COLUMN else top)
                 for index, value in enumerate(row)
             ]
         )
         count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(ADOPTION_COLUMNS))}{count + 1}"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
     workbook.save(fileobj)
     return count
 

@@ -19,8 +19,10 @@ from accounts.permissions import role_required
 from calls.models import AreaRule, Call, CallState
 from kodoku_portal.jp import format_datetime, format_yen, join_list
 from kodoku_portal.paging import paginate
+from kodoku_portal.refusals import Refused
 from kodoku_portal.views_support import refusals_to_messages
 
+from .. import answers as answer_store
 from .. import sections, selectors, services
 from ..attachment_files import attachment_response
 from ..checks import amount_over_cap, application_problems
@@ -92,10 +94,11 @@ def _page_context(application, **extra) -> dict:
     }
 
 
-def _section_context(application, section, form=None, budget=None, parts=None) -> dict:
+def _section_context(application, section, form=None, budget=None, parts=None, entries=None, **extra) -> dict:
     """The page of one section: its form (a FORM section), its neighbours for 前へ / 次へ."""
-    previous, following = sections.neighbours(section)
-    pages = sections.pages()
+    entries = entries or sections.sections_for(application)
+    previous, following = sections.neighbours(section, entries)
+    pages = sections.pages(entries)
     return _page_context(
         application,
         section=section,
@@ -106,6 +109,10 @@ def _section_context(application, section, form=None, budget=None, parts=None) -
         following=following,
         previous_url=previous.url(application) if previous else None,
         following_url=following.url(application) if following else None,
+        # A later section of the call's form that is 対象外 now may be needed once this one is
+        # saved: 次へ then names no title (the server chooses after the save).
+        following_may_change=section.kind == sections.SCHEMA
+        and any(s.not_needed for s in entries[entries.index(section) + 1 :]),
         form=form,
         budget=budget,
         attachment_form=AttachmentForm() if section.kind == sections.ATTACHMENTS else None,
@@ -115,6 +122,7 @@ def _section_context(application, section, form=None, budget=None, parts=None) -
         if section.kind != sections.FORM
         else [],
         organisation_rows=_organisation_rows(application.organisation) if section.kind == sections.ORGANISATION else [],
+        **extra,
     )
 
 
@@ -162,7 +170,11 @@ def application_detail(request, pk):
     """The application's home: the task list of a draft that may be edited, else the read-only page."""
     application = selectors.application_for_member(request.user, pk)
     if not rules.test_rule("can_edit_draft", request.user, application):
-        return render(request, "applications/application_readonly.html", _page_context(application))
+        return render(
+            request,
+            "applications/application_readonly.html",
+            _page_context(application, schema_answers=answer_store.answers_for_display(application)),
+        )
     tasks = sections.tasks(application, application_problems(application))
     return render(
         request,
@@ -173,24 +185,111 @@ def application_detail(request, pk):
             completed=sum(1 for t in tasks if t.section.has_page and t.state == sections.COMPLETED),
             countable=sum(1 for t in tasks if t.section.has_page),
             SectionState=sections,
+            form_move=_form_move_offer(application),
         ),
     )
 
 
+def _form_move_offer(application):
+    """What changed when the draft answers an older version of the call's form than the one in use."""
+    status = sections.form_status_of(application)
+    if status.version is None or application.form_version_id is None:
+        return None
+    newest = answer_store.published_version(application.call)
+    if newest is None or newest.pk == application.form_version_id:
+        return None
+    return answer_store.version_changes(status.version, answer_store.version_with_fields(newest.pk))
+
+
+@require_POST
+@role_required(Role.APPLICANT)
+@refusals_to_messages("applications:detail")
+def form_move(request, pk):
+    """Move the draft to the newest version of the call's form (no answer is lost)."""
+    application = selectors.application_for_member(request.user, pk)
+    change = services.form_version_move(application, by=request.user)
+    messages.success(
+        request,
+        _("Your application now uses version %(number)s of the form. No answer was lost.")
+        % {"number": change.new_number},
+    )
+    return redirect("applications:detail", pk=pk)
+
+
 @role_required(Role.APPLICANT)
 def application_section(request, pk, key):
-    """One section's page (団体情報, 申請内容, 予算, 添付書類), with the same predicate as the
-    task list; a draft that may no longer be edited goes to its read-only page."""
+    """One section's page (団体情報, 申請内容, 予算, 添付書類 and the call's own form sections), with
+    the same predicate as the task list; a draft that may no longer be edited goes to its read-only
+    page. A section of the call's own form saves here (POST)."""
     application = selectors.application_for_member(request.user, pk)
-    section = sections.get(key)
+    entries = sections.sections_for(application)
+    section = sections.get(key, entries)
     if section is None:
         raise Http404
+    if section.kind == sections.SCHEMA and section.not_needed:
+        messages.info(request, _("This section is not needed with your current answers."))
+        return redirect("applications:detail", pk=pk)
     if not section.has_page:
         return redirect(section.url(application))
     if not rules.test_rule("can_edit_draft", request.user, application):
         return redirect("applications:detail", pk=pk)
+    if section.kind == sections.SCHEMA:
+        return _schema_section(request, application, section, entries)
     form, budget = _section_form(application, section) if section.saves else (None, None)
-    return render(request, "applications/section.html", _section_context(application, section, form, budget))
+    return render(
+        request, "applications/section.html", _section_context(application, section, form, budget, entries=entries)
+    )
+
+
+def _schema_section(request, application, section, entries):
+    """A section of the call's own form: shown with its stored answers; a POST saves it through
+    ``services.answers_save`` (autosave with ``X-Autosave``: JSON; else 前へ / 次へ / タスク一覧へ戻る)."""
+    status = sections.form_status_of(application)
+    form = None
+    if request.method == "POST":
+        try:
+            outcome = services.answers_save(application, section.form_section, request.POST, by=request.user)
+        except Refused as refused:
+            if _wants_json(request):
+                return JsonResponse({"saved": False, "reason": refused.code, "message": refused.message}, status=409)
+            for message in refused.messages:
+                messages.error(request, message)
+            return redirect("applications:detail", pk=application.pk)
+        if outcome.saved:
+            message = _("Saved at %(time)s.") % {"time": timezone.localtime().strftime("%H:%M:%S")}
+            if _wants_json(request):
+                return JsonResponse(
+                    {
+                        "saved": True,
+                        "version": application.version,
+                        "saved_at": format_datetime(timezone.now()),
+                        "message": message,
+                    }
+                )
+            messages.success(request, message)
+            application._form_status = None  # what is shown (and so 前へ / 次へ) may have changed
+            return redirect(_after_save(application, section, request.POST.get("go")))
+        form = outcome.form
+        errors = {form.add_prefix(name): [str(e) for e in errs] for name, errs in form.errors.items()}
+        message = _("Not saved: please correct the highlighted fields. Your text is still on this page.")
+        if _wants_json(request):
+            return JsonResponse({"saved": False, "reason": "invalid", "message": message, "errors": errors}, status=400)
+        messages.error(request, message)
+    if form is None:
+        form = answer_store.section_form_for(application, status.version, section.form_section, answers=status.answers)
+    return render(
+        request,
+        "applications/section.html",
+        _section_context(
+            application,
+            section,
+            entries=entries,
+            schema_form=form,
+            section_url=section.url(application),
+            earlier=answer_store.earlier_answers(status.version, status.answers),
+        ),
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 def _raw(post) -> dict:
@@ -287,8 +386,14 @@ def _after_save(application, section, go) -> str:
     """Where a plain (no JavaScript) save goes: 前へ / 次へ / タスク一覧へ戻る, or back to its page."""
     if section is None or go == "list":
         return reverse("applications:detail", args=[application.pk])
-    previous, following = sections.neighbours(section)
+    entries = sections.sections_for(application)
+    section = sections.get(section.key, entries) or section
+    if section not in entries:
+        return reverse("applications:detail", args=[application.pk])
+    previous, following = sections.neighbours(section, entries)
     target = {"previous": previous, "next": following}.get(go, section)
+    if target is section and not section.has_page:  # became not needed (対象外) with this save
+        return reverse("applications:detail", args=[application.pk])
     return (target or section).url(application)
 
 

@@ -14,6 +14,7 @@ from calls.models import CallState
 from kodoku_portal.views_support import confirmed, refusals_to_messages
 
 from .. import selectors, services
+from ..answers import answers_for_display
 from ..checks import application_problems
 from ..models import ApplicationStatus
 
@@ -30,6 +31,7 @@ def preview(request, pk):
             "call": application.call,
             "state": application.call.state_at(now),
             "problems": application_problems(application),
+            "schema_answers": answers_for_display(application),
             "can_submit": rules.test_rule("can_submit", request.user, application),
             "CallState": CallState,
             "Status": ApplicationStatus,

@@ -216,6 +216,39 @@ def test_role_matrix_of_a_draft_and_its_sections(client, page, who):
         assert client.get(url).status_code == 200  # the page itself, not a redirect to another
 
 
+# The sections of a call's own form on the task list (issue 16): the same matrix as the fixed ones.
+SCHEMA_PAGES = ["/applications/{pk}/section/form-basic/", "/applications/{pk}/section/form-activity/"]
+
+
+@pytest.mark.parametrize("page", SCHEMA_PAGES)
+@pytest.mark.parametrize("who", list(USERS))
+def test_role_matrix_of_the_sections_of_a_calls_own_form(client, page, who):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from applications.models import MemberRole, Membership
+    from tests.support.forms import build_version
+
+    now = timezone.now()
+    call = CallFactory(opens_at=now - dt.timedelta(days=1), closes_at=now + dt.timedelta(days=9))
+    build_version(call)
+    draft = ApplicationFactory(call=call)
+    spec = USERS[who]
+    if spec is not None:
+        role, totp = spec
+        user = UserFactory(role=role)
+        if totp:
+            enable_totp(user)
+        if role == Role.APPLICANT:
+            Membership.objects.create(organisation=draft.organisation, user=user, role=MemberRole.EDITOR)
+        client.force_login(user)
+    url = page.format(pk=draft.pk)
+    assert outcome(client, url) == APPLICANT_PAGE[who]
+    if who == "applicant":
+        assert client.get(url).status_code == 200
+
+
 def test_every_staff_and_review_view_declares_its_roles():
     """A guard against a new staff or review page without a role check."""
     from django.urls import get_resolver
