@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
     Exists,
     ExpressionWrapper,
@@ -19,7 +20,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -336,8 +337,10 @@ def audit_entries(call: Call) -> QuerySet[AuditEntry]:
     """The call's audit trail, newest first: every entry that carries the call (decisions, notices,
     awards, assignments, reviews …), and older entries written before entries carried a call,
     found by their object as before."""
-    application_ids = [str(pk) for pk in Application.objects.filter(call=call).values_list("pk", flat=True)]
-    award_ids = [str(pk) for pk in Award.objects.filter(application__call=call).values_list("pk", flat=True)]
+    # Subqueries, not lists of ids: at 10,000 applications a list of ids costs a round trip and a
+    # 10,000-parameter IN (issue 14); object_id is text, so the ids are cast.
+    application_ids = Application.objects.filter(call=call).annotate(key=Cast("pk", CharField())).values("key")
+    award_ids = Award.objects.filter(application__call=call).annotate(key=Cast("pk", CharField())).values("key")
     older = (
         Q(object_type="applications.Application", object_id__in=application_ids)
         | Q(object_type="grants.Award", object_id__in=award_ids)
