@@ -19,7 +19,7 @@ from kodoku_portal.exports import Echo, spreadsheet_safe
 from kodoku_portal.jp import JST
 from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import confirmed, refusals_to_messages
-from reviews.selectors import final_ranking_rows, ranking_basis, review_round
+from reviews.selectors import final_ranking_rows, ranked_applications, ranking_basis, review_round, rows_of
 
 from . import exports, selectors, services
 from .forms import DECISION_CHOICES, DecisionForm, DecisionWindowOverrideForm, OutsideNoticesForm, ProposalForm
@@ -38,25 +38,33 @@ def decisions_page(request, slug):
     (plain inputs named as DecisionForm expects; no form object is built per row)."""
     call = _call(slug)
     calibrate = review_round(call).use_calibration
-    rows = final_ranking_rows(call, selectors.decidable_applications(call), calibrate=calibrate)
     proposal_form = ProposalForm(request.GET or None)
     proposed = None
-    if "propose" in request.GET and proposal_form.is_valid():
-        proposed = set(
-            services.propose(
-                selectors.proposal_candidates(rows, calibrate=calibrate),
-                budget=selectors.budget_left(call),
-                balance_by=proposal_form.cleaned_data["balance_by"],
+    proposed_rows = []
+    if call.two_stage_review or "propose" in request.GET:
+        # The final ranking of two stages, or a proposal over the whole ranking: every row.
+        rows = final_ranking_rows(call, selectors.decidable_applications(call), calibrate=calibrate)
+        if "propose" in request.GET and proposal_form.is_valid():
+            proposed = set(
+                services.propose(
+                    selectors.proposal_candidates(rows, calibrate=calibrate),
+                    budget=selectors.budget_left(call),
+                    balance_by=proposal_form.cleaned_data["balance_by"],
+                )
             )
-        )
-    proposed_rows = [row for row in rows if proposed and row.application.pk in proposed]
-    paging = paginate(request, rows)
+        proposed_rows = [row for row in rows if proposed and row.application.pk in proposed]
+        paging = paginate(request, rows)
+        page_rows = paging.rows
+    else:
+        # One stage, no proposal: the stored ranking ordered and paged in the database (issue 14).
+        paging = paginate(request, ranked_applications(selectors.decidable_applications(call), calibrate=calibrate))
+        page_rows = rows_of(paging.rows, calibrate=calibrate, first_position=paging.page.start_index())
     return render(
         request,
         "grants/staff/decisions.html",
         {
             "call": call,
-            "rows": [(row, _initial(row.application)) for row in paging.rows],
+            "rows": [(row, _initial(row.application)) for row in page_rows],
             "paging": paging,
             "decision_choices": DECISION_CHOICES,
             "budget": selectors.budget_summary(call),

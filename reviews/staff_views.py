@@ -291,12 +291,17 @@ def record_conflict(request, slug):
     return redirect("review_staff:assignments", slug=slug)
 
 
-def _ranking(request, call, review_round):
+def _ranking(request, call, review_round, *, page_in_database: bool = False):
+    """The ranking's filters and options, and its rows in the order asked; ``None`` for the rows
+    when ``page_in_database`` and the page shows the default order with no lower bound (the caller
+    then pages the stored ranking in the database)."""
     filterset = RankingFilter(request.GET or None, queryset=selectors.reviewable_applications(call), call=call)
     options = RankingOptionsForm(request.GET or None)
     chosen = options.cleaned_data if options.is_valid() else {}
     sort = chosen.get("sort") or "score"
     min_score = chosen.get("min_score")
+    if page_in_database and min_score is None and sort == "score":
+        return filterset, options, None
     rows = selectors.ranking_rows(call, filterset.qs, calibrate=review_round.use_calibration)
     if min_score is not None:
         rows = [r for r in rows if r.rank and (r.calibrated if review_round.use_calibration else r.score) >= min_score]
@@ -315,8 +320,16 @@ def _ranking(request, call, review_round):
 def ranking_page(request, slug):
     call = _call(slug)
     review_round = selectors.review_round(call)
-    filterset, options, rows = _ranking(request, call, review_round)
-    paging = paginate(request, rows)
+    filterset, options, rows = _ranking(request, call, review_round, page_in_database=True)
+    if rows is None:
+        # The default order with no lower bound: ordered and paged in the database (issue 14).
+        calibrate = review_round.use_calibration
+        paging = paginate(request, selectors.ranked_applications(filterset.qs, calibrate=calibrate))
+        paging.page.object_list = selectors.rows_of(
+            paging.rows, calibrate=calibrate, first_position=paging.page.start_index()
+        )
+    else:
+        paging = paginate(request, rows)
     return render(
         request,
         "reviews/staff/ranking.html",

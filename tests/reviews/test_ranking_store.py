@@ -300,3 +300,36 @@ def test_a_page_of_the_ranking_is_ordered_and_numbered_in_the_database(call, sco
         page = selectors.rows_of(ranked[3:6], calibrate=calibrate, first_position=4)
     assert len(captured) == 1
     assert [(r.position, r.application.pk) for r in page] == [(r.position, r.application.pk) for r in everything[3:6]]
+
+
+@pytest.mark.parametrize("calibrate", [False, True])
+@pytest.mark.parametrize("page", ["review/ranking", "decisions"])
+def test_the_default_ranking_and_decisions_pages_read_one_page_of_the_stored_ranking(
+    client, call, scored, staff, monkeypatch, calibrate, page
+):
+    """In the default order (no lower bound, no proposal, one stage) the ranking and decisions pages
+    order and slice the stored ranking in the database: page 2 shows the ranking's rows 4 to 6 with
+    their positions, and the whole ranking is never built (issue 14)."""
+    import functools
+
+    import grants.staff_views
+    import reviews.staff_views
+    from kodoku_portal.paging import paginate
+
+    services.round_configure(call=call, reviewers_per_application=3, use_calibration=calibrate, default_due_at=None)
+    whole = selectors.ranking_rows(call, selectors.reviewable_applications(call), calibrate=calibrate)
+    expected = [(row.position, row.application.receipt_number) for row in whole[3:6]]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the whole ranking was built for one page")
+
+    monkeypatch.setattr(selectors, "ranking_rows", refuse)
+    monkeypatch.setattr(grants.staff_views, "final_ranking_rows", refuse)
+    for module in (reviews.staff_views, grants.staff_views):
+        monkeypatch.setattr(module, "paginate", functools.partial(paginate, per_page=3))
+    client.force_login(staff)
+    html = client.get(f"/staff/calls/{call.slug}/{page}/?page=2").content.decode()
+    shown = re.findall(rf"{call.receipt_prefix}-\d{{4}}", html)
+    assert list(dict.fromkeys(shown)) == [receipt for _position, receipt in expected]
+    for position, receipt in expected:
+        assert position is not None and re.search(rf">\s*{position}\s*<", html), (position, receipt)
