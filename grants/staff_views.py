@@ -129,23 +129,33 @@ def accept_proposal(request, slug):
     return redirect("grants:decisions", slug=slug)
 
 
+def _confirmed_form(request, form_class, unconfirmed: str) -> dict | None:
+    """The cleaned data of a staff action's form whose consequence was confirmed (the checkbox,
+    checked on the server); None after saying what is missing."""
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return None
+    if not confirmed(request):
+        messages.error(request, unconfirmed)
+        return None
+    return form.cleaned_data
+
+
 @require_POST
 @staff_only
 @refusals_to_messages("grants:decisions")
 def allow_decisions_before_close(request, slug):
     """Decisions wait until the call closes; staff may allow them earlier, giving the reason."""
     call = _call(slug)
-    form = DecisionWindowOverrideForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    data = _confirmed_form(
+        request,
+        DecisionWindowOverrideForm,
+        _("Tick the box to confirm: decisions will be recorded while organisations may still apply."),
+    )
+    if data is None:
         return redirect("grants:decisions", slug=slug)
-    if not confirmed(request):
-        messages.error(
-            request,
-            _("Tick the box to confirm: decisions will be recorded while organisations may still apply."),
-        )
-        return redirect("grants:decisions", slug=slug)
-    services.decisions_allow_before_close(call=call, by=request.user, reason=form.cleaned_data["reason"])
+    services.decisions_allow_before_close(call=call, by=request.user, reason=data["reason"])
     messages.success(request, _("Decisions on this call may now be recorded before it closes."))
     return redirect("grants:decisions", slug=slug)
 
@@ -175,22 +185,17 @@ def notices_page(request, slug):
 def record_outside_notices(request, slug):
     """A past round imported as decided: record that its notices were sent outside the portal."""
     call = _call(slug)
-    form = OutsideNoticesForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect("grants:notices", slug=slug)
-    if not confirmed(request):
-        messages.error(
-            request,
-            _(
-                "Tick the box to confirm: the portal will send these organisations no notice, "
-                "and their decisions are shown to them."
-            ),
-        )
-        return redirect("grants:notices", slug=slug)
-    entry = services.notices_record_outside(
-        call=call, by=request.user, note=form.cleaned_data["note"], sent_on=form.cleaned_data["sent_on"]
+    data = _confirmed_form(
+        request,
+        OutsideNoticesForm,
+        _(
+            "Tick the box to confirm: the portal will send these organisations no notice, "
+            "and their decisions are shown to them."
+        ),
     )
+    if data is None:
+        return redirect("grants:notices", slug=slug)
+    entry = services.notices_record_outside(call=call, by=request.user, note=data["note"], sent_on=data["sent_on"])
     messages.success(
         request,
         _("Recorded: the notices of %(n)d application(s) were sent outside the portal.")
