@@ -46,7 +46,10 @@ REQUIRED_ORGANISATION = (
 
 # A local government names the department in charge instead of a representative (its profile form
 # does not ask for one: applications/forms.py, static/js/organisation-form.js).
-LOCAL_GOVERNMENT_ONLY = (("department", gettext_noop("department in charge")),)
+LOCAL_GOVERNMENT_ONLY = (
+    ("local_government_code", gettext_noop("local government code (団体コード)")),
+    ("department", gettext_noop("department in charge")),
+)
 NOT_ASKED_OF_LOCAL_GOVERNMENTS = frozenset({"representative_title", "representative_name"})
 
 

@@ -92,11 +92,11 @@ class OrganisationForm(CleanInputFormMixin, forms.ModelForm):
             self.errors.pop("corporate_number", None)
             return cleaned
         if applicant_type is not None:
-            if cleaned.get("local_government_code"):
-                self.add_error(
-                    "local_government_code",
-                    _("Only a local government has a local government code (団体コード); leave it empty."),
-                )
+            # Only a local government has a 団体コード and names a department: for any other body the
+            # two fields are hidden (static/js/organisation-form.js) and emptied here, so a profile
+            # whose type changed from 地方公共団体 keeps no code it can no longer see.
+            cleaned["local_government_code"] = ""
+            cleaned["department"] = ""
             for name in ("prefecture", "representative_title", "representative_name"):
                 if not cleaned.get(name) and name not in self.errors:
                     self.add_error(name, forms.Field.default_error_messages["required"])

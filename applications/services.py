@@ -657,12 +657,16 @@ def application_submit(*, application_id: int, user: User, now: dt.datetime | No
     application.submitted_at = now
     application.submitted_by = user
     application.updated_by = user
+    # A submission is shown under the form version it was submitted with, even when no answer of
+    # that form was ever saved (every field optional or hidden): never under a later one.
+    if application.form_version_id is None:
+        application.form_version = answer_store.version_for(application)
     change_state(
         application,
         ApplicationStatus.SUBMITTED,
         by=user,
         action="application_submitted",
-        update_fields=["receipt_number", "submitted_at", "submitted_by", "updated_by"],
+        update_fields=["receipt_number", "submitted_at", "submitted_by", "updated_by", "form_version"],
         after={"receipt_number": application.receipt_number},
         mails=_receipt_mails(application, user),
     )

@@ -341,7 +341,8 @@ def organisation_by_pick(call: Call, value: str) -> Organisation:
     number of its application to ``call``; 404 otherwise."""
     value = normalise_code(value or "")
     if value.isdecimal() and len(value) < 19:
-        return get_object_or_404(Organisation, pk=int(value))
+        # An id only names an organisation that applied to this call (a typed "0001" is no receipt).
+        return get_object_or_404(Organisation.objects.filter(applications__call=call).distinct(), pk=int(value))
     return get_object_or_404(Organisation, applications__call=call, applications__receipt_number=value or None)
 
 

@@ -141,11 +141,28 @@ ORGANISATION_SUMMARY = (
 )
 
 
+LOCAL_GOVERNMENT_SUMMARY = (
+    "name",
+    "applicant_type",
+    "local_government_code",
+    "corporate_number",
+    "department",
+    "postal_code",
+    "prefecture",
+    "address",
+    "contact_name",
+    "phone",
+    "email",
+)
+
+
 def _organisation_rows(organisation) -> list[tuple[str, str]]:
-    """The profile as the organisation's own form labels it (団体情報 summarises, never edits)."""
+    """The profile as the organisation's own form labels it (団体情報 summarises, never edits); a
+    local government's names its 団体コード and department instead of a representative."""
     labels = OrganisationForm.base_fields
     rows = []
-    for name in ORGANISATION_SUMMARY:
+    local = organisation.applicant_type.is_local_government
+    for name in LOCAL_GOVERNMENT_SUMMARY if local else ORGANISATION_SUMMARY:
         display = getattr(organisation, f"get_{name}_display", None)
         value = display() if display else getattr(organisation, name)
         rows.append((labels[name].label, "" if value is None else str(value)))

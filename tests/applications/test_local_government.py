@@ -173,8 +173,38 @@ def test_other_bodies_give_no_code_but_a_representative(client, types):
     response = client.post("/organisations/new/", data, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     errors = response.context["form"].errors
-    assert "Only a local government" in errors["local_government_code"][0]
-    assert set(errors) >= {"prefecture", "representative_title", "representative_name"}
+    assert set(errors) == {"prefecture", "representative_title", "representative_name"}
+    # The code field is hidden for any other body: whatever it still holds is emptied, not refused.
+    data.update(prefecture="13", representative_title="理事長", representative_name="代表 太郎")
+    assert client.post("/organisations/new/", data).status_code == 302
+    assert Organisation.objects.get().local_government_code == ""
+
+
+def test_a_local_government_changed_to_another_type_keeps_no_code(client, types):
+    user = UserFactory(role=Role.APPLICANT)
+    client.force_login(user)
+    assert client.post("/organisations/new/", local_profile(types)).status_code == 302
+    organisation = Organisation.objects.get()
+    profile = local_profile(
+        types,
+        applicant_type=types["npo"].pk,
+        corporate_number="4011001098993",
+        prefecture="13",
+        representative_title="理事長",
+        representative_name="代表 太郎",
+    )
+    response = client.post(f"/organisations/{organisation.pk}/", profile)
+    assert response.status_code == 302, response.context["form"].errors
+    organisation.refresh_from_db()
+    assert (organisation.local_government_code, organisation.department) == ("", "")
+    assert organisation.corporate_number == "4011001098993"
+
+
+def test_a_local_government_without_its_code_cannot_submit(types):
+    from applications.checks import required_organisation_fields
+
+    organisation = Organisation.objects.create(name="旧登録の市", applicant_type=types["local"], prefecture="01")
+    assert "local_government_code" in dict(required_organisation_fields(organisation))
 
 
 def test_the_service_derives_and_refuses_like_the_form(types):

@@ -266,9 +266,9 @@ def test_submit_runs_a_fixed_small_number_of_queries(client, filled, member, npo
     first = save_complete(ApplicationFactory(call=filled.call, organisation=other, title=""), other_member)
     application_submit(application_id=first.pk, user=other_member)
     client.force_login(member)
-    # Counted with the test's savepoints (8 of them): 26 (25 before the call's own form was
-    # checked, issue 16), was 30 before issue 14.
-    with django_assert_max_num_queries(26):
+    # Counted with the test's savepoints (8 of them): 27 (25 before the call's own form was
+    # checked and its version recorded with the submission, issue 16), was 30 before issue 14.
+    with django_assert_max_num_queries(27):
         response = client.post(f"/applications/{filled.pk}/submit/")
     assert response.status_code == 302
     filled.refresh_from_db()

@@ -360,3 +360,17 @@ def test_a_local_government_is_not_asked_for_a_representative_but_for_its_depart
     city.save(update_fields=["department"])
     application.organisation.refresh_from_db()
     assert not [p for p in problems_of(application) if p.field == "organisation"]
+
+
+def test_a_submission_keeps_the_form_version_even_without_an_answer(complete_draft, member, open_call):
+    """A form of optional fields only: submitted without one answer saved, the application still
+    records the version it was submitted under, and a later version does not take its place."""
+    from tests.support.forms import build_version
+
+    first = build_version(open_call, [("extra", "補足", [{"key": "note", "kind": "short_text", "label": "備考"}])])
+    assert complete_draft.form_version_id is None
+    submitted = application_submit(application_id=complete_draft.pk, user=member)
+    assert submitted.form_version_id == first.pk
+    build_version(open_call, [("extra", "補足", [{"key": "memo", "kind": "short_text", "label": "メモ"}])])
+    submitted.refresh_from_db()
+    assert submitted.form_version_id == first.pk

@@ -180,3 +180,19 @@ def test_ticks_on_one_page_of_the_shortlist_leave_the_other_pages_alone(client, 
     ticked = next(pk for pk in shown if pk != on_page)
     client.post(f"/staff/calls/{call.slug}/review/interview/shortlist/", {"shown": shown, "application": [ticked]})
     assert set(Shortlisting.objects.values_list("application_id", flat=True)) == {ticked, elsewhere}
+
+
+def test_a_conflict_names_an_organisation_of_this_call_only(reviewing, call):
+    """A bare number picked on the conflict form is an organisation's id only among those that
+    applied to this call (a typed "0001" never names another call's organisation)."""
+    from django.http import Http404
+
+    from reviews.selectors import organisation_by_pick
+    from tests.factories import ApplicationFactory
+
+    mine = submitted(call, 1)[0].organisation
+    elsewhere = ApplicationFactory().organisation
+    assert organisation_by_pick(call, str(mine.pk)) == mine
+    assert organisation_by_pick(call, "".join(chr(ord(c) + 0xFEE0) for c in str(mine.pk))) == mine  # full-width
+    with pytest.raises(Http404):
+        organisation_by_pick(call, str(elsewhere.pk))
