@@ -317,36 +317,11 @@ def application_save_draft(
             # The refusal codes are the reasons a save is kept aside ("not_draft", "closed").
             reason, message = RefusedSaveReason(refusal.code), refusal.message
         elif application.version != base_version:
-            reason, message = (
-                RefusedSaveReason.CONFLICT,
-                _(
-                    "Another member saved this application after you opened it. Your text was not "
-                    "saved over theirs: compare both versions and choose what to keep."
-                ),
-            )
+            reason, message = RefusedSaveReason.CONFLICT, _conflict_message()
         else:
             reason = None
         if reason is not None:
-            # Keep what was typed. Further refused saves from the same page update the same record,
-            # so the member finds the latest text in one place.
-            refused = (
-                RefusedSave.objects.filter(
-                    application=application,
-                    user=user,
-                    reason=reason,
-                    based_on_version=base_version,
-                    dismissed_at__isnull=True,
-                )
-                .order_by("-created_at")
-                .first()
-            )
-            if refused is None:
-                refused = RefusedSave.objects.create(
-                    application=application, user=user, reason=reason, based_on_version=base_version, data=raw
-                )
-            else:
-                refused.data = raw
-                refused.save(update_fields=["data"])
+            refused = _keep_refused(application, user, reason, base_version, raw)
             return SaveOutcome(False, application.version, reason, message, refused)
 
         changes = _draft_changes(application, fields, budget_lines)
@@ -358,6 +333,38 @@ def application_save_draft(
         if budget_lines is not None:
             _budget_lines_store(application.pk, budget_lines)
         return SaveOutcome(True, application.version, requested_amount=application.requested_amount)
+
+
+def _conflict_message() -> str:
+    return _(
+        "Another member saved this application after you opened it. Your text was not "
+        "saved over theirs: compare both versions and choose what to keep."
+    )
+
+
+def _keep_refused(
+    application: Application, user: User | None, reason: str, base_version: int, raw: dict[str, Any]
+) -> RefusedSave:
+    """Keep what was typed in a save that was refused. Further refused saves from the same page
+    update the same record, so the member finds the latest text in one place."""
+    refused = (
+        RefusedSave.objects.filter(
+            application=application,
+            user=user,
+            reason=reason,
+            based_on_version=base_version,
+            dismissed_at__isnull=True,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if refused is None:
+        return RefusedSave.objects.create(
+            application=application, user=user, reason=reason, based_on_version=base_version, data=raw
+        )
+    refused.data = raw
+    refused.save(update_fields=["data"])
+    return refused
 
 
 def _draft_changes(stored: Application, fields: dict[str, Any], budget_lines: list[BudgetLineInput] | None) -> dict:
@@ -463,10 +470,17 @@ def _budget_lines_store(application_id: int, lines: list[BudgetLineInput]) -> No
 
 @dataclass
 class AnswersOutcome:
-    """``saved``: the section's answers were stored; else ``form`` carries the errors (nothing written)."""
+    """``saved``: the section's answers were stored (``version``: the application's version now);
+    else ``refused`` keeps what was typed (another member saved first, the call closed, no longer
+    a draft: ``reason`` and ``message`` say which) or, when it is None, ``form`` carries the errors.
+    Nothing is written but the kept text."""
 
     saved: bool
-    form: SchemaSectionForm
+    form: SchemaSectionForm | None
+    version: int = 0
+    reason: str = ""
+    message: str = ""
+    refused: RefusedSave | None = None
 
 
 def _lock_draft_of_member(application: Application, user: User | None, now: dt.datetime | None) -> Application:
@@ -488,21 +502,39 @@ def answers_save(
     data: dict[str, Any],
     *,
     by: User | None,
+    base_version: int | None = None,
+    raw: dict[str, Any] | None = None,
     now: dt.datetime | None = None,
 ) -> AnswersOutcome:
     """Validate and store the answers of one section of the call's form (posted ``data``, the form's
     prefix ``schema``). Only this section's shown fields are written: other sections' answers, and
-    the stored answer of a field hidden by its condition, stay as they are. Refused like a draft
-    save (not a member, no longer a draft, the call closed); a section of another version than the
-    application's is refused too. The first save fixes the application's version."""
-    locked = _lock_draft_of_member(application, by, now)
+    the stored answer of a field hidden by its condition, stay as they are. A section of another
+    version than the application's is refused. The first save fixes the application's version.
+
+    As a draft save (``application_save_draft``): ``base_version`` is the application's version
+    the page was opened on (None: the system, which checks none). A save that changes an answer
+    raises the application's version; one based on an older version (another member saved since),
+    or made when the call has closed or the application is no longer a draft, is not written:
+    ``raw`` (what was typed) is kept as a ``RefusedSave`` to compare and copy from. Not being a
+    member is refused outright."""
+    if by is not None and not is_member(by, application):
+        raise Refused(_("You are not a member of this organisation."), code="forbidden")
+    locked = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application.pk)
+    refusal = draft_refusal(locked, now or timezone.now())  # the clock after the lock, as for a draft save
+    if refusal is not None or (base_version is not None and locked.version != base_version):
+        if base_version is None:
+            raise refusal
+        reason = RefusedSaveReason(refusal.code) if refusal is not None else RefusedSaveReason.CONFLICT
+        message = refusal.message if refusal is not None else _conflict_message()
+        kept = _keep_refused(locked, by, reason, base_version, {**(raw or {}), "schema_section": [section.key]})
+        return AnswersOutcome(False, None, locked.version, reason, message, kept)
     version = answer_store.version_for(locked)
     if version is None or section.version_id != version.pk:
         raise Refused(_("This part of the form belongs to another version of the form."), code="other_version")
     stored = {answer.field_key: answer for answer in answer_store.answers_of(locked)}
     form = answer_store.section_form_for(locked, version, section, data=data, answers=stored.values())
     if not form.is_valid():
-        return AnswersOutcome(False, form)
+        return AnswersOutcome(False, form, locked.version)
     kinds = {item.key: item.kind for item in form.items}
     created, changed = [], []
     for key, value in form.answers_to_save().items():
@@ -531,8 +563,12 @@ def answers_save(
     if locked.form_version_id is None or created or changed:
         locked.form_version = version
         locked.updated_by = by
-        locked.save(update_fields=["form_version", "updated_by", "updated_at"])
-    return AnswersOutcome(True, form)
+        fields = ["form_version", "updated_by", "updated_at"]
+        if created or changed:
+            locked.version += 1
+            fields.append("version")
+        locked.save(update_fields=fields)
+    return AnswersOutcome(True, form, locked.version)
 
 
 @transaction.atomic

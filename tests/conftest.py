@@ -6,9 +6,15 @@ import os
 import pytest
 from django.core.management.commands import flush
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from kodoku_portal.append_only import maintenance
 from kodoku_portal.celery import app as celery_app
+
+# Property tests judge what is computed, never how fast: a loaded machine (CI's two cores, a
+# worker beside) must not fail one on Hypothesis's 200 ms per-example deadline.
+hypothesis_settings.register_profile("portal", deadline=None)
+hypothesis_settings.load_profile("portal")
 
 # live_server runs in a thread beside sync Playwright, which owns an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

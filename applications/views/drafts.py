@@ -248,6 +248,9 @@ def application_section(request, pk, key):
         return redirect("applications:detail", pk=pk)
     if not section.has_page:
         return redirect(section.url(application))
+    if section.kind == sections.SCHEMA and request.method == "POST":
+        # The save itself judges the deadline and the status, and keeps what was typed when it refuses.
+        return _schema_section(request, application, section, entries)
     if not rules.test_rule("can_edit_draft", request.user, application):
         return redirect("applications:detail", pk=pk)
     if section.kind == sections.SCHEMA:
@@ -264,8 +267,18 @@ def _schema_section(request, application, section, entries):
     status = sections.form_status_of(application)
     form = None
     if request.method == "POST":
+        base_version = _posted_version(request.POST)
+        if base_version is None:
+            return _stale_page(request, application, section)
         try:
-            outcome = services.answers_save(application, section.form_section, request.POST, by=request.user)
+            outcome = services.answers_save(
+                application,
+                section.form_section,
+                request.POST,
+                by=request.user,
+                base_version=base_version,
+                raw=_raw(request.POST),
+            )
         except Refused as refused:
             if _wants_json(request):
                 return JsonResponse({"saved": False, "reason": refused.code, "message": refused.message}, status=409)
@@ -278,7 +291,7 @@ def _schema_section(request, application, section, entries):
                 return JsonResponse(
                     {
                         "saved": True,
-                        "version": application.version,
+                        "version": outcome.version,
                         "saved_at": format_datetime(timezone.now()),
                         "message": message,
                     }
@@ -286,6 +299,21 @@ def _schema_section(request, application, section, entries):
             messages.success(request, message)
             application._form_status = None  # what is shown (and so 前へ / 次へ) may have changed
             return redirect(_after_save(application, section, request.POST.get("go")))
+        if outcome.refused is not None:
+            compare_url = reverse("applications:refused_save", args=[application.pk, outcome.refused.pk])
+            if _wants_json(request):
+                return JsonResponse(
+                    {
+                        "saved": False,
+                        "reason": outcome.reason,
+                        "message": outcome.message,
+                        "version": outcome.version,
+                        "compare_url": compare_url,
+                    },
+                    status=409,
+                )
+            messages.error(request, outcome.message)
+            return redirect(compare_url)
         form = outcome.form
         errors = {form.add_prefix(name): [str(e) for e in errs] for name, errs in form.errors.items()}
         message = _("Not saved: please correct the highlighted fields. Your text is still on this page.")
@@ -307,6 +335,22 @@ def _schema_section(request, application, section, entries):
         ),
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _posted_version(post) -> int | None:
+    """The application's version the page was opened on (its hidden ``version`` field)."""
+    value = post.get("version", "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _stale_page(request, application, section):
+    """A save without the page's version (a page from elsewhere or tampered with): not saved, and
+    the member is told to open the page again (nothing they typed is judged against a guess)."""
+    message = _("Not saved: this page is out of date. Open the section again and re-enter your changes.")
+    if _wants_json(request):
+        return JsonResponse({"saved": False, "reason": "invalid", "message": message, "errors": {}}, status=400)
+    messages.error(request, message)
+    return redirect(section.url(application))
 
 
 def _raw(post) -> dict:
@@ -423,15 +467,20 @@ def refused_save(request, pk, refused_pk):
         services.refused_save_dismiss(refused=refused)
         messages.info(request, _("The unsaved text was removed from the list."))
         return redirect("applications:detail", pk=pk)
-    # A save of one section kept only that section's fields: compare those (and its budget lines).
-    section = sections.form_section((refused.data.get("section") or [""])[-1])
-    form = ApplicationForm(instance=application, call=application.call, fields=section and section.fields)
-    rows = []
-    for name, field in form.fields.items():
-        if name == "version":
-            continue
-        current, typed = _display(field, form[name].value()), _display(field, refused.data.get(name, []))
-        rows.append({"label": field.label, "current": current, "typed": typed, "differs": current != typed})
+    schema_key = (refused.data.get("schema_section") or [""])[-1]
+    if schema_key:
+        # A section of the call's own form: compare its fields, as the form names them.
+        section, rows = None, _schema_rows(application, schema_key, refused.data)
+    else:
+        # A save of one section kept only that section's fields: compare those (and its budget lines).
+        section = sections.form_section((refused.data.get("section") or [""])[-1])
+        form = ApplicationForm(instance=application, call=application.call, fields=section and section.fields)
+        rows = []
+        for name, field in form.fields.items():
+            if name == "version":
+                continue
+            current, typed = _display(field, form[name].value()), _display(field, refused.data.get(name, []))
+            rows.append({"label": field.label, "current": current, "typed": typed, "differs": current != typed})
     return render(
         request,
         "applications/refused_save.html",
@@ -439,12 +488,41 @@ def refused_save(request, pk, refused_pk):
             "application": application,
             "refused": refused,
             "rows": rows,
-            "with_budget": section is None or section.budget,
+            "with_budget": not schema_key and (section is None or section.budget),
             "saved_lines": list(application.budget_lines.all()),
             "typed_lines": _typed_budget_lines(refused.data),
             "editable": rules.test_rule("can_edit_draft", request.user, application),
         },
     )
+
+
+def _schema_rows(application, key: str, data: dict) -> list[dict]:
+    """Field by field, the stored answer and what was typed, of one section of the call's form
+    (its section in the application's version; none when the version no longer has it)."""
+    status = sections.form_status_of(application)
+    section = next((state.section for state in status.states if state.section.key == key), None)
+    if section is None:
+        return []
+    form = answer_store.section_form_for(application, status.version, section, answers=status.answers)
+    rows = []
+    for name, field in form.fields.items():
+        stored, posted = form[name].value(), data.get(form.add_prefix(name), [])
+        current, typed = _display(field, stored), _display(field, posted)
+        differs = _comparable(field, stored) != _comparable(field, posted)
+        rows.append({"label": field.label, "current": current, "typed": typed, "differs": differs})
+    return rows
+
+
+def _comparable(field, value):
+    """A value as its field reads it (「800,000」 and 「800000」 are one amount), else as text."""
+    values = value if isinstance(value, list) else [value]
+    values = [v for v in values if v not in (None, "")]
+    if isinstance(field, forms.MultipleChoiceField):
+        return sorted(str(v) for v in values)
+    try:
+        return field.to_python(str(values[-1]) if values else "")
+    except ValidationError:
+        return str(values[-1])
 
 
 def _typed_budget_lines(data: dict) -> list[dict]:
@@ -468,6 +546,9 @@ def _display(field, value) -> str:
     values = [v for v in values if v not in (None, "")]
     if isinstance(field, forms.MultipleChoiceField):
         labels = dict(field.choices)
+        return join_list(labels.get(str(v), v) for v in values)
+    if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+        labels = {str(k): v for k, v in field.choices}
         return join_list(labels.get(str(v), v) for v in values)
     if isinstance(field, forms.ModelChoiceField):
         labels = {str(k): v for k, v in field.choices}

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
@@ -18,6 +19,7 @@ from applications.documents import receipt_pdf
 from applications.models import Answer, ApplicationStatus
 from applications.services import answers_save, application_submit
 from calls.models import FormField
+from kodoku_portal.jp import join_list
 from kodoku_portal.workflow import Refused
 from tests.factories import UserFactory, enable_totp
 from tests.support.forms import build_version
@@ -106,6 +108,12 @@ def url(application, key=""):
     return f"/applications/{application.pk}/section/{key}/" if key else f"/applications/{application.pk}/"
 
 
+def post_section(client, application, key, data, **kwargs):
+    """POST a section's page as its form does: with the application's version it was opened on."""
+    application.refresh_from_db(fields=["version"])
+    return client.post(url(application, key), {"version": str(application.version), **data}, **kwargs)
+
+
 def states(client, application):
     html = client.get(url(application)).content.decode()
     found = re.findall(r'data-testid="task-([\w-]+)">.*?data-testid="task-state">([^<]+)<', html, flags=re.S)
@@ -140,7 +148,7 @@ def test_a_schema_section_page_renders_its_fields_inside_the_section_layout(app_
 
 
 def test_saving_without_javascript_stores_the_answers_and_moves_on(app_client, draft, version):
-    response = app_client.post(url(draft, "form-menu"), {"schema-menu": ["a", "b"], "go": "next"})
+    response = post_section(app_client, draft, "form-menu", {"schema-menu": ["a", "b"], "go": "next"})
     assert response.status_code == 302
     assert response["Location"] == url(draft, "form-plan")  # now needed
     assert stored(draft)["menu"].choices == ["a", "b"]
@@ -149,7 +157,7 @@ def test_saving_without_javascript_stores_the_answers_and_moves_on(app_client, d
 
 
 def test_a_section_whose_every_field_is_hidden_is_skipped_by_previous_and_next(app_client, draft, version):
-    response = app_client.post(url(draft, "form-menu"), {"schema-menu": ["c"], "go": "next"})
+    response = post_section(app_client, draft, "form-menu", {"schema-menu": ["c"], "go": "next"})
     assert response["Location"] == url(draft, "budget")
     response = app_client.get(url(draft, "budget"))
     assert response.context["previous"].key == "form-menu"
@@ -160,15 +168,21 @@ def test_a_section_whose_every_field_is_hidden_is_skipped_by_previous_and_next(a
 
 def test_autosave_of_a_schema_section_answers_json(app_client, draft, version):
     headers = {"X-Autosave": "1", "Accept": "application/json"}
-    response = app_client.post(url(draft, "form-menu"), {"schema-menu": ["a"]}, headers=headers)
+    response = post_section(app_client, draft, "form-menu", {"schema-menu": ["a"]}, headers=headers)
     assert response.status_code == 200 and response.json()["saved"] is True
-    response = app_client.post(
-        url(draft, "form-plan"), {"schema-a_plan": "週2回", "schema-a_total": "１，０００，０００円"}, headers=headers
+    response = post_section(
+        app_client,
+        draft,
+        "form-plan",
+        {"schema-a_plan": "週2回", "schema-a_total": "１，０００，０００円"},
+        headers=headers,
     )
     assert response.json()["saved"] is True
     assert stored(draft)["a_total"].number == 1_000_000
-    response = app_client.post(
-        url(draft, "form-plan"),
+    response = post_section(
+        app_client,
+        draft,
+        "form-plan",
         {"schema-a_plan": "週2回", "schema-a_total": "1000000", "schema-a_requested": "600000"},
         headers=headers,
     )
@@ -179,18 +193,18 @@ def test_autosave_of_a_schema_section_answers_json(app_client, draft, version):
 
 
 def test_an_invalid_plain_save_shows_the_page_again_with_the_errors(app_client, draft, version):
-    response = app_client.post(url(draft, "form-menu"), {"go": "next"})
+    response = post_section(app_client, draft, "form-menu", {"go": "next"})
     assert response.status_code == 400
     assert "invalid-feedback" in response.content.decode()
     assert not stored(draft)
 
 
 def test_a_hidden_field_is_neither_required_nor_lost(app_client, draft, version):
-    app_client.post(url(draft, "form-menu"), {"schema-menu": ["a"]})
-    app_client.post(url(draft, "form-plan"), {"schema-a_plan": "居場所の計画", "schema-a_total": "800000"})
+    post_section(app_client, draft, "form-menu", {"schema-menu": ["a"]})
+    post_section(app_client, draft, "form-plan", {"schema-a_plan": "居場所の計画", "schema-a_total": "800000"})
     # The applicant now chooses only b: the plan of a is hidden, its answers kept.
-    app_client.post(url(draft, "form-menu"), {"schema-menu": ["b"]})
-    response = app_client.post(url(draft, "form-plan"), {"schema-b_plan": "相談の計画", "go": "list"})
+    post_section(app_client, draft, "form-menu", {"schema-menu": ["b"]})
+    response = post_section(app_client, draft, "form-plan", {"schema-b_plan": "相談の計画", "go": "list"})
     assert response.status_code == 302, response.content.decode()
     rows = stored(draft)
     assert rows["a_plan"].text == "居場所の計画" and rows["a_total"].number == 800_000
@@ -374,3 +388,95 @@ def test_a_submission_keeps_the_form_version_even_without_an_answer(complete_dra
     build_version(open_call, [("extra", "補足", [{"key": "memo", "kind": "short_text", "label": "メモ"}])])
     submitted.refresh_from_db()
     assert submitted.form_version_id == first.pk
+
+
+# --- two members, one section: the later save never overwrites the earlier one ---------------------
+
+
+@pytest.fixture
+def colleague(organisation):
+    from applications.models import MemberRole, Membership
+    # (imported here: the module's own imports serve the tests above)
+
+    user = UserFactory(role=Role.APPLICANT)
+    Membership.objects.create(organisation=organisation, user=user, role=MemberRole.EDITOR)
+    return user
+
+
+AUTOSAVE = {"X-Autosave": "1", "Accept": "application/json"}
+
+
+def test_an_autosave_answers_the_new_version_and_the_next_save_builds_on_it(app_client, draft, version):
+    opened = draft.version
+    response = app_client.post(
+        url(draft, "form-menu"), {"version": str(opened), "schema-menu": ["a"]}, headers=AUTOSAVE
+    )
+    assert response.status_code == 200 and response.json()["version"] == opened + 1
+    draft.refresh_from_db()
+    assert draft.version == opened + 1
+    response = app_client.post(
+        url(draft, "form-menu"), {"version": str(opened + 1), "schema-menu": ["a", "b"]}, headers=AUTOSAVE
+    )
+    assert response.json()["saved"] is True and response.json()["version"] == opened + 2
+    # A save that changes nothing keeps the version (nothing new for another member to overwrite).
+    response = app_client.post(
+        url(draft, "form-menu"), {"version": str(opened + 2), "schema-menu": ["a", "b"]}, headers=AUTOSAVE
+    )
+    assert response.json()["version"] == opened + 2
+
+
+def test_a_save_based_on_an_older_version_is_kept_aside_not_written(client, app_client, draft, version, colleague):
+    from applications.models import RefusedSave, RefusedSaveReason
+
+    opened = draft.version  # both members open the menu section on this version
+    mine = app_client.post(url(draft, "form-menu"), {"version": str(opened), "schema-menu": ["a"]}, headers=AUTOSAVE)
+    assert mine.json()["saved"] is True
+    other = Client()
+    other.force_login(colleague)
+    theirs = other.post(url(draft, "form-menu"), {"version": str(opened), "schema-menu": ["b", "c"]}, headers=AUTOSAVE)
+    assert theirs.status_code == 409
+    body = theirs.json()
+    assert body["saved"] is False and body["reason"] == "conflict" and body["version"] == opened + 1
+    assert stored(draft)["menu"].choices == ["a"]  # the first save stands
+    kept = RefusedSave.objects.get(application=draft, user=colleague)
+    assert kept.reason == RefusedSaveReason.CONFLICT and kept.based_on_version == opened
+    assert kept.data["schema-menu"] == ["b", "c"] and kept.data["schema_section"] == ["menu"]
+    # The colleague compares both: the stored answer and what they chose, by the choices' labels.
+    page = other.get(body["compare_url"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    saved, typed = re.search(
+        r'<tr class="differs"><th scope="row">メニュー.*?<td[^>]*>(.*?)</td><td[^>]*>(.*?)</td>', html, flags=re.S
+    ).groups()
+    assert (saved, typed) == ("居場所づくり", join_list(["相談支援", "広報"]))
+    # Without JavaScript the same refusal leads to the comparison page.
+    plain = other.post(url(draft, "form-menu"), {"version": str(opened), "schema-menu": ["c"]})
+    assert plain.status_code == 302 and plain["Location"] == body["compare_url"]
+    assert stored(draft)["menu"].choices == ["a"]
+
+
+def test_a_save_after_the_call_closed_keeps_what_was_typed(app_client, draft, version):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from applications.models import RefusedSave, RefusedSaveReason
+
+    opened = draft.version
+    draft.call.closes_at = timezone.now() - dt.timedelta(minutes=1)
+    draft.call.save(update_fields=["closes_at"])
+    response = app_client.post(
+        url(draft, "form-menu"), {"version": str(opened), "schema-menu": ["a"]}, headers=AUTOSAVE
+    )
+    assert response.status_code == 409 and response.json()["reason"] == "closed"
+    kept = RefusedSave.objects.get(application=draft)
+    assert kept.reason == RefusedSaveReason.CLOSED and kept.data["schema-menu"] == ["a"]
+    assert not stored(draft)
+
+
+def test_a_save_without_the_pages_version_is_not_written(app_client, draft, version):
+    response = app_client.post(url(draft, "form-menu"), {"schema-menu": ["a"]}, headers=AUTOSAVE)
+    assert response.status_code == 400 and response.json()["saved"] is False
+    response = app_client.post(url(draft, "form-menu"), {"version": "x", "schema-menu": ["a"], "go": "next"})
+    assert response.status_code == 302 and response["Location"] == url(draft, "form-menu")
+    assert not stored(draft)
