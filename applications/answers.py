@@ -44,7 +44,7 @@ LIST_KINDS = frozenset({FieldKind.MULTI_CHOICE, FieldKind.PREFECTURES})
 
 # What a field's definition is compared on when two versions are compared.
 _COMPARED = ("section_key", "kind", "label", "label_en", "help_text", "required", "max_length", "choices",
-             "condition_field", "condition_operator", "condition_value", "share_of")  # fmt: skip
+             "condition_field", "condition_operator", "condition_value", "share_of", "in_summaries")  # fmt: skip
 
 
 def version_with_fields(version_id: int) -> FormVersion:
@@ -294,12 +294,18 @@ class AnswerRow:
     label: str
     value: str
     hidden: bool  # hidden by its condition: kept, not used
+    in_summaries: bool = True  # also on the receipt (FormField.in_summaries)
 
 
 @dataclass(frozen=True)
 class SectionAnswers:
     section: FormSection
     rows: list[AnswerRow]
+
+    @property
+    def receipt_rows(self) -> list[AnswerRow]:
+        """What the receipt (受付票) shows of the section: the answers in summaries, not hidden."""
+        return [row for row in self.rows if row.in_summaries and not row.hidden]
 
 
 @dataclass(frozen=True)
@@ -329,6 +335,7 @@ def answers_for_display(application: Application) -> ApplicationAnswers:
                     item.localized_label,
                     display_value(item, values.get(item.key), attachments),
                     hidden=item.key not in shown,
+                    in_summaries=item.in_summaries,
                 )
                 for item in fields
                 if item.section_id == section.pk
@@ -337,6 +344,24 @@ def answers_for_display(application: Application) -> ApplicationAnswers:
         for section in version.ordered_sections()
     ]
     return ApplicationAnswers(version, sections, earlier_answers(version, answers))
+
+
+def stored_by_key(answers: Iterable[Answer]) -> dict[str, Any]:
+    """Every answer with content as stored, key → its value in the column that holds it (the
+    reviewers' dossier keeps them so, whatever the version shows)."""
+    values: dict[str, Any] = {}
+    for answer in answers:
+        if answer.text:
+            values[answer.field_key] = answer.text
+        elif answer.number is not None:
+            values[answer.field_key] = answer.number
+        elif answer.date is not None:
+            values[answer.field_key] = answer.date
+        elif answer.choices:
+            values[answer.field_key] = list(answer.choices)
+        elif answer.attachment_id is not None:
+            values[answer.field_key] = answer.attachment_id
+    return values
 
 
 # --- for the applicant's task list: one entry per schema section --------------------------------

@@ -24,12 +24,6 @@ CORPORATE_NUMBER_UNEXPECTED = "unexpected"
 REQUIRED_TEXT = (
     ("title", gettext_noop("Project name")),
     ("summary", gettext_noop("Summary")),
-    ("purpose", gettext_noop("Purpose")),
-    ("target_people", gettext_noop("Target people")),
-    ("activities", gettext_noop("Activities")),
-    ("structure", gettext_noop("Project structure")),
-    ("expected_results", gettext_noop("Expected results and indicators")),
-    ("schedule", gettext_noop("Schedule")),
 )
 
 REQUIRED_ORGANISATION = (

@@ -148,13 +148,6 @@ class ApplicationForm(CleanInputFormMixin, forms.ModelForm):
         fields = DRAFT_FIELDS
         widgets = {
             "summary": forms.Textarea(attrs={"rows": 5}),
-            "purpose": forms.Textarea(attrs={"rows": 4}),
-            "target_people": forms.Textarea(attrs={"rows": 3}),
-            "activities": forms.Textarea(attrs={"rows": 6}),
-            "structure": forms.Textarea(attrs={"rows": 4}),
-            "partners": forms.Textarea(attrs={"rows": 3}),
-            "expected_results": forms.Textarea(attrs={"rows": 4}),
-            "schedule": forms.Textarea(attrs={"rows": 4}),
             "area_reason": forms.Textarea(attrs={"rows": 3}),
             "period_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "period_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

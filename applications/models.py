@@ -164,13 +164,8 @@ class Application(models.Model):
     area_description = models.CharField(_("project area as written"), max_length=200, blank=True)
     # Why a project below the call's area rule should still be considered (原則 is not a refusal).
     area_reason = LimitedTextField(_("reason for a smaller project area"), blank=True, max_length=LONG_TEXT_MAX)
-    purpose = LimitedTextField(_("purpose"), blank=True, max_length=LONG_TEXT_MAX)
-    target_people = LimitedTextField(_("target people"), blank=True, max_length=LONG_TEXT_MAX)
-    activities = LimitedTextField(_("activities"), blank=True, max_length=LONG_TEXT_MAX)
-    structure = LimitedTextField(_("project structure"), blank=True, max_length=LONG_TEXT_MAX)
-    partners = LimitedTextField(_("partners (連携先)"), blank=True, max_length=LONG_TEXT_MAX)
-    expected_results = LimitedTextField(_("expected results and indicators"), blank=True, max_length=LONG_TEXT_MAX)
-    schedule = LimitedTextField(_("schedule"), blank=True, max_length=LONG_TEXT_MAX)
+    # 目的, 対象者, 事業内容, 実施体制, 連携先, 期待される成果, スケジュール: answers to the call's form
+    # (section 事業の内容, calls/standard_form.py), no longer columns (migration 0012).
     period_start = models.DateField(_("project starts"), null=True, blank=True)
     period_end = models.DateField(_("project ends"), null=True, blank=True)
     # Sum of the budget lines, kept by the service that saves them.

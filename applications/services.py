@@ -24,6 +24,7 @@ from accounts.models import User
 from calls.form_builder import SchemaSectionForm
 from calls.models import Call, FormSection
 from calls.services import published_version
+from calls.standard_form import PROJECT_SECTION_KEY
 from kodoku_portal.jp import join_list
 from kodoku_portal.normalise import local_government_corporate_number, normalise_local_government_code
 from kodoku_portal.outbox import Mail, enqueue
@@ -239,13 +240,6 @@ DRAFT_FIELDS = (
     "theme",
     "title",
     "summary",
-    "purpose",
-    "target_people",
-    "activities",
-    "structure",
-    "partners",
-    "expected_results",
-    "schedule",
     "area_nationwide",
     "area_prefectures",
     "area_reason",
@@ -569,6 +563,20 @@ def answers_save(
             fields.append("version")
         locked.save(update_fields=fields)
     return AnswersOutcome(True, form, locked.version)
+
+
+def project_answers_save(
+    application: Application, texts: dict[str, str], *, by: User | None, now: dt.datetime | None = None
+) -> AnswersOutcome:
+    """Answer the project questions (事業の内容, calls/standard_form.py) of the application's form
+    version at once, key → text (the demo data, imports, tests); validated and stored by
+    ``answers_save``. Refused when the version has no such section."""
+    version = answer_store.version_for(application)
+    section = version.sections.filter(key=PROJECT_SECTION_KEY).first() if version is not None else None
+    if section is None:
+        raise Refused(_("This call's form does not ask the project questions."), code="no_form")
+    data = {f"schema-{key}": text for key, text in texts.items()}
+    return answers_save(application, section, data, by=by, now=now)
 
 
 @transaction.atomic

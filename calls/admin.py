@@ -12,6 +12,7 @@ from kodoku_portal.workflow import Refused
 
 from . import services
 from .models import ApplicantType, Call, CallQuestion, FormField, FormSection, FormVersion, Programme, Theme
+from .standard_form import add_project_section
 
 
 @admin.register(ApplicantType)
@@ -140,7 +141,7 @@ class FormFieldInline(_DraftOnlyInline, admin.StackedInline):
     fk_name = "version"
     extra = 0
     fieldsets = (
-        (None, {"fields": (("section", "order"), ("key", "kind", "required"), ("label", "label_en"))}),
+        (None, {"fields": (("section", "order"), ("key", "kind", "required", "in_summaries"), ("label", "label_en"))}),
         (_("Help and limits"), {"fields": ("help_text", "help_text_en", "max_length", "choices", "share_of")}),
         (_("Shown only when"), {"fields": (("condition_field", "condition_operator", "condition_value"),)}),
     )
@@ -164,7 +165,7 @@ class FormVersionAdmin(admin.ModelAdmin):
     readonly_fields = ("call", "number", "status", "published_at", "preview_link", "problems")
     fields = ("call", "number", "status", "published_at", "note", "preview_link", "problems")
     inlines = [FormSectionInline, FormFieldInline]
-    actions = ["validate_versions", "publish_versions", "start_new_draft"]
+    actions = ["validate_versions", "publish_versions", "start_new_draft", "add_project_questions"]
 
     def has_add_permission(self, request):
         return False  # a version is started from its call (action) or from the newest version (action)
@@ -217,6 +218,20 @@ class FormVersionAdmin(admin.ModelAdmin):
                     self.message_user(request, f"{version}: {message}", messages.ERROR)
             else:
                 self.message_user(request, gettext("Published %(version)s.") % {"version": version}, messages.SUCCESS)
+
+    @admin.action(description=_("Add the NPO model survey's project questions (事業の内容) to the selected drafts"))
+    def add_project_questions(self, request, queryset):
+        for version in queryset.select_related("call"):
+            if not version.is_draft:
+                self.message_user(
+                    request,
+                    gettext("%(version)s is published: make a new draft and add the questions to it.")
+                    % {"version": version},
+                    messages.ERROR,
+                )
+                continue
+            add_project_section(version)
+            self.message_user(request, gettext("%(version)s asks the project questions first.") % {"version": version})
 
     @admin.action(description=_("Start a new draft version (a copy of the newest)"))
     def start_new_draft(self, request, queryset):

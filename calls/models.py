@@ -584,6 +584,14 @@ class FormField(_FrozenWithVersion):
         ),
     )
 
+    # The receipt (受付票) and the adoption list (採択一覧 CSV/XLSX) show the answer; long narratives
+    # shown on screens only are False (calls/standard_form.py).
+    in_summaries = models.BooleanField(
+        _("on the receipt and in the adoption list"),
+        default=True,
+        help_text=_("Shown on the receipt and as a column of the adoption list's CSV/XLSX, besides the screens."),
+    )
+
     class Meta:
         ordering = ("version", "section__order", "order", "key")
         verbose_name = _("form field")

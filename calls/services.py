@@ -75,6 +75,7 @@ def form_version_draft(call: Call, *, by: User | None) -> FormVersion:
                         "condition_operator",
                         "condition_value",
                         "share_of",
+                        "in_summaries",
                     )
                 },
             )

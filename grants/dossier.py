@@ -34,7 +34,9 @@ from django.db.models.fields.files import FieldFile
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from applications import answers as answer_store
 from applications.models import Application
+from calls.standard_form import PROJECT_KEYS, PROJECT_SECTION_KEY
 from kodoku_portal.audit import describe
 from kodoku_portal.jp import JST
 from kodoku_portal.models import AuditEntry
@@ -150,6 +152,7 @@ def dossier_applications(*, submitted_only: bool = True):
         )
         .prefetch_related(
             "budget_lines",
+            "answers",
             "attachments__uploaded_by",
             "refused_saves",
             Prefetch(
@@ -269,10 +272,25 @@ def application_parts(queryset, *, chunk: int = CHUNK) -> Iterator[Part]:
             yield from _parts_of(application, entries[application.pk], conflicts[application.organisation_id])
 
 
+def _project_answers(application: Application) -> dict:
+    """The answers to the project questions (事業の内容, calls/standard_form.py) as stored: "" for none."""
+    stored = answer_store.stored_by_key(application.answers.all())
+    return {key: stored.get(key, "") for key in PROJECT_KEYS}
+
+
 def _summary_pdf(application: Application) -> Callable[[], bytes]:
     def make() -> bytes:
         with translation.override("ja"):
-            html = render_to_string("pdf/dossier_summary.html", {"application": application})
+            display = answer_store.answers_for_display(application)
+            html = render_to_string(
+                "pdf/dossier_summary.html",
+                {
+                    "application": application,
+                    "project": _project_answers(application),
+                    # The call's own sections besides the project questions (e.g. the 交付金's menu).
+                    "other_sections": [part for part in display.sections if part.section.key != PROJECT_SECTION_KEY],
+                },
+            )
         return render_pdf(html)
 
     return make
@@ -287,7 +305,10 @@ def _parts_of(application: Application, entries: list[AuditEntry], conflicts: li
         root + "application/application.json",
         _json(
             {
-                "application": row(application, area_display=application.area_display),
+                # The project questions with the application, as when they were its columns ("" for none).
+                "application": row(application, area_display=application.area_display, **_project_answers(application)),
+                # Every answer to the call's form, by its key.
+                "answers": answer_store.stored_by_key(application.answers.all()),
                 "call": {"id": application.call_id, "title": application.call.title, "slug": application.call.slug},
                 "theme": str(application.theme) if application.theme else None,
                 "organisation": row(organisation, applicant_type_name=organisation.applicant_type.name),

@@ -55,7 +55,7 @@ TEXT_FORMAT = "@"
 CHUNK_SIZE = 1000  # rows fetched from the database at a time
 CSV_ROWS_PER_CHUNK = 200  # rows per piece of the streamed CSV
 
-# Only what the columns need: an application's long texts (purpose, activities, …) stay in the database.
+# Only what the columns need (the answers to the call's form that are in summaries come with ``with_answers``).
 _FIELDS = (
     "receipt_number",
     "title",
@@ -127,7 +127,8 @@ class FormColumns:
 
 
 def form_columns(call) -> FormColumns | None:
-    """The call's form version whose fields are the extra columns (None: the call has no form)."""
+    """The call's form version and its fields in summaries, the extra columns (None: no form, or none of
+    its fields is in summaries)."""
     versions = FormVersion.objects.filter(call=call)
     version = (
         versions.filter(status=FormVersionStatus.PUBLISHED).first()
@@ -136,7 +137,10 @@ def form_columns(call) -> FormColumns | None:
     if version is None:
         return None
     version = answer_store.version_with_fields(version.pk)
-    return FormColumns(version, version.ordered_fields(), schema_of(version).fields)
+    fields = [item for item in version.ordered_fields() if item.in_summaries]
+    if not fields:
+        return None
+    return FormColumns(version, fields, schema_of(version).fields)
 
 
 def _row(application, form: FormColumns | None = None) -> list:

@@ -11,13 +11,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from applications.models import Application, ApplicationStatus, Attachment, Membership, Organisation
+from applications.models import Answer, Application, ApplicationStatus, Attachment, Membership, Organisation
 from calls.models import Call
+from calls.standard_form import PARTNERS_KEY
 from kodoku_portal.jp import join_list
 from kodoku_portal.workflow import Refused, change_state, record
 
@@ -673,7 +675,12 @@ def _application_rows(applications: QuerySet[Application]) -> list[integrity.App
         "organisation__representative_name",
         "organisation__address",
         "organisation__phone",
-        "partners",
+        "partners_written",
+    )
+    # The partners are an answer to the call's form (calls/standard_form.py), read in the same query.
+    partners = Answer.objects.filter(application=OuterRef("pk"), field_key=PARTNERS_KEY).values("text")[:1]
+    applications = applications.annotate(
+        partners_written=Coalesce(Subquery(partners), Value(""), output_field=models.TextField())
     )
     return [integrity.ApplicationRow(*row) for row in applications.order_by("id").values_list(*fields)]
 

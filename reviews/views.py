@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required, role_required_or_404
+from applications.answers import answers_for_display
 from applications.attachment_files import attachment_response
 from kodoku_portal.paging import paginate
 from kodoku_portal.views_support import refusals_to_messages
@@ -95,6 +96,8 @@ def assignment_detail(request, pk):
         {
             "assignment": assignment,
             "application": application,
+            # The answers to the call's form (the project questions, and a call's own sections).
+            "schema_answers": answers_for_display(application),
             "review": review,
             "review_round": review_round,
             "form": form,

@@ -16,7 +16,9 @@ from django.utils import timezone
 from accounts.models import User
 from applications import services as application_services
 from applications.models import Application, ApplicationStatus, BudgetCategory, MemberRole, Membership, Organisation
-from calls.models import ApplicantType, Call
+from calls.models import ApplicantType, Call, FormVersion
+from calls.services import form_version_publish
+from calls.standard_form import add_project_section
 from kodoku_portal.jp import JST
 
 from .. import grant_steps, money_steps, report_steps, services
@@ -56,6 +58,9 @@ def _call(npo_defaults: dict, eligible: list[ApplicantType]) -> Call:
         }
     )
     call.eligible_types.set(eligible)
+    version = FormVersion.objects.create(call=call, number=1, note="デモデータ")
+    add_project_section(version)
+    form_version_publish(version, by=None)
     return call
 
 
@@ -77,13 +82,6 @@ def _apply(
             "theme": call.themes.order_by("number").first(),
             "title": title,
             "summary": "地域の居場所づくりを通じて、孤独・孤立の予防に取り組みます（デモ用の架空の事業）。",
-            "purpose": "ゆるやかなつながりの場をつくる",
-            "target_people": "地域の住民",
-            "activities": "月2回の交流会と相談会",
-            "structure": "理事3名、ボランティア10名",
-            "partners": "社会福祉協議会",
-            "expected_results": "参加者 延べ1,000人",
-            "schedule": "7月開始、2月報告",
             "area_prefectures": [organisation.prefecture],
             "period_start": period[0],
             "period_end": period[1],
@@ -93,6 +91,12 @@ def _apply(
             application_services.BudgetLineInput(BudgetCategory.RENTAL, "会場借料", 1, rental),
             application_services.BudgetLineInput(BudgetCategory.SUPPLIES, "消耗品", 1, amount - honoraria - rental),
         ],
+    )
+    application_services.project_answers_save(
+        application,
+        {**data.PROJECT_ANSWERS, "purpose": "ゆるやかなつながりの場をつくる", "activities": "月2回の交流会と相談会"},
+        by=user,
+        now=SUBMITTED_AT,
     )
     application_services.application_submit(application_id=application.pk, user=user, now=SUBMITTED_AT)
     return Application.objects.get(pk=application.pk)

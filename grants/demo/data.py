@@ -65,6 +65,15 @@ PROGRAMMES = {
     },
 }
 
+# The fictional demo applications' answers to the project questions (calls/standard_form.py).
+PROJECT_ANSWERS = {
+    "target_people": "地域の住民",
+    "structure": "理事3名、ボランティア10名",
+    "partners": "社会福祉協議会",
+    "expected_results": "参加者 延べ1,000人",
+    "schedule": "7月開始、2月報告",
+}
+
 NPO_MODEL_SUMMARY = (
     "NPO法人や社会福祉法人等の非営利団体を対象として、日常生活環境での緩やかなつながりや居場所づくりに関する"
     "先駆的な取組への支援を行い(上限200万円)、そのプロセスや成果を取りまとめ、全国展開を図ります。"

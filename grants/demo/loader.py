@@ -28,6 +28,7 @@ from calls.models import (
     Theme,
 )
 from calls.services import form_version_publish
+from calls.standard_form import add_project_section
 from kodoku_portal.jp import JST
 
 from . import data
@@ -93,6 +94,12 @@ def _call(slug: str, defaults: dict, eligible: list[ApplicantType], report: Seed
     return call, created
 
 
+def seed_forms(report: SeedReport) -> None:
+    """Every call without a form asks the project questions (its form's version 1)."""
+    for call in Call.objects.filter(form_versions__isnull=True).order_by("pk"):
+        _application_form(call, report=report)
+
+
 def _themes(call: Call, themes) -> None:
     for number, title, title_en, examples in themes:
         Theme.objects.get_or_create(
@@ -100,9 +107,9 @@ def _themes(call: Call, themes) -> None:
         )
 
 
-def _application_form(call: Call, sections, fields, report: SeedReport) -> None:
-    """The call's application form as its first published version (once: a call that has a form
-    keeps it)."""
+def _application_form(call: Call, sections=(), fields=(), report: SeedReport | None = None) -> None:
+    """The call's application form as its first published version: the project questions
+    (calls/standard_form.py), then ``sections`` (once: a call that has a form keeps it)."""
     if call.form_versions.exists():
         return
     version = FormVersion.objects.create(call=call, number=1, note="デモデータ")
@@ -112,8 +119,10 @@ def _application_form(call: Call, sections, fields, report: SeedReport) -> None:
     for order, values in enumerate(fields, start=1):
         values = dict(values)
         FormField.objects.create(version=version, section=by_key[values.pop("section")], order=order, **values)
+    add_project_section(version)  # every call asks the NPO model survey's project questions first
     form_version_publish(version, by=None)
-    report.created.append(f"application form of {call.slug}")
+    if report is not None:
+        report.created.append(f"application form of {call.slug}")
 
 
 def _npo_model_defaults(programme: Programme) -> dict:
@@ -398,13 +407,6 @@ def seed_practice_review(users: dict[str, User], report: SeedReport, *, now: dt.
                 "theme": practice.themes.get(number=theme),
                 "title": title,
                 "summary": summary,
-                "purpose": summary,
-                "target_people": "地域の住民",
-                "activities": summary,
-                "structure": "理事3名、ボランティア10名",
-                "partners": "社会福祉協議会",
-                "expected_results": "参加者 延べ1,000人",
-                "schedule": "7月開始、2月報告",
                 "area_prefectures": area,
                 "period_start": dt.date(2025, 7, 1),
                 "period_end": dt.date(2026, 2, 28),
@@ -415,6 +417,13 @@ def seed_practice_review(users: dict[str, User], report: SeedReport, *, now: dt.
                     BudgetCategory.RENTAL, "会場借料", 1, amount - 10 * (amount // 20)
                 ),
             ],
+        )
+        application_services.project_answers_save(
+            # (by the system: the demo's submitter is not a member of these fictional organisations)
+            application,
+            {**data.PROJECT_ANSWERS, "purpose": summary, "activities": summary},
+            by=None,
+            now=now,
         )
         application_services.application_submit(application_id=application.pk, user=submitter, now=now)
     review_services.review_round_for(call=practice)
@@ -503,6 +512,7 @@ def _seed_demo(*, now: dt.datetime | None = None) -> SeedReport:
     report = SeedReport()
     now = now or timezone.now()
     seed_calls(report, now=now)
+    seed_forms(report)
     users = seed_users(report)
     seed_demo_organisation(users, report)
     seed_demo_local_government(users, report)

@@ -13,8 +13,10 @@ what it says:
 - ``exports``: each call's adoption list as CSV text.
 
 ``tests/applications/data/npo_form_before.json`` is this snapshot taken on the code before the NPO
-form's questions moved into the form schema (commit 3fd1e93); ``test_npo_form_migration`` takes it
-again after the migration and compares.
+form's questions moved into the form schema (commit 3fd1e93, in a ``django_db(transaction=True)``
+test right after ``seed_demo()``, as ``test_npo_form_migration`` takes it again after the
+migration and compares). Dates with a time of day are the moments the demo was loaded: the
+comparison leaves them out (``without_moments``).
 """
 
 from __future__ import annotations
@@ -160,3 +162,19 @@ def snapshot() -> dict:
     for call in Call.objects.order_by("slug"):
         result["exports"][call.slug] = "".join(exports.stream_csv(call))
     return result
+
+
+# A date with a time of day on a page is the moment something was done (decided, notified, …):
+# the demo does it when it is loaded, so it differs between two loads; the dates of the project do not.
+_MOMENT = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日（.）\s?\d{1,2}:\d{2}")
+
+
+def without_moments(data):
+    """``data`` (a snapshot, or a part of one) with every date-and-time of day as 「（日時）」."""
+    if isinstance(data, str):
+        return _MOMENT.sub("（日時）", data)
+    if isinstance(data, list):
+        return [without_moments(item) for item in data]
+    if isinstance(data, dict):
+        return {key: without_moments(value) for key, value in data.items()}
+    return data
