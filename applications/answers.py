@@ -315,13 +315,38 @@ class ApplicationAnswers:
     earlier: list[EarlierAnswer]
 
 
-def answers_for_display(application: Application) -> ApplicationAnswers:
+class VersionCache:
+    """``version_for`` over many applications (a dossier of a whole call): each call's version in
+    use and each version with its sections and fields read once."""
+
+    def __init__(self) -> None:
+        self._in_use: dict[int, int | None] = {}
+        self._versions: dict[int, FormVersion] = {}
+
+    def version_for(self, application: Application) -> FormVersion | None:
+        version_id = application.form_version_id
+        if version_id is None:
+            if application.call_id not in self._in_use:
+                current = published_version(application.call)
+                self._in_use[application.call_id] = current.pk if current is not None else None
+            version_id = self._in_use[application.call_id]
+        if version_id is None:
+            return None
+        if version_id not in self._versions:
+            self._versions[version_id] = version_with_fields(version_id)
+        return self._versions[version_id]
+
+
+def answers_for_display(
+    application: Application, *, versions: VersionCache | None = None, answers: list[Answer] | None = None
+) -> ApplicationAnswers:
     """Every answer of the application under its own version (``version_for``), section by
-    section, with the answers kept from an earlier version (``templates/applications/_schema_answers.html``)."""
-    version = version_for(application)
+    section, with the answers kept from an earlier version (``templates/applications/_schema_answers.html``).
+    ``versions`` and ``answers`` (e.g. prefetched) spare the queries when many are drawn."""
+    version = versions.version_for(application) if versions is not None else version_for(application)
     if version is None:
         return ApplicationAnswers(None, [], [])
-    answers = answers_of(application)
+    answers = answers_of(application) if answers is None else answers
     values = stored_values(version, answers)
     attachments = {answer.attachment_id: answer.attachment.original_name for answer in answers if answer.attachment_id}
     shown = visible_keys(schema_of(version).fields, values)

@@ -106,12 +106,6 @@ def dockerfile_settings() -> tuple[int, list[str]]:
 COMPLETE = {
     "title": "事業",
     "summary": "概要",
-    "purpose": "目的",
-    "target_people": "対象",
-    "activities": "活動",
-    "structure": "体制",
-    "expected_results": "成果",
-    "schedule": "予定",
     "area_prefectures": ["13"],
     "period_start": dt.date(2025, 7, 1),
     "period_end": dt.date(2026, 2, 1),

@@ -46,13 +46,16 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from applications.models import (  # noqa: E402
+    Answer,
     Application,
     ApplicationStatus,
     MemberRole,
     Membership,
     Organisation,
 )
-from calls.models import ApplicantType, Call, Programme, Theme  # noqa: E402
+from calls.models import ApplicantType, Call, FormVersion, Programme, Theme  # noqa: E402
+from calls.services import form_version_publish  # noqa: E402
+from calls.standard_form import add_project_section  # noqa: E402
 from kodoku_portal.jp import JST  # noqa: E402
 from reviews.models import (  # noqa: E402
     Assignment,
@@ -83,6 +86,9 @@ def seed_base():
         receipt_prefix="PG",
     )
     call.eligible_types.set([npo])
+    version = FormVersion.objects.create(call=call, number=1)
+    add_project_section(version)  # the project questions, answered below (as every call asks them)
+    form_version_publish(version, by=None)
     themes = [Theme.objects.create(call=call, number=n, title=f"テーマ{n}") for n in range(1, 5)]
     ReviewRound.objects.create(call=call, phase=ReviewPhase.SHARED, reviewers_per_application=2)
     criteria = [
@@ -97,7 +103,15 @@ def seed_base():
         User.objects.create(email=f"reviewer{n}@example.jp", full_name=f"審査員{n}", role=Role.REVIEWER)
         for n in range(1, 10)
     ]
-    return {"npo": npo, "call": call, "themes": themes, "criteria": criteria, "users": users, "others": others}
+    return {
+        "npo": npo,
+        "call": call,
+        "version": version,
+        "themes": themes,
+        "criteria": criteria,
+        "users": users,
+        "others": others,
+    }
 
 
 def grow(base, start: int, stop: int) -> None:
@@ -127,8 +141,6 @@ def grow(base, start: int, stop: int) -> None:
                 theme=base["themes"][n % 4],
                 title=f"地域のつながりづくり事業 {n}",
                 summary="概要。" * 200,
-                purpose="目的。" * 300,
-                activities="活動。" * 300,
                 area_prefectures=[PREFECTURES[n % 47], PREFECTURES[(n + 1) % 47]],
                 requested_amount=1_000_000 + (n % 100) * 10_000,
                 status=ApplicationStatus.SUBMITTED,
@@ -136,6 +148,11 @@ def grow(base, start: int, stop: int) -> None:
                 submitted_at=now,
             )
             for n, organisation in zip(numbers, organisations, strict=True)
+        )
+        Answer.objects.bulk_create(
+            Answer(application=application, field_key=key, form_version=base["version"], text=text)
+            for application in applications
+            for key, text in (("purpose", "目的。" * 300), ("activities", "活動。" * 300))
         )
         assignments = []
         for n, application in zip(numbers, applications, strict=True):

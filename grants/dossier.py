@@ -254,6 +254,7 @@ def owners_of(applications: list[Application]) -> dict[tuple[str, str], int]:
 
 def application_parts(queryset, *, chunk: int = CHUNK) -> Iterator[Part]:
     """Every file of the dossiers of ``queryset``'s applications (from ``dossier_applications()``)."""
+    versions = answer_store.VersionCache()  # each call's form read once, whatever the number of applications
     for applications in _chunks(queryset, chunk):
         owners = owners_of(applications)
         entries: dict[int, list[AuditEntry]] = defaultdict(list)
@@ -269,7 +270,7 @@ def application_parts(queryset, *, chunk: int = CHUNK) -> Iterator[Part]:
         ).select_related("reviewer"):
             conflicts[declaration.organisation_id].append(declaration)
         for application in applications:
-            yield from _parts_of(application, entries[application.pk], conflicts[application.organisation_id])
+            yield from _parts_of(application, entries[application.pk], conflicts[application.organisation_id], versions)
 
 
 def _project_answers(application: Application) -> dict:
@@ -278,10 +279,14 @@ def _project_answers(application: Application) -> dict:
     return {key: stored.get(key, "") for key in PROJECT_KEYS}
 
 
-def _summary_pdf(application: Application) -> Callable[[], bytes]:
+def _summary_pdf(application: Application, versions: answer_store.VersionCache | None = None) -> Callable[[], bytes]:
+    versions = versions or answer_store.VersionCache()
+
     def make() -> bytes:
         with translation.override("ja"):
-            display = answer_store.answers_for_display(application)
+            display = answer_store.answers_for_display(
+                application, versions=versions, answers=list(application.answers.all())
+            )
             html = render_to_string(
                 "pdf/dossier_summary.html",
                 {
@@ -296,11 +301,16 @@ def _summary_pdf(application: Application) -> Callable[[], bytes]:
     return make
 
 
-def _parts_of(application: Application, entries: list[AuditEntry], conflicts: list) -> Iterator[Part]:
+def _parts_of(
+    application: Application,
+    entries: list[AuditEntry],
+    conflicts: list,
+    versions: answer_store.VersionCache | None = None,
+) -> Iterator[Part]:
     root = folder_name(application) + "/"
     organisation = application.organisation
     # The application as submitted.
-    yield Part(root + "application/summary.pdf", make=_summary_pdf(application))
+    yield Part(root + "application/summary.pdf", make=_summary_pdf(application, versions))
     yield Part(
         root + "application/application.json",
         _json(

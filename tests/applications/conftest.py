@@ -90,13 +90,6 @@ def outsider(npo_type):
 COMPLETE_FIELDS = {
     "title": "まちの縁側カフェ",
     "summary": "高齢者と子どもが気軽に集える居場所をつくります。",
-    "purpose": "地域のゆるやかなつながりをつくる。",
-    "target_people": "地域の高齢者、子育て世帯",
-    "activities": "週2回のカフェ、月1回の講習会",
-    "structure": "理事3名、ボランティア10名",
-    "partners": "社会福祉協議会",
-    "expected_results": "参加者数 延べ1,000人",
-    "schedule": "7月開始、2月報告",
     "area_prefectures": ["13"],
     "area_nationwide": False,
     "area_reason": "",

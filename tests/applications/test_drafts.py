@@ -161,18 +161,18 @@ def test_a_tampered_version_is_a_refused_save_not_a_server_error(client, draft, 
 
 def test_an_oversized_text_is_refused_with_a_message_and_nothing_saved(client, draft, member):
     client.force_login(member)
-    response = autosave(client, draft, title="新しい事業名", purpose="あ" * 10_001)
+    response = autosave(client, draft, title="新しい事業名", area_reason="あ" * 10_001)
     assert response.status_code == 400
-    assert response.json()["errors"]["purpose"][0]
+    assert response.json()["errors"]["area_reason"][0]
     draft.refresh_from_db()
-    assert (draft.title, draft.purpose) == ("", "")
-    assert autosave(client, draft, purpose="あ" * 10_000).status_code == 200
+    assert (draft.title, draft.area_reason) == ("", "")
+    assert autosave(client, draft, area_reason="あ" * 10_000).status_code == 200
 
 
 def test_control_characters_and_bidi_overrides_are_not_stored(client, draft, member):
     client.force_login(member)
     typed = "見守り\u202e活動\x07です\n二行目\tタブ"
-    assert autosave(client, draft, purpose=typed, title="事業\u2066名\u2069").status_code == 200
+    assert autosave(client, draft, area_reason=typed, title="事業\u2066名\u2069").status_code == 200
     draft.refresh_from_db()
-    assert draft.purpose == "見守り活動です\n二行目\tタブ"
+    assert draft.area_reason == "見守り活動です\n二行目\tタブ"
     assert draft.title == "事業名"

@@ -160,11 +160,15 @@ def test_the_pages_show_the_decision_only_once_disclosed(client, open_call, orga
 
 
 def test_a_refused_submission_comes_back_to_the_preview_with_every_reason(client, draft, member):
+    from tests.support.forms import project_version
+
+    project_version(draft.call)  # the call asks the project questions (事業の内容)
     client.force_login(member)
     response = client.post(f"/applications/{draft.pk}/submit/", follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert response.redirect_chain == [(f"/applications/{draft.pk}/preview/", 302)]
     errors = [str(m) for m in response.context["messages"]]
-    assert len(errors) >= 8  # one message per missing item
+    assert len(errors) >= 7  # one message per missing item, one for the project questions
+    assert any(error.startswith("About the project") and "Purpose" in error for error in errors)
     draft.refresh_from_db()
     assert draft.status == ApplicationStatus.DRAFT
 

@@ -104,7 +104,7 @@ def test_an_autosave_changing_one_field_runs_at_most_8_queries_and_writes_that_f
     updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
     assert len(updates) == 1  # the application only: no budget line written
     assert '"title"' in updates[0]
-    assert '"summary"' not in updates[0] and '"purpose"' not in updates[0]
+    assert '"summary"' not in updates[0] and '"area_reason"' not in updates[0]
     assert not [q for q in captured.captured_queries if q["sql"].startswith(("DELETE", "INSERT"))]
     filled.refresh_from_db()
     assert filled.title == "新しい事業名"
@@ -281,11 +281,11 @@ def test_length_checks_of_excluded_texts_are_skipped_and_the_others_still_checke
 
     from applications.models import length_checks
 
-    assert set(length_checks().values()) >= {"summary", "purpose", "schedule"}
+    assert set(length_checks().values()) >= {"summary", "area_reason"}
     draft.summary = "あ" * 10_001
     with pytest.raises(ValidationError):
         draft.validate_constraints()  # the database's LENGTH check, asked as Django does
     draft.validate_constraints(exclude={"summary"})  # left out: skipped, as Django would
-    draft.purpose = "い" * 10_001
+    draft.area_reason = "い" * 10_001
     with pytest.raises(ValidationError):
-        draft.validate_constraints(exclude={"summary"})  # the purpose is still checked
+        draft.validate_constraints(exclude={"summary"})  # the reason is still checked

@@ -271,7 +271,7 @@ def test_the_navigation_buttons_save_first_then_go(client, filled, member, key, 
     client.force_login(member)
     data = section_data(filled, key)
     if key == "content":
-        data["purpose"] = "移動の前に保存される目的"
+        data["summary"] = "移動の前に保存される概要"
     else:
         data["budget-0-quantity"] = "4"
     if go:
@@ -281,7 +281,7 @@ def test_the_navigation_buttons_save_first_then_go(client, filled, member, key, 
     assert response["Location"] == f"/applications/{filled.pk}/{target}"
     filled.refresh_from_db()
     if key == "content":
-        assert filled.purpose == "移動の前に保存される目的"
+        assert filled.summary == "移動の前に保存される概要"
     else:
         assert filled.requested_amount == 40_000 + 5_000 + 3_000
 

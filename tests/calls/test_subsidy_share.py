@@ -75,10 +75,12 @@ def test_the_practice_kofukin_call_takes_applications_with_its_own_form():
     assert version is not None and version.call.is_open and version.call.is_practice
     assert [t.code for t in version.call.eligible_types.all()] == ["local-government"]
     assert validate(schema_of(version)) == []
+    # The project questions first (as every call asks them), then the 交付金's menu and plans.
+    assert [section.key for section in version.ordered_sections()] == ["project", "menu", "plan"]
     menu = version.fields.get(key="menu")
     assert [label for _value, label, _en in menu.choice_list()] == data.KOFUKIN_MENU
     # Each menu item's plan is asked only when the item is chosen, its amount within the rate.
-    plan = version.ordered_sections()[1]
+    plan = next(section for section in version.ordered_sections() if section.key == "plan")
     form = section_form(
         version,
         plan,

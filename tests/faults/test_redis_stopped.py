@@ -159,7 +159,7 @@ def test_redis_stopped_during_autosave_the_draft_is_saved(own_redis, draft, memb
     data = {
         "version": str(draft.version),
         "title": "見守りカフェ",
-        "purpose": "地域の居場所づくり",
+        "summary": "地域の居場所づくり",
         "budget-TOTAL_FORMS": "0",
         "budget-INITIAL_FORMS": "0",
         "budget-MIN_NUM_FORMS": "0",
@@ -169,7 +169,7 @@ def test_redis_stopped_during_autosave_the_draft_is_saved(own_redis, draft, memb
         response = client.post(f"/applications/{draft.pk}/save/", data, HTTP_X_AUTOSAVE="1")
     assert response.status_code == 200 and response.json()["saved"] is True
     draft.refresh_from_db()
-    assert (draft.title, draft.purpose, draft.version) == (
+    assert (draft.title, draft.summary, draft.version) == (
         "見守りカフェ",
         "地域の居場所づくり",
         int(data["version"]) + 1,

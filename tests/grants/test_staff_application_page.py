@@ -27,6 +27,7 @@ from tests.factories import (
     UserFactory,
     enable_totp,
 )
+from tests.support.forms import answer_project, project_version
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +78,11 @@ def reviewed_application(staff, *, n_reviews=3, n_files=2, call=None, receipt="F
         receipt_number=receipt,
         title="縁側カフェ事業",
         summary="商店街の空き店舗で縁側カフェを開く。",
-        partners="商店街振興組合",
         area_prefectures=["13"],
         area_reason="区内の商店街に密着して行うため。",
         requested_amount=300_000,
     )
+    answer_project(application, project_version(call), partners="商店街振興組合")
     BudgetLine.objects.create(
         application=application,
         position=0,

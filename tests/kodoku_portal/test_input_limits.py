@@ -64,10 +64,10 @@ def test_every_text_column_has_a_limit_in_the_database():
 def test_the_database_refuses_a_text_over_its_limit_whatever_path_writes_it():
     application = ApplicationFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
-        type(application).objects.filter(pk=application.pk).update(purpose="あ" * (LONG_TEXT_MAX + 1))
-    type(application).objects.filter(pk=application.pk).update(purpose="あ" * LONG_TEXT_MAX)
+        type(application).objects.filter(pk=application.pk).update(area_reason="あ" * (LONG_TEXT_MAX + 1))
+    type(application).objects.filter(pk=application.pk).update(area_reason="あ" * LONG_TEXT_MAX)
     application.refresh_from_db()
-    assert len(application.purpose) == LONG_TEXT_MAX
+    assert len(application.area_reason) == LONG_TEXT_MAX
 
 
 def _form_classes():

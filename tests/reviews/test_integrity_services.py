@@ -307,3 +307,19 @@ def test_a_flag_assigned_anyway_keeps_its_reason_when_its_finding_goes(flagged, 
     services.affiliation_remove(affiliation=reviewer.affiliations.get(), by=reviewer)
     flag = IntegrityFlag.objects.get()
     assert flag.override_reason == "本人確認済み"
+
+
+def test_a_partner_named_in_the_answers_to_the_project_questions_flags_the_reviewer(call):
+    """The partners (連携先) are an answer to the call's form, no longer a column: the checks read it there."""
+    from tests.support.forms import answer_project, project_version
+
+    application, other = submitted(call, 2)  # the other one gives no partners: nothing to match
+    answer_project(application, project_version(call), partners="地域包括支援センター\n株式会社ひかり商事（物品提供）")
+    reviewer = make_reviewer()
+    services.affiliation_add(
+        reviewer=reviewer, data=services.AffiliationInput("㈱ひかり商事", "", THIS_YEAR - 2, THIS_YEAR)
+    )
+    [flag] = flags(kind=IntegrityFlagKind.CONFLICT)
+    assert (flag.application, flag.reviewer) == (application, reviewer)
+    assert [m["rule"] for m in flag.matched] == ["partner_name"]
+    assert not flags(kind=IntegrityFlagKind.CONFLICT, application=other)

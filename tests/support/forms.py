@@ -69,3 +69,26 @@ def build_version(call, spec=SIMPLE_FORM, *, number=None, publish=True, by=None)
         form_version_publish(version, by=by)
         version.refresh_from_db()
     return version
+
+
+@transaction.atomic
+def project_version(call, *, by=None) -> FormVersion:
+    """The call's next version with the NPO model survey's project questions (calls/standard_form.py), published."""
+    from calls.standard_form import add_project_section
+
+    version = FormVersion.objects.create(call=call, number=call.form_versions.count() + 1)
+    add_project_section(version)
+    form_version_publish(version, by=by)
+    version.refresh_from_db()
+    return version
+
+
+def answer_project(application, version, **texts):
+    """Store answers to the project questions as they stand (e.g. of an application already submitted)."""
+    from applications.models import Answer
+
+    for key, text in texts.items():
+        Answer.objects.update_or_create(
+            application=application, field_key=key, defaults={"form_version": version, "text": text}
+        )
+    type(application).objects.filter(pk=application.pk).update(form_version=version)
