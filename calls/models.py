@@ -9,6 +9,7 @@ models moved here from ``grants`` without copying a row.
 import datetime as dt
 from decimal import Decimal
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -321,6 +322,36 @@ class Call(models.Model):
             raise ValidationError(_("Give both the opening and the closing time, or neither."))
         if self.opens_at and self.closes_at and self.opens_at >= self.closes_at:
             raise ValidationError(_("The call must open before it closes."))
+        if self._practice_flag_switched() and self.has_started_numbering():
+            raise ValidationError(
+                {
+                    "is_practice": _(
+                        "This call has already given receipt numbers or numbered notices and letters, so "
+                        "whether it is a practice call can no longer be changed: the practice and official "
+                        "number series would mix. Create a new call instead."
+                    )
+                }
+            )
+
+    def _practice_flag_switched(self) -> bool:
+        """The practice flag differs from the saved call's (a new call has nothing to switch)."""
+        if self.pk is None:
+            return False
+        saved = Call.objects.filter(pk=self.pk).values_list("is_practice", flat=True).first()
+        return saved is not None and saved != self.is_practice
+
+    def has_started_numbering(self) -> bool:
+        """An application of the call has a receipt number, or a notice or letter of the call has a
+        document number (練習用第N号 for a practice call, 府孤第N号 otherwise; /verify/ reads the
+        flag to say a practice letter has no effect): its practice flag then stays as it is."""
+        if self.pk is None:
+            return False
+        if self.applications.exclude(receipt_number__isnull=True).exclude(receipt_number="").exists():
+            return True
+        return any(
+            apps.get_model("grants", name).objects.filter(application__call=self).exclude(document_number="").exists()
+            for name in ("Notice", "Letter")
+        )
 
     def state_at(self, now: dt.datetime) -> CallState:
         """受付前 / 受付中 / 締切済 by the server clock. Open on [opens_at, closes_at)."""

@@ -1,13 +1,17 @@
 """Who may see which page: every role × every page that exists so far."""
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
+from applications.models import MemberRole, Membership
 from calls.models import FormVersion
 from tests.factories import ApplicationFactory, CallFactory, UserFactory, enable_totp
+from tests.support.forms import build_version
 
 pytestmark = pytest.mark.django_db
 
@@ -179,27 +183,28 @@ def test_role_matrix(client, page, who):
 # page (issue 12, item 1), the preview. The applicant of the matrix is a member of its organisation;
 # every other role is refused as on the applicant's other pages (can_edit_draft and the selectors:
 # another organisation's member gets 404, tested in tests/applications/test_sections.py).
-DRAFT_PAGES = [
-    "/applications/{pk}/",
-    "/applications/{pk}/section/organisation/",
-    "/applications/{pk}/section/content/",
-    "/applications/{pk}/section/budget/",
-    "/applications/{pk}/section/attachments/",
-    "/applications/{pk}/preview/",
-]
+# Two cases, one matrix: "fixed" is a call without a form of its own (the fixed sections);
+# "schema" is a call with its own form (issue 16), whose sections are on the task list too.
+DRAFT_PAGES = {
+    "fixed": [
+        "/applications/{pk}/",
+        "/applications/{pk}/section/organisation/",
+        "/applications/{pk}/section/content/",
+        "/applications/{pk}/section/budget/",
+        "/applications/{pk}/section/attachments/",
+        "/applications/{pk}/preview/",
+    ],
+    "schema": ["/applications/{pk}/section/form-basic/", "/applications/{pk}/section/form-activity/"],
+}
 
 
-@pytest.mark.parametrize("page", DRAFT_PAGES)
+@pytest.mark.parametrize(("case", "page"), [(case, page) for case, pages in DRAFT_PAGES.items() for page in pages])
 @pytest.mark.parametrize("who", list(USERS))
-def test_role_matrix_of_a_draft_and_its_sections(client, page, who):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from applications.models import MemberRole, Membership
-
+def test_role_matrix_of_a_draft_and_its_sections(client, case, page, who):
     now = timezone.now()
     call = CallFactory(opens_at=now - dt.timedelta(days=1), closes_at=now + dt.timedelta(days=9))
+    if case == "schema":
+        build_version(call)
     draft = ApplicationFactory(call=call)
     spec = USERS[who]
     if spec is not None:
@@ -214,39 +219,6 @@ def test_role_matrix_of_a_draft_and_its_sections(client, page, who):
     assert outcome(client, url) == APPLICANT_PAGE[who]
     if who == "applicant":
         assert client.get(url).status_code == 200  # the page itself, not a redirect to another
-
-
-# The sections of a call's own form on the task list (issue 16): the same matrix as the fixed ones.
-SCHEMA_PAGES = ["/applications/{pk}/section/form-basic/", "/applications/{pk}/section/form-activity/"]
-
-
-@pytest.mark.parametrize("page", SCHEMA_PAGES)
-@pytest.mark.parametrize("who", list(USERS))
-def test_role_matrix_of_the_sections_of_a_calls_own_form(client, page, who):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from applications.models import MemberRole, Membership
-    from tests.support.forms import build_version
-
-    now = timezone.now()
-    call = CallFactory(opens_at=now - dt.timedelta(days=1), closes_at=now + dt.timedelta(days=9))
-    build_version(call)
-    draft = ApplicationFactory(call=call)
-    spec = USERS[who]
-    if spec is not None:
-        role, totp = spec
-        user = UserFactory(role=role)
-        if totp:
-            enable_totp(user)
-        if role == Role.APPLICANT:
-            Membership.objects.create(organisation=draft.organisation, user=user, role=MemberRole.EDITOR)
-        client.force_login(user)
-    url = page.format(pk=draft.pk)
-    assert outcome(client, url) == APPLICANT_PAGE[who]
-    if who == "applicant":
-        assert client.get(url).status_code == 200
 
 
 def test_every_staff_and_review_view_declares_its_roles():
