@@ -501,8 +501,12 @@ def _schema_rows(application, key: str, data: dict) -> list[dict]:
     (its section in the application's version; none when the version no longer has it)."""
     status = sections.form_status_of(application)
     section = next((state.section for state in status.states if state.section.key == key), None)
-    if section is None:
-        return []
+    if section is None:  # the version moved on without it: what was typed, by its field's key
+        return [
+            {"label": name.removeprefix("schema-"), "current": "", "typed": "、".join(values), "differs": True}
+            for name, values in data.items()
+            if name.startswith("schema-") and any(values)
+        ]
     form = answer_store.section_form_for(application, status.version, section, answers=status.answers)
     rows = []
     for name, field in form.fields.items():
