@@ -264,7 +264,9 @@ def application_section(request, pk, key):
 
 def _schema_section(request, application, section, entries):
     """A section of the call's own form: shown with its stored answers; a POST saves it through
-    ``services.answers_save`` (autosave with ``X-Autosave``: JSON; else 前へ / 次へ / タスク一覧へ戻る)."""
+    ``services.answers_save`` (autosave with ``X-Autosave``: JSON; else 前へ / 次へ / タスク一覧へ戻る),
+    or, when it carries files uploaded into file slots (a submit, never the autosave), through
+    ``services.answers_attach_file``, which stores them with the section's answers."""
     status = sections.form_status_of(application)
     form = None
     if request.method == "POST":
