@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from calls.form_builder import SchemaSectionForm
+from calls.form_builder import SchemaSectionForm, section_form
 from calls.models import Call, FormSection
 from calls.services import published_version
 from calls.standard_form import PROJECT_SECTION_KEY
@@ -40,11 +41,13 @@ from .checks import (
     unexpected_corporate_number_message,
 )
 from .documents import receipt_pdf
+from .filetypes import validate_attachment
 from .models import (
     Answer,
     Application,
     ApplicationStatus,
     Attachment,
+    AttachmentKind,
     BudgetLine,
     Invitation,
     MemberRole,
@@ -467,7 +470,8 @@ class AnswersOutcome:
     """``saved``: the section's answers were stored (``version``: the application's version now);
     else ``refused`` keeps what was typed (another member saved first, the call closed, no longer
     a draft: ``reason`` and ``message`` say which) or, when it is None, ``form`` carries the errors.
-    Nothing is written but the kept text."""
+    Nothing is written but the kept text. ``attached``: the files a save uploaded into file slots
+    (``answers_attach_file``)."""
 
     saved: bool
     form: SchemaSectionForm | None
@@ -475,6 +479,7 @@ class AnswersOutcome:
     reason: str = ""
     message: str = ""
     refused: RefusedSave | None = None
+    attached: tuple[Attachment, ...] = ()
 
 
 def _lock_draft_of_member(application: Application, user: User | None, now: dt.datetime | None) -> Application:
@@ -577,6 +582,86 @@ def project_answers_save(
         raise Refused(_("This call's form does not ask the project questions."), code="no_form")
     data = {f"schema-{key}": text for key, text in texts.items()}
     return answers_save(application, section, data, by=by, now=now)
+
+
+def _uploads_of(files: Any, name: str) -> list:
+    return files.getlist(name) if hasattr(files, "getlist") else [files[name]]
+
+
+@transaction.atomic
+def answers_attach_file(
+    application: Application,
+    section: FormSection,
+    data: Any,
+    files: Any,
+    *,
+    by: User | None,
+    base_version: int,
+    raw: dict[str, Any],
+    now: dt.datetime | None = None,
+) -> AnswersOutcome:
+    """Save one section of the call's form with files uploaded into its file slots, in one
+    transaction. ``files`` are the request's files (a slot's upload is ``schema-<key>-upload``,
+    ``calls.form_builder.FileSlotField``); ``data``, ``by``, ``base_version`` and ``raw`` are as
+    for ``answers_save``.
+
+    Each upload into a slot shown in this section passes the attachments page's checks (its type
+    judged by content, the size limit: ``filetypes.validate_attachment``) and is stored as that
+    page stores it (``attachment_add``, kind "other": its virus scan is queued); the slot's answer
+    then points at it, and the section's other answers are saved by ``answers_save`` with it.
+    Refused as ``answers_save`` refuses: not a member raises; the call closed, no longer a draft,
+    or another member saved since ``base_version`` keeps what was typed (with the names of the
+    files) as a ``RefusedSave``. A file refused by the checks, or an error in another field,
+    stores nothing: no file and no answer (``form`` carries the errors)."""
+    if by is not None and not is_member(by, application):
+        raise Refused(_("You are not a member of this organisation."), code="forbidden")
+    locked = Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application.pk)
+    refusal = draft_refusal(locked, now or timezone.now())  # the clock after the lock, as for a draft save
+    if refusal is not None or locked.version != base_version:
+        reason = RefusedSaveReason(refusal.code) if refusal is not None else RefusedSaveReason.CONFLICT
+        message = refusal.message if refusal is not None else _conflict_message()
+        names = {name: [upload.name for upload in _uploads_of(files, name)] for name in files}
+        kept = _keep_refused(locked, by, reason, base_version, {**raw, **names, "schema_section": [section.key]})
+        return AnswersOutcome(False, None, locked.version, reason, message, kept)
+    version = answer_store.version_for(locked)
+    if version is None or section.version_id != version.pk:
+        raise Refused(_("This part of the form belongs to another version of the form."), code="other_version")
+    stored = answer_store.answers_of(locked)
+    form = section_form(
+        version,
+        section,
+        values=answer_store.stored_values(version, stored),
+        data=data,
+        files=files,
+        file_choices=answer_store.file_choices(locked),
+    )
+    if not form.is_valid():
+        return AnswersOutcome(False, form, locked.version)
+    uploads = {key: value for key, value in form.answers_to_save().items() if isinstance(value, UploadedFile)}
+    file_types = {}
+    for key, upload in uploads.items():
+        try:
+            file_types[key] = validate_attachment(upload, max_bytes=settings.ATTACHMENT_MAX_BYTES)
+        except ValidationError as error:
+            form.add_error(key, error)
+    if not form.is_valid():
+        return AnswersOutcome(False, form, locked.version)
+    posted = data.copy()  # a QueryDict's copy may be changed; the slot now names the stored file
+    attached = []
+    for key, upload in uploads.items():
+        attachment = attachment_add(
+            application=locked, kind=AttachmentKind.OTHER, upload=upload, file_type=file_types[key], user=by
+        )
+        attached.append(attachment)
+        posted[form.add_prefix(key)] = str(attachment.pk)
+    outcome = answers_save(locked, section, posted, by=by, base_version=base_version, raw=raw, now=now)
+    if not outcome.saved:  # not expected: the same checks passed above, under the same lock
+        transaction.set_rollback(True)
+        for attachment in attached:
+            attachment.file.delete(save=False)
+        return outcome
+    outcome.attached = tuple(attached)
+    return outcome
 
 
 @transaction.atomic

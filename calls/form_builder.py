@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -32,12 +34,48 @@ from kodoku_portal.prefectures import PREFECTURE_CHOICES
 from .form_schema import FieldSpec, schema_of, visible_keys
 from .models import FieldKind, FormField, FormSection, FormVersion
 
-__all__ = ["SchemaSectionForm", "form_field_for", "section_form"]
+__all__ = ["FileSlotField", "SchemaSectionForm", "form_field_for", "section_form", "upload_name"]
 
 
 def _choices(item: FormField) -> list[tuple[str, str]]:
     english = (get_language() or "ja").startswith("en")
     return [(value, (en if english and en else ja)) for value, ja, en in item.choice_list()]
+
+
+def upload_name(html_name: str) -> str:
+    """The name of a file slot's upload input beside its choice (``schema-plan_file-upload``)."""
+    return f"{html_name}-upload"
+
+
+class FileSlotSelect(forms.Select):
+    """A file slot's choice among the application's files (or none, which empties the slot); a file
+    sent as ``<name>-upload`` (the form is then multipart) is the slot's value instead."""
+
+    needs_multipart_form = True
+
+    def value_from_datadict(self, data, files, name):
+        upload = files.get(upload_name(name)) if files else None
+        return upload if upload is not None else super().value_from_datadict(data, files, name)
+
+
+class FileSlotField(forms.TypedChoiceField):
+    """A file slot: cleaned to the id of one of the application's files, None, or a file uploaded
+    into the slot, which the form does not check: ``applications.services.answers_attach_file``
+    checks it as the attachments page does, stores it and puts its id in the slot."""
+
+    widget = FileSlotSelect
+
+    @property
+    def max_mb(self) -> int:
+        """The size limit of an upload, in MB, as the attachments page states it."""
+        return settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+
+    def clean(self, value: Any) -> Any:
+        return value if isinstance(value, UploadedFile) else super().clean(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # An upload refused (or not stored because of another error) shows the slot as stored.
+        return initial if isinstance(data, UploadedFile) else data
 
 
 def form_field_for(item: FormField, *, file_choices: Iterable[tuple[Any, str]] = ()) -> forms.Field:
@@ -71,7 +109,7 @@ def form_field_for(item: FormField, *, file_choices: Iterable[tuple[Any, str]] =
             **common,
         )
     if kind == FieldKind.FILE:
-        return forms.TypedChoiceField(
+        return FileSlotField(
             choices=[("", _("(no file chosen)")), *[(str(pk), name) for pk, name in file_choices]],
             coerce=int,
             empty_value=None,
@@ -187,9 +225,11 @@ def section_form(
     data: Mapping[str, Any] | None = None,
     file_choices: Iterable[tuple[Any, str]] = (),
     prefix: str = "schema",
+    files: Mapping[str, Any] | None = None,
 ) -> SchemaSectionForm:
     """The form of ``section`` of ``version``, showing ``values`` (stored answers, key → value) and
-    bound to ``data`` when given. ``version``'s sections and fields should be prefetched."""
+    bound to ``data`` when given (``files``: uploads into its file slots, see ``FileSlotField``).
+    ``version``'s sections and fields should be prefetched."""
     stored = dict(values or {})
     items = [item for item in version.ordered_fields() if item.section_id == section.pk]
     file_choices = list(file_choices)
@@ -198,6 +238,7 @@ def section_form(
     initial = {item.key: _initial(item.kind, stored.get(item.key)) for item in items}
     return form_class(
         data=data,
+        files=files,
         initial=initial,
         prefix=prefix,
         version=version,

@@ -1,6 +1,7 @@
 """The applicant's dashboard, starting an application, the draft form with autosave, attachments."""
 
 import copy
+import re
 
 import rules
 from django import forms
@@ -263,7 +264,9 @@ def application_section(request, pk, key):
 
 def _schema_section(request, application, section, entries):
     """A section of the call's own form: shown with its stored answers; a POST saves it through
-    ``services.answers_save`` (autosave with ``X-Autosave``: JSON; else 前へ / 次へ / タスク一覧へ戻る)."""
+    ``services.answers_save`` (autosave with ``X-Autosave``: JSON; else 前へ / 次へ / タスク一覧へ戻る),
+    or, when it carries files uploaded into file slots (a submit, never the autosave), through
+    ``services.answers_attach_file``, which stores them with the section's answers."""
     status = sections.form_status_of(application)
     form = None
     if request.method == "POST":
@@ -271,14 +274,25 @@ def _schema_section(request, application, section, entries):
         if base_version is None:
             return _stale_page(request, application, section)
         try:
-            outcome = services.answers_save(
-                application,
-                section.form_section,
-                request.POST,
-                by=request.user,
-                base_version=base_version,
-                raw=_raw(request.POST),
-            )
+            if request.FILES:  # files uploaded into the section's file slots (multipart; never the autosave)
+                outcome = services.answers_attach_file(
+                    application,
+                    section.form_section,
+                    request.POST,
+                    request.FILES,
+                    by=request.user,
+                    base_version=base_version,
+                    raw=_raw(request.POST),
+                )
+            else:
+                outcome = services.answers_save(
+                    application,
+                    section.form_section,
+                    request.POST,
+                    by=request.user,
+                    base_version=base_version,
+                    raw=_raw(request.POST),
+                )
         except Refused as refused:
             if _wants_json(request):
                 return JsonResponse({"saved": False, "reason": refused.code, "message": refused.message}, status=409)
@@ -297,8 +311,18 @@ def _schema_section(request, application, section, entries):
                     }
                 )
             messages.success(request, message)
+            for attachment in outcome.attached:
+                messages.success(request, _("%(name)s was attached.") % {"name": attachment.original_name})
+            if any(attachment.scan_status == ScanStatus.PENDING for attachment in outcome.attached):
+                messages.info(
+                    request, _("It is being checked for viruses; it can be opened once the check has found no problem.")
+                )
             application._form_status = None  # what is shown (and so 前へ / 次へ) may have changed
-            return redirect(_after_save(application, section, request.POST.get("go")))
+            target = _after_save(application, section, request.POST.get("go"))
+            slot = request.POST.get("upload_slot", "")
+            if target == section.url(application) and re.fullmatch(r"[\w-]{1,60}", slot, flags=re.ASCII):
+                target += f"#schema-field-{slot}"  # the slot's own upload button: back to the slot
+            return redirect(target)
         if outcome.refused is not None:
             compare_url = reverse("applications:refused_save", args=[application.pk, outcome.refused.pk])
             if _wants_json(request):
@@ -313,10 +337,18 @@ def _schema_section(request, application, section, entries):
                     status=409,
                 )
             messages.error(request, outcome.message)
+            if request.FILES:
+                messages.error(request, _("The file you chose was not stored."))
             return redirect(compare_url)
         form = outcome.form
         errors = {form.add_prefix(name): [str(e) for e in errs] for name, errs in form.errors.items()}
-        message = _("Not saved: please correct the highlighted fields. Your text is still on this page.")
+        if request.FILES:
+            message = _(
+                "Not saved, and no file was stored: please correct the highlighted fields and choose the file "
+                "again. Your text is still on this page."
+            )
+        else:
+            message = _("Not saved: please correct the highlighted fields. Your text is still on this page.")
         if _wants_json(request):
             return JsonResponse({"saved": False, "reason": "invalid", "message": message, "errors": errors}, status=400)
         messages.error(request, message)
@@ -332,6 +364,8 @@ def _schema_section(request, application, section, entries):
             schema_form=form,
             section_url=section.url(application),
             earlier=answer_store.earlier_answers(status.version, status.answers),
+            # The files a file slot may show as its current one (templates/calls/_schema_section.html).
+            slot_attachments=list(application.attachments.all()) if form.is_multipart() else [],
         ),
         status=400 if request.method == "POST" else 200,
     )

@@ -12,6 +12,19 @@
   var storageKey = "kodoku-draft-" + form.dataset.applicationId + (form.dataset.section ? "-" + form.dataset.section : "");
   var dirty = false, saving = false, blocked = false, timer = null, inflight = null;
   var waitForInput = false;  // after a refusal for invalid input, try again only once the member types
+  var submitting = false;
+  // A file slot's upload (templates/calls/_file_slot.html) goes only with a submit of the page
+  // (multipart): the autosave and the browser's copy leave files out.
+  var fileInputs = form.querySelectorAll("input[type=file][name]");
+
+  function withoutFiles(data) {
+    fileInputs.forEach(function (input) { data.delete(input.name); });
+    return data;
+  }
+
+  function fileChosen() {
+    return Array.prototype.some.call(fileInputs, function (input) { return input.files && input.files.length > 0; });
+  }
 
   function show(text, kind, link) {
     status.className = "alert py-2 " + (kind === "error" ? "alert-danger" : kind === "ok" ? "alert-success" : "alert-light border");
@@ -26,7 +39,7 @@
 
   // The form's content as "name=value&…", without the token and the version (not content).
   function serialise() {
-    var params = new URLSearchParams(new FormData(form));
+    var params = new URLSearchParams(withoutFiles(new FormData(form)));
     params.delete("csrfmiddlewaretoken");
     params.delete("version");
     return params.toString();
@@ -95,7 +108,7 @@
     saving = true;
     dirty = false;
     show(form.dataset.msgSaving, "info");
-    var body = new FormData(form);
+    var body = withoutFiles(new FormData(form));
     inflight = fetch(form.action, {
       method: "POST", body: body, credentials: "same-origin", keepalive: !!keepalive,
       headers: { "X-Autosave": "1", "X-CSRFToken": csrf, "Accept": "application/json" }
@@ -140,7 +153,12 @@
     return inflight;
   }
 
-  function changed() {
+  function changed(event) {
+    if (event && event.target && event.target.type === "file") {
+      // Not for the autosave: the file is sent by a submit button (a notice says so).
+      if (!blocked && fileChosen()) show(form.dataset.msgFile, "info");
+      return;
+    }
     dirty = true;
     waitForInput = false;
     backup();
@@ -164,6 +182,7 @@
     }
     clearTimeout(timer);
     dirty = false;
+    submitting = true;
     // The whole form goes to the server: the copy is marked sent. Once the server holds a newer
     // version than the one it was typed on (saved, or refused and kept on the server), it is dropped.
     try {
@@ -174,6 +193,7 @@
   window.addEventListener("pagehide", function () { save(true); });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { save(true); event.preventDefault(); event.returnValue = ""; }
+    else if (!submitting && fileChosen()) { event.preventDefault(); event.returnValue = ""; }  // a file not uploaded yet
   });
   window.addEventListener("online", function () { if (dirty) save(); });
 
