@@ -134,10 +134,13 @@ class _DraftOnlyInline:
         return self._editable(request, obj)
 
 
-class FormSectionInline(_DraftOnlyInline, admin.TabularInline):
+class FormSectionInline(_DraftOnlyInline, admin.StackedInline):
+    """Stacked, not tabular: a tabular inline's boxes have only the table's column headers, no label
+    (axe: label), as the fields' inline below has."""
+
     model = FormSection
     extra = 0
-    fields = ("order", "key", "title", "title_en")
+    fields = (("order", "key"), ("title", "title_en"))
 
 
 class FormFieldInline(_DraftOnlyInline, admin.StackedInline):
