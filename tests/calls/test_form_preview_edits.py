@@ -159,6 +159,20 @@ def test_the_admins_errors_are_listed_and_their_row_left_out(admin_client, draft
     assert "plan" in drawn and 'for="id_answer1-activity-plan"' in body  # the rest is drawn
 
 
+def test_a_post_without_the_admins_forms_is_told_not_failed(admin_client, draft):
+    """No management forms, a note too long: the errors are listed (no 500) and nothing is drawn."""
+    before = snapshot(draft)
+    response = admin_client.post(preview_url(draft), {"note": "x" * 201}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    errors = response.context["edit_errors"]
+    assert any(error.startswith("What changed: Ensure this value has at most 200 characters") for error in errors)
+    assert any(error.startswith("Form sections: ManagementForm data is missing") for error in errors)
+    assert any(error.startswith("Form fields: ManagementForm data is missing") for error in errors)
+    assert response.context["sections"] == []
+    assert [problem.code for problem in response.context["problems"]] == ["empty"]
+    assert snapshot(draft) == before
+
+
 def test_conditions_of_the_unsaved_form_decide_the_check_of_the_entries(admin_client, draft):
     data = admin_data(draft)
     plan = field_index(data, "plan")
