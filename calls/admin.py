@@ -12,6 +12,7 @@ from kodoku_portal.workflow import Refused
 
 from . import services
 from .models import ApplicantType, Call, CallQuestion, FormField, FormSection, FormVersion, Programme, Theme
+from .rules import can_edit_forms
 from .standard_form import add_project_section
 
 
@@ -115,25 +116,31 @@ class CallAdmin(admin.ModelAdmin):
 
 
 class _DraftOnlyInline:
-    """Sections and fields are edited only while their version is a draft."""
+    """Sections and fields are edited only while their version is a draft, by those
+    ``calls.rules.can_edit_forms`` allows (staff and administrators). Only administrators reach the
+    admin; the live preview of unsaved changes (calls/preview_views.py) binds these formsets for
+    staff too, and they would ignore a change their user may not make."""
 
-    def _editable(self, obj) -> bool:
-        return obj is None or obj.is_draft
+    def _editable(self, request, obj) -> bool:
+        return (obj is None or obj.is_draft) and can_edit_forms(request.user)
 
     def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
+        return self._editable(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
+        return self._editable(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_delete_permission(request, obj)
+        return self._editable(request, obj)
 
 
-class FormSectionInline(_DraftOnlyInline, admin.TabularInline):
+class FormSectionInline(_DraftOnlyInline, admin.StackedInline):
+    """Stacked, not tabular: a tabular inline's boxes have only the table's column headers, no label
+    (axe: label), as the fields' inline below has."""
+
     model = FormSection
     extra = 0
-    fields = ("order", "key", "title", "title_en")
+    fields = (("order", "key"), ("title", "title_en"))
 
 
 class FormFieldInline(_DraftOnlyInline, admin.StackedInline):
@@ -172,6 +179,17 @@ class FormVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return bool(obj is not None and obj.is_draft and super().has_delete_permission(request, obj))
+
+    def has_change_permission(self, request, obj=None):
+        return can_edit_forms(request.user)  # as the inlines: the live preview binds this form for staff too
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """A draft's page has a "Preview the changes" button (templates/admin/calls/formversion/
+        change_form.html) that posts the form as it stands to the live preview, which saves nothing."""
+        if obj is not None and obj.pk is not None and obj.is_draft and self.has_change_permission(request, obj):
+            context["form_preview_url"] = reverse("calls:form_preview_edits", args=[obj.pk])
+            context["form_preview_target"] = f"form-preview-{obj.pk}"
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_draft:

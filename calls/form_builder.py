@@ -13,6 +13,11 @@ server decides: after cleaning, a field hidden by its condition (evaluated on th
 the section's own fields, on the stored answers for others) is not required, its input is not
 validated and not saved (``form.hidden_keys``; ``form.answers_to_save()`` leaves it out), so its
 stored answer is neither required nor lost.
+
+``section_form`` reads the version through two methods only, ``ordered_sections()`` and
+``ordered_fields()`` (and its ``call``): a :class:`FormDefinition` holds sections and fields in memory
+behind the same methods, so the admin's live preview (``calls/preview_views.py``) builds the form of
+edits that are not saved yet.
 """
 
 from __future__ import annotations
@@ -34,7 +39,30 @@ from kodoku_portal.prefectures import PREFECTURE_CHOICES
 from .form_schema import FieldSpec, schema_of, visible_keys
 from .models import FieldKind, FormField, FormSection, FormVersion
 
-__all__ = ["FileSlotField", "SchemaSectionForm", "form_field_for", "section_form", "upload_name"]
+__all__ = ["FileSlotField", "FormDefinition", "SchemaSectionForm", "form_field_for", "section_form", "upload_name"]
+
+
+class FormDefinition:
+    """A version's sections and fields held in memory (unsaved instances may be among them), read as
+    a :class:`FormVersion` is read here and by ``form_schema.schema_of``: ``call``,
+    ``ordered_sections()`` and ``ordered_fields()``, in the same order. A field whose section is not
+    among ``sections`` is left out, as deleting a section deletes its fields."""
+
+    def __init__(self, version: FormVersion, sections: Iterable[FormSection], fields: Iterable[FormField]) -> None:
+        self.version = version
+        self.call = version.call
+        self._sections = sorted(sections, key=lambda section: (section.order, section.key))
+        place = {section.pk: (section.order, section.key) for section in self._sections if section.pk is not None}
+        self._fields = sorted(
+            (item for item in fields if item.section_id in place),
+            key=lambda item: (*place[item.section_id], item.order, item.key),
+        )
+
+    def ordered_sections(self) -> list[FormSection]:
+        return list(self._sections)
+
+    def ordered_fields(self) -> list[FormField]:
+        return list(self._fields)
 
 
 def _choices(item: FormField) -> list[tuple[str, str]]:
@@ -146,7 +174,7 @@ class SchemaSectionForm(CleanInputFormMixin, forms.Form):
     def __init__(
         self,
         *args: Any,
-        version: FormVersion,
+        version: FormVersion | FormDefinition,
         section: FormSection,
         items: list[FormField],
         specs: tuple[FieldSpec, ...],
@@ -218,7 +246,7 @@ class SchemaSectionForm(CleanInputFormMixin, forms.Form):
 
 
 def section_form(
-    version: FormVersion,
+    version: FormVersion | FormDefinition,
     section: FormSection,
     *,
     values: Mapping[str, Any] | None = None,
@@ -229,7 +257,7 @@ def section_form(
 ) -> SchemaSectionForm:
     """The form of ``section`` of ``version``, showing ``values`` (stored answers, key → value) and
     bound to ``data`` when given (``files``: uploads into its file slots, see ``FileSlotField``).
-    ``version``'s sections and fields should be prefetched."""
+    ``version``'s sections and fields should be prefetched (or it is a :class:`FormDefinition`)."""
     stored = dict(values or {})
     items = [item for item in version.ordered_fields() if item.section_id == section.pk]
     file_choices = list(file_choices)
