@@ -1,9 +1,9 @@
 """The applicant's walk on the practice call, in the browser.
 
-Inviting a colleague; drafting with autosave, the character counter and budget lines (full-width
-digits); an attachment; the preview; submission, the receipt number, the receipt PDF and its mail;
-a double click on "submit"; the English pages; a page left open across the deadline; two members
-saving the same draft.
+Inviting a colleague; drafting with autosave, the character counter, the call's project questions
+(事業の内容, a section of its form) and budget lines (full-width digits); an attachment; the
+preview; submission, the receipt number, the receipt PDF and its mail; a double click on "submit";
+the English pages; a page left open across the deadline; two members saving the same draft.
 """
 
 import datetime as dt
@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 
 from applications import services
 from applications.models import (
+    Answer,
     Application,
     ApplicationStatus,
     MemberRole,
@@ -31,6 +32,7 @@ from applications.models import (
 )
 from applications.services import BudgetLineInput
 from calls.models import Call
+from calls.standard_form import PROJECT_FIELDS
 from grants.demo.loader import seed_demo
 from kodoku_portal.jp import format_datetime
 
@@ -57,6 +59,8 @@ TEXTS = {
     "期待される成果と評価指標": "延べ参加者数600人、参加者アンケートで孤独感が下がった人の割合",
     "実施スケジュール": "4月準備、5月開始、毎月振り返り、3月報告書作成",
 }
+# The project questions (事業の内容, calls/standard_form.py) by key: the answers stored.
+PROJECT_TEXTS = {item["key"]: TEXTS[item["label"]] for item in PROJECT_FIELDS}
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -88,6 +92,16 @@ def demo_user(email: str):
     return get_user_model().objects.get(email=email)
 
 
+def project_label(label: str) -> re.Pattern:
+    """A project question's label (事業の内容), followed by 必須 when the question is required."""
+    return re.compile(rf"^\s*{re.escape(label)}(\s*必須)?\s*$")
+
+
+def stored_answers(application: Application) -> dict[str, str]:
+    """The application's answers to the call's form, key → text."""
+    return dict(Answer.objects.filter(application=application).values_list("field_key", "text"))
+
+
 def complete_draft(*, title: str = "多世代の居場所づくり事業") -> Application:
     """A draft on the practice call with nothing missing, made through the services."""
     call = Call.objects.get(slug="practice")
@@ -98,13 +112,6 @@ def complete_draft(*, title: str = "多世代の居場所づくり事業") -> Ap
         "theme": call.themes.order_by("number").first(),
         "title": title,
         "summary": "誰もが気軽に立ち寄れる地域の居場所をつくる。",
-        "purpose": TEXTS["目的"],
-        "target_people": TEXTS["対象者"],
-        "activities": TEXTS["事業内容"],
-        "structure": TEXTS["実施体制"],
-        "partners": TEXTS["連携先"],
-        "expected_results": TEXTS["期待される成果と評価指標"],
-        "schedule": TEXTS["実施スケジュール"],
         "area_prefectures": ["13"],
         "area_nationwide": False,
         "area_reason": "",
@@ -120,6 +127,7 @@ def complete_draft(*, title: str = "多世代の居場所づくり事業") -> Ap
         raw={},
     )
     assert outcome.saved
+    assert services.project_answers_save(application, PROJECT_TEXTS, by=user).saved
     return Application.objects.get(pk=application.pk)
 
 
@@ -194,22 +202,25 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     expect(counter).to_have_text(f"{len(summary_text)} / 400")
     expect(summary).to_have_accessible_description(re.compile(f"{len(summary_text)} / 400"))
 
-    for label, text in TEXTS.items():
-        page.get_by_label(label, exact=True).fill(text)
     page.get_by_label("事業開始日").fill("2027-04-01")
     page.get_by_label("事業終了日").fill("2028-03-31")
     page.get_by_label("東京都", exact=True).check()
 
-    # 次へ saves the section first, then opens the budget.
+    # 次へ saves the section first, then opens the call's project questions (事業の内容).
+    page.get_by_role("button", name="次へ：事業の内容").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("事業の内容")
+    expect(page).to_have_url(f"{base}/applications/{application.pk}/section/form-project/")
+    expect(page.locator(".messages").filter(has_text="保存しました")).to_be_visible()
+    saved = Application.objects.get(pk=application.pk)
+    assert (saved.title, saved.area_prefectures) == ("多世代の居場所づくり事業", ["13"])
+    for label, text in TEXTS.items():
+        page.get_by_label(project_label(label)).fill(text)
+
+    # 次へ saves them, then opens the budget.
     page.get_by_role("button", name="次へ：予算").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("予算")
     expect(page.locator(".messages").filter(has_text="保存しました")).to_be_visible()
-    saved = Application.objects.get(pk=application.pk)
-    assert (saved.title, saved.area_prefectures, saved.schedule) == (
-        "多世代の居場所づくり事業",
-        ["13"],
-        TEXTS["実施スケジュール"],
-    )
+    assert stored_answers(application) == PROJECT_TEXTS
 
     # Budget: the empty first line, then one more; full-width digits are accepted.
     rows = page.locator("#budget-rows .budget-row")
@@ -249,27 +260,31 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     page.reload()
     expect(rows.nth(0).get_by_label("単価（円）")).to_have_value("10000")
     expect(page.get_by_test_id("budget-total")).to_have_text("135,000円")
+    page.get_by_role("button", name="前へ：事業の内容").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("事業の内容")
+    for label, text in TEXTS.items():
+        expect(page.get_by_label(project_label(label))).to_have_value(text)
     page.get_by_role("button", name="前へ：申請内容").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("申請内容")
     expect(page.get_by_label("事業名", exact=True)).to_have_value("多世代の居場所づくり事業")
     expect(summary).to_have_value(summary_text)
     expect(counter).to_have_text(f"{len(summary_text)} / 400")
-    for label, text in TEXTS.items():
-        expect(page.get_by_label(label, exact=True)).to_have_value(text)
     expect(page.get_by_label("事業開始日")).to_have_value("2027-04-01")
     expect(page.get_by_label("事業終了日")).to_have_value("2028-03-31")
     expect(page.get_by_label("東京都", exact=True)).to_be_checked()
     expect(page.get_by_label("テーマ")).not_to_have_value("")
+    page.get_by_role("button", name="次へ：事業の内容").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("事業の内容")
     page.get_by_role("button", name="次へ：予算").click()
     expect(rows.nth(0).get_by_label("単価（円）")).to_have_value("10000")
     expect(rows.nth(0).get_by_label("数量")).to_have_value("12")
     expect(rows.nth(1).get_by_label("内容", exact=True)).to_have_value("文具・コピー用紙")
     expect(page.get_by_test_id("budget-total")).to_have_text("135,000円")
 
-    # The task list: both sections completed; 確認 may start.
+    # The task list: every section completed; 確認 may start.
     page.get_by_role("button", name="タスク一覧へ戻る").click()
     expect(page).to_have_url(f"{base}/applications/{application.pk}/")
-    for key in ("organisation", "content", "budget"):
+    for key in ("organisation", "content", "form-project", "budget"):
         expect(task_state(page, key)).to_have_text("完了")
     expect(task_state(page, "check")).to_have_text("未着手")
 
@@ -364,8 +379,11 @@ def test_english_labels_on_the_draft_preview_and_submitted_application(page: Pag
     expect(page.get_by_label(re.compile(r"^\s*Project name"))).to_have_value("多世代の居場所づくり事業")
     expect(page.get_by_label("Language")).to_have_value("en")
 
-    page.get_by_label(re.compile(r"^\s*Purpose\s*$")).fill("An English purpose.")
+    page.get_by_role("button", name="Next: About the project").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("About the project")
+    page.get_by_label(re.compile(r"^\s*Purpose(\s*Required)?\s*$")).fill("An English purpose.")
     expect(page.get_by_test_id("save-status")).to_have_text(re.compile(r"Saved at \d{1,2}:\d{2}:\d{2}\."))
+    wait_for(lambda: stored_answers(application)["purpose"] == "An English purpose.", page)
     page.get_by_role("button", name="Next: Project budget").click()
     expect(page.get_by_role("button", name="Add a budget line")).to_be_visible()
 

@@ -144,11 +144,15 @@ def test_applicant_pages(page: Page, demo):
     organisation = Organisation.objects.filter(memberships__user=applicant).order_by("pk").first()
     draft = application_start(call=open_call, organisation=organisation, user=applicant)
     watch.visit(f"/applications/{draft.pk}/")  # the task list
-    for key in ("organisation", "content", "budget", "attachments"):
+    for key in ("organisation", "content", "form-project", "budget", "attachments"):
         watch.visit(f"/applications/{draft.pk}/section/{key}/")
         if key == "content":
             page.locator("#application-form textarea").first.fill("CSPの確認のための入力です。")
             page.wait_for_timeout(2500)  # the autosave posts what was typed
+        if key == "form-project":  # the call's project questions: every one answered, then autosaved
+            for textarea in page.locator("#application-form textarea").all():
+                textarea.fill("CSPの確認のための入力です。")
+            page.wait_for_timeout(2500)
         watch.collect()
     watch.visit(f"/applications/{submitted.pk}/")
     award = Award.objects.filter(application__in=mine).order_by("pk").first()

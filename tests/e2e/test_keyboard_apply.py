@@ -1,7 +1,8 @@
 """The applicant's whole walk by keyboard alone (issue 12, items 1 and 11): log in, the task list,
-every section filled, saved, 確認, 提出 and the receipt number — only Tab, Shift+Tab, Enter, Space,
-arrow keys and typing, no click. axe-core checks the task list and each section page at 1280 and
-390 px, and nothing scrolls sideways at 390 px."""
+every section filled (the call's project questions, 事業の内容, among them) and saved, 確認, 提出
+and the receipt number — only Tab, Shift+Tab, Enter, Space, arrow keys and typing, no click.
+axe-core checks the task list and each section page at 1280 and 390 px, and nothing scrolls
+sideways at 390 px."""
 
 import re
 
@@ -18,10 +19,13 @@ from tests.e2e.test_apply_flow import (
     MINIMAL_PDF,
     ORGANISATION,
     PASSWORD,
+    PROJECT_TEXTS,
     SAVED,
     TEXTS,
     demo_user,
     next_receipt_number,
+    project_label,
+    stored_answers,
     task_state,
     wait_for,
 )
@@ -128,8 +132,6 @@ def test_an_applicant_fills_saves_and_submits_an_application_by_keyboard_only(pa
     expect(theme).not_to_have_value("")
     type_into(page, page.get_by_label("事業名", exact=True), "キーボードでつくる居場所事業")
     type_into(page, page.get_by_label("概要", exact=True), "誰もが気軽に立ち寄れる居場所をつくる。")
-    for label, text in TEXTS.items():
-        type_into(page, page.get_by_label(label, exact=True), text)
     order = date_order(page)
     start = page.get_by_label("事業開始日")
     type_date(page, start, "2027-04-01", order)
@@ -144,14 +146,27 @@ def test_an_applicant_fills_saves_and_submits_an_application_by_keyboard_only(pa
     title = page.get_by_label("事業名", exact=True)
     tab_to(page, title, backwards=True)
     expect(title).to_have_value("キーボードでつくる居場所事業")
-    # 次へ saves the section, then opens the budget.
+    # 次へ saves the section, then opens the call's project questions.
+    press_on(page, page.get_by_role("button", name="次へ：事業の内容"))
+
+    # 事業の内容 (a section of the call's form).
+    expect(page.get_by_role("heading", level=1)).to_have_text("事業の内容")
+    saved = Application.objects.get(pk=application.pk)
+    assert (saved.title, saved.area_prefectures) == ("キーボードでつくる居場所事業", ["13"])
+    assert str(saved.period_end) == "2028-03-31"
+    checked_at_both_widths(page)
+    for label, text in TEXTS.items():
+        type_into(page, page.get_by_label(project_label(label)), text)
+    # Back up to the first question with Shift+Tab: what was typed is there.
+    purpose = page.get_by_label(project_label("目的"))
+    tab_to(page, purpose, backwards=True)
+    expect(purpose).to_have_value(TEXTS["目的"])
+    # 次へ saves the answers, then opens the budget.
     press_on(page, page.get_by_role("button", name="次へ：予算"))
 
     # 予算.
     expect(page.get_by_role("heading", level=1)).to_have_text("予算")
-    saved = Application.objects.get(pk=application.pk)
-    assert (saved.title, saved.area_prefectures) == ("キーボードでつくる居場所事業", ["13"])
-    assert str(saved.period_end) == "2028-03-31"
+    assert stored_answers(application) == PROJECT_TEXTS
     checked_at_both_widths(page)
     row = page.locator("#budget-rows .budget-row").first
     category = row.get_by_label("費目")
@@ -186,10 +201,10 @@ def test_an_applicant_fills_saves_and_submits_an_application_by_keyboard_only(pa
     # Back to the task list: every section completed, 確認 may start.
     press_on(page, page.get_by_role("link", name="タスク一覧へ戻る"))
     expect(page).to_have_url(f"{base}/applications/{application.pk}/")
-    for key in ("organisation", "content", "budget", "attachments"):
+    for key in ("organisation", "content", "form-project", "budget", "attachments"):
         expect(task_state(page, key)).to_have_text("完了")
     expect(task_state(page, "check")).to_have_text("未着手")
-    expect(page.get_by_test_id("task-progress")).to_contain_text("4 項目中 4 項目が完了しています。")
+    expect(page.get_by_test_id("task-progress")).to_contain_text("5 項目中 5 項目が完了しています。")
     checked_at_both_widths(page)
 
     # 確認, then 提出: the receipt number.

@@ -1,8 +1,9 @@
 """A local government applies to the practice 交付金 call in the browser (issue 16): a newcomer signs
 up and confirms the e-mail, registers the organisation as 地方公共団体 with its 団体コード, starts an
-application, fills every section — the fixed ones and the sections of the call's own form, choosing
-two menu items — submits and sees the receipt number; staff then read the answers on the
-application's staff page. axe checks the form's section pages at 1280 and 390 px."""
+application, fills every section — the fixed ones and the sections of the call's own form (the
+project questions, the menu with two items chosen, the plan) — submits and sees the receipt
+number; staff then read the answers on the application's staff page. axe checks the form's section
+pages at 1280 and 390 px."""
 
 import re
 
@@ -14,7 +15,7 @@ from applications.models import Answer, Application, ApplicationStatus, Organisa
 from grants.demo import data
 from grants.demo.loader import seed_demo
 from tests.e2e.axe import assert_accessible
-from tests.e2e.test_apply_flow import SAVED, TEXTS, task_state, wait_for
+from tests.e2e.test_apply_flow import PROJECT_TEXTS, SAVED, TEXTS, project_label, task_state, wait_for
 from tests.e2e.test_award_flow import log_in as staff_log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,13 +90,18 @@ def test_a_local_government_signs_up_applies_to_the_practice_kofukin_and_staff_r
         theme.select_option(index=1)
     page.get_by_label("事業名", exact=True).fill("札幌市つながり基盤整備事業")
     page.get_by_label("概要", exact=True).fill("官民連携プラットフォームをつくり、地域資源を調べる。")
-    for label, text in TEXTS.items():
-        page.get_by_label(label, exact=True).fill(text)
     page.get_by_label("事業開始日").fill("2027-04-01")
     page.get_by_label("事業終了日").fill("2028-03-31")
     page.get_by_label("北海道", exact=True).check()
     page.get_by_label("青森県", exact=True).check()
-    page.get_by_role("button", name="次へ：実施するメニュー").click()
+    page.get_by_role("button", name="次へ：事業の内容").click()
+
+    # The call's own form, first the project questions, as the apply tests answer them.
+    expect(page.get_by_role("heading", level=1)).to_have_text("事業の内容")
+    for label, text in TEXTS.items():
+        page.get_by_label(project_label(label)).fill(text)
+    # The plan is 対象外 until the menu is answered: 次へ names no section.
+    page.get_by_role("button", name="次へ", exact=True).click()
 
     # The call's own form: the menu, two items chosen.
     expect(page.get_by_role("heading", level=1)).to_have_text("実施するメニュー")
@@ -126,6 +132,7 @@ def test_a_local_government_signs_up_applies_to_the_practice_kofukin_and_staff_r
     page.get_by_role("button", name="次へ：予算").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("予算")
     answers = {a.field_key: a for a in Answer.objects.filter(application=application)}
+    assert {key: answers[key].text for key in PROJECT_TEXTS} == PROJECT_TEXTS
     assert answers["menu"].choices == ["m1", "m3"]
     assert answers["m1_requested"].number == 1_000_000 and answers["m3_total"].number == 600_000
 
@@ -137,7 +144,7 @@ def test_a_local_government_signs_up_applies_to_the_practice_kofukin_and_staff_r
     first.get_by_label("数量").fill("4")
     expect(page.get_by_test_id("budget-total")).to_have_text("200,000円")
     page.get_by_role("button", name="タスク一覧へ戻る").click()
-    for key in ("content", "form-menu", "form-plan", "budget"):
+    for key in ("content", "form-project", "form-menu", "form-plan", "budget"):
         expect(task_state(page, key)).to_have_text("完了")
     expect(task_state(page, "check")).to_have_text("未着手")
 

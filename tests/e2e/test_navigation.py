@@ -78,7 +78,7 @@ def test_no_unsaved_banner_after_saving_and_a_real_difference_is_named(page: Pag
     log_in(page, demo, APPLICANT, path)
     title = page.get_by_label("事業名", exact=True)
     title.fill("居場所づくり事業（改）")
-    page.get_by_label("対象者").fill("地域の一人暮らしの高齢者")
+    page.get_by_label("概要", exact=True).fill("地域の一人暮らしの高齢者が立ち寄れる居場所をつくる。")
     page.get_by_role("button", name="保存する", exact=True).click()
     expect(page.locator(".messages").filter(has_text="保存しました")).to_be_visible()
     expect(page.get_by_label("事業名", exact=True)).to_have_value("居場所づくり事業（改）")

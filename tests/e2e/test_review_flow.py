@@ -27,7 +27,7 @@ from kodoku_portal.jp import JST, format_date, format_datetime
 from reviews import services
 from reviews.models import Assignment, AssignmentStatus, ReviewPhase
 from tests.e2e.axe import assert_accessible
-from tests.e2e.helpers import totp_secret
+from tests.e2e.helpers import answer_project_questions, ask_project_questions, totp_secret
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, ThemeFactory, UserFactory, enable_totp
 
@@ -114,23 +114,27 @@ def make_reviewer(email: str, name: str):
 
 
 def closed_call_with_submissions():
-    """A closed call with three submitted applications, no assignments, the review being prepared."""
+    """A closed call with three submitted applications, no assignments, the review being prepared.
+    The call's form asks the project questions (事業の内容); each application's 目的 is its summary."""
     call = CallFactory(slug=SLUG, title="審査テスト公募", receipt_prefix="REV")
+    ask_project_questions(call)
     theme = ThemeFactory(call=call, number=1)
-    applications = [
-        ApplicationFactory(
+    applications = []
+    for i, (name, code, _prefecture, title, summary) in enumerate(APPLICATIONS, start=1):
+        application = ApplicationFactory(
             call=call,
             organisation=OrganisationFactory(name=name, prefecture=code),
             theme=theme,
             title=title,
             summary=summary,
-            purpose=summary,
-            status=ApplicationStatus.SUBMITTED,
-            receipt_number=f"REV-{i:04d}",
-            submitted_at=timezone.now() - dt.timedelta(days=30),
         )
-        for i, (name, code, _prefecture, title, summary) in enumerate(APPLICATIONS, start=1)
-    ]
+        answer_project_questions(application, now=call.opens_at, purpose=summary)  # while the call was open
+        application.refresh_from_db()
+        application.status = ApplicationStatus.SUBMITTED
+        application.receipt_number = f"REV-{i:04d}"
+        application.submitted_at = timezone.now() - dt.timedelta(days=30)
+        application.save(update_fields=["status", "receipt_number", "submitted_at"])
+        applications.append(application)
     services.review_round_for(call=call)  # the default rubric, phase "setup"
     return call, applications
 
@@ -252,6 +256,9 @@ def test_assign_declare_score_return_rank_and_share(page: Page, live_server, new
     expect(reviewer_a.get_by_role("heading", level=1)).to_have_text(shared.title)
     expect(reviewer_a.get_by_role("heading", name="申請内容")).to_be_visible()
     expect(reviewer_a.get_by_text(shared.summary).first).to_be_visible()
+    project = reviewer_a.get_by_role("region", name="事業の内容")  # the call's project questions
+    expect(project.get_by_role("term").first).to_have_text("目的")
+    expect(project.get_by_role("definition").first).to_have_text(shared.summary)
     expect(reviewer_a.get_by_role("main")).to_contain_text(f"期限: {format_datetime(DUE, 'ja')}")
     expect(reviewer_a.get_by_test_id("review-status")).to_have_text("未着手")
     assert_accessible(reviewer_a)
