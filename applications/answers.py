@@ -224,11 +224,18 @@ def section_form_for(
     *,
     data: Mapping[str, Any] | None = None,
     answers: Iterable[Answer] | None = None,
+    drafting: bool = False,
 ) -> SchemaSectionForm:
-    """The form of one section for ``application``, with its stored answers (one more task-list section)."""
+    """The form of one section for ``application``, with its stored answers (one more task-list
+    section); ``drafting``: a draft's save, which may leave a required answer for later."""
     answers = answers_of(application) if answers is None else answers
     return section_form(
-        version, section, values=stored_values(version, answers), data=data, file_choices=file_choices(application)
+        version,
+        section,
+        values=stored_values(version, answers),
+        data=data,
+        file_choices=file_choices(application),
+        drafting=drafting,
     )
 
 

@@ -531,7 +531,7 @@ def answers_save(
     if version is None or section.version_id != version.pk:
         raise Refused(_("This part of the form belongs to another version of the form."), code="other_version")
     stored = {answer.field_key: answer for answer in answer_store.answers_of(locked)}
-    form = answer_store.section_form_for(locked, version, section, data=data, answers=stored.values())
+    form = answer_store.section_form_for(locked, version, section, data=data, answers=stored.values(), drafting=True)
     if not form.is_valid():
         return AnswersOutcome(False, form, locked.version)
     kinds = {item.key: item.kind for item in form.items}
@@ -634,6 +634,7 @@ def answers_attach_file(
         data=data,
         files=files,
         file_choices=answer_store.file_choices(locked),
+        drafting=True,
     )
     if not form.is_valid():
         return AnswersOutcome(False, form, locked.version)

@@ -179,9 +179,13 @@ class SchemaSectionForm(CleanInputFormMixin, forms.Form):
         items: list[FormField],
         specs: tuple[FieldSpec, ...],
         stored: Mapping[str, Any],
+        drafting: bool = False,
         **kwargs: Any,
     ) -> None:
         self.version, self.section, self.items, self.specs, self.stored = version, section, items, specs, stored
+        # A draft's save: a required answer may still be missing (the task list and the submission
+        # check ask for it), so part of a section is saved and nothing typed is lost.
+        self.drafting = drafting
         super().__init__(*args, **kwargs)
         self.hidden_keys: set[str] = self._hidden_for(self.stored)
 
@@ -203,7 +207,12 @@ class SchemaSectionForm(CleanInputFormMixin, forms.Form):
                 # Hidden by its condition: neither validated nor required, and not saved (the stored answer stays).
                 self.errors.pop(item.key, None)
                 cleaned.pop(item.key, None)
-            elif item.required and cleaned.get(item.key) in (None, "", [], ()) and item.key not in self.errors:
+            elif (
+                not self.drafting
+                and item.required
+                and cleaned.get(item.key) in (None, "", [], ())
+                and item.key not in self.errors
+            ):
                 self.add_error(item.key, forms.ValidationError(_("This field is required."), code="required"))
         self._check_shares(cleaned)
         return cleaned
@@ -254,6 +263,7 @@ def section_form(
     file_choices: Iterable[tuple[Any, str]] = (),
     prefix: str = "schema",
     files: Mapping[str, Any] | None = None,
+    drafting: bool = False,
 ) -> SchemaSectionForm:
     """The form of ``section`` of ``version``, showing ``values`` (stored answers, key → value) and
     bound to ``data`` when given (``files``: uploads into its file slots, see ``FileSlotField``).
@@ -274,4 +284,5 @@ def section_form(
         items=items,
         specs=schema_of(version).fields,
         stored=stored,
+        drafting=drafting,
     )

@@ -192,8 +192,19 @@ def test_autosave_of_a_schema_section_answers_json(app_client, draft, version):
     assert "a_requested" not in stored(draft)
 
 
+def test_a_partly_answered_section_is_saved_and_stays_in_progress(app_client, draft, version):
+    post_section(app_client, draft, "form-menu", {"schema-menu": ["a"]})
+    # Only the plan, not its required total cost: saved (nothing typed is lost), and still 入力中.
+    response = post_section(app_client, draft, "form-plan", {"schema-a_plan": "居場所の計画", "go": "list"})
+    assert response.status_code == 302
+    assert stored(draft)["a_plan"].text == "居場所の計画"
+    found, _html = states(app_client, draft)
+    assert found["form-plan"] == "入力中"
+    assert [p for p in application_problems(draft) if p.field == "form-plan"]
+
+
 def test_an_invalid_plain_save_shows_the_page_again_with_the_errors(app_client, draft, version):
-    response = post_section(app_client, draft, "form-menu", {"go": "next"})
+    response = post_section(app_client, draft, "form-menu", {"schema-menu": ["zzz"], "go": "next"})
     assert response.status_code == 400
     assert "invalid-feedback" in response.content.decode()
     assert not stored(draft)
