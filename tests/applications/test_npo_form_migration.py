@@ -23,6 +23,9 @@ from .npo_form_snapshot import BEFORE, snapshot, without_moments
 
 BEFORE_THE_MOVE = [("applications", "0011_list_indexes")]
 
+# The demo's fictional scores follow the applications' ids: the ids start at 1, as when the
+# snapshot was taken (reset_sequences), whatever tests ran before in the same database.
+
 
 def _forwards_again() -> None:
     executor = MigrationExecutor(connection)
@@ -30,7 +33,7 @@ def _forwards_again() -> None:
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_the_demo_data_reads_the_same_after_the_move():
     seed_demo()
     texts = {
