@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from calls.standard_form import PROJECT_KEYS
 from grants.demo.loader import seed_demo
 from grants.models import Award, AwardStatus, DocumentCounter, DocumentSeries, Payment, PaymentKind, Report
 
@@ -77,6 +78,8 @@ def test_the_award_rows_move_into_the_lifecycle_on_a_database_with_the_demo_data
         )
         OldCounter.objects.create(fiscal_year=2019, last=12)
         before = _counts()
+        calls = old.get_model("calls", "Call").objects.count()
+        texts = sum(bool(text) for row in OldApplication.objects.values_list(*PROJECT_KEYS) for text in row)
         paid_before = OldAward.objects.filter(status="paid").count()  # ours and the demo's closed one
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
@@ -85,13 +88,21 @@ def test_the_award_rows_move_into_the_lifecycle_on_a_database_with_the_demo_data
         executor.migrate(executor.loader.graph.leaf_nodes())
 
     # Nothing lost: every table the old code knew still has its rows; the new tables are empty but
-    # for the settlement made of the paid award, and the stored ranking, which reviews 0008 fills
-    # from the demo's reviews (tests/reviews/test_ranking_store.py checks its figures).
+    # for the settlement made of the paid award, the stored ranking, which reviews 0008 fills from
+    # the demo's reviews (tests/reviews/test_ranking_store.py checks its figures), and the form the
+    # project texts move into (applications 0012: a version of seven questions per call, one answer
+    # per text; tests/applications/test_npo_form_migration.py checks what they show).
     after = _counts()
     assert {table: n for table, n in after.items() if table in before} == before
     ranking = {"reviews_rankedapplication", "reviews_rankingpanel", "reviews_reviewerstanding"}
     new_rows = {table: n for table, n in after.items() if table not in before and n and table not in ranking}
-    assert new_rows == {"grants_payment": paid_before}
+    assert new_rows == {
+        "grants_payment": paid_before,
+        "calls_formversion": calls,
+        "calls_formsection": calls,
+        "calls_formfield": len(PROJECT_KEYS) * calls,
+        "applications_answer": texts,
+    }
     statuses = [Award.objects.get(pk=made[step].pk).status for step in steps]
     assert statuses == [AwardStatus.ADOPTED, AwardStatus.GRANTED, AwardStatus.CONFIRMED, AwardStatus.CLOSED]
     [settlement] = Payment.objects.filter(award_id=made["paid"].pk)

@@ -5,14 +5,13 @@ the historical models), and migrated forwards again."""
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from grants.models import Notice as CurrentNotice
 from kodoku_portal.jp import JST
 from kodoku_portal.models import OutboxMessage
 from tests.factories import ApplicationFactory, CallFactory, OrganisationFactory, UserFactory
+from tests.support.migrations import migrate_to_latest, migrated_back
 
 BEFORE = [("grants", "0004_call_models_moved_to_calls")]
 
@@ -33,48 +32,44 @@ def test_reminders_and_notice_tracking_become_outbox_rows():
         call=call, organisation=OrganisationFactory(email="org2@example.jp"), receipt_number="M-2"
     )
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    Reminder, Notice, Award = (old.get_model("grants", name) for name in ("Reminder", "Notice", "Award"))
-    OldApplication = old.get_model("applications", "Application")
-    recorded = dt.datetime(2025, 5, 27, 12, 0, tzinfo=JST)
-    slot = "72h before 2025-05-30T12:00:00+09:00"
-    for status in ("pending", "sent", "failed", "cancelled"):
+    with migrated_back(BEFORE) as old:
+        Reminder, Notice, Award = (old.get_model("grants", name) for name in ("Reminder", "Notice", "Award"))
+        OldApplication = old.get_model("applications", "Application")
+        recorded = dt.datetime(2025, 5, 27, 12, 0, tzinfo=JST)
+        slot = "72h before 2025-05-30T12:00:00+09:00"
+        for status in ("pending", "sent", "failed", "cancelled"):
+            Reminder.objects.create(
+                recipient_id=member.pk,
+                kind="deadline",
+                subject_key=f"application:{draft.pk}",
+                slot=f"{status} {slot}",
+                status=status,
+                attempts=2 if status == "failed" else 1,
+                last_error="boom" if status == "failed" else "",
+            )
+        award = Award.objects.create(application=OldApplication.objects.get(pk=sent_one.pk), status="granted")
         Reminder.objects.create(
-            recipient_id=member.pk,
-            kind="deadline",
-            subject_key=f"application:{draft.pk}",
-            slot=f"{status} {slot}",
-            status=status,
-            attempts=2 if status == "failed" else 1,
-            last_error="boom" if status == "failed" else "",
+            recipient_id=member.pk, kind="report", subject_key=f"award:{award.pk}:final", slot=slot, status="sent"
         )
-    award = Award.objects.create(application=OldApplication.objects.get(pk=sent_one.pk), status="granted")
-    Reminder.objects.create(
-        recipient_id=member.pk, kind="report", subject_key=f"award:{award.pk}:final", slot=slot, status="sent"
-    )
-    Reminder.objects.update(created_at=recorded)
-    emailed = timezone.now()
-    Notice.objects.create(
-        application_id=sent_one.pk,
-        kind="adopted",
-        document_number="府孤第1号",
-        issued_on=dt.date(2025, 7, 1),
-        emailed_at=emailed,
-        attempts=1,
-    )
-    Notice.objects.create(
-        application_id=failed_one.pk,
-        kind="not_adopted",
-        document_number="府孤第2号",
-        issued_on=dt.date(2025, 7, 1),
-        attempts=3,
-        last_error="SMTP down",
-    )
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+        Reminder.objects.update(created_at=recorded)
+        emailed = timezone.now()
+        Notice.objects.create(
+            application_id=sent_one.pk,
+            kind="adopted",
+            document_number="府孤第1号",
+            issued_on=dt.date(2025, 7, 1),
+            emailed_at=emailed,
+            attempts=1,
+        )
+        Notice.objects.create(
+            application_id=failed_one.pk,
+            kind="not_adopted",
+            document_number="府孤第2号",
+            issued_on=dt.date(2025, 7, 1),
+            attempts=3,
+            last_error="SMTP down",
+        )
+        migrate_to_latest()
 
     reminders = OutboxMessage.objects.filter(kind__startswith="reminder_")
     assert reminders.count() == 5
