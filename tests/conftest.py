@@ -89,6 +89,19 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def admin_client(client, db):
+    """A client signed in as an administrator who has set up TOTP (so the admin opens), in place of
+    pytest-django's superuser of the same name."""
+    from accounts.models import Role
+    from tests.factories import UserFactory, enable_totp
+
+    administrator = UserFactory(role=Role.ADMINISTRATOR, email="admin@example.jp")
+    enable_totp(administrator)
+    client.force_login(administrator)
+    return client
+
+
+@pytest.fixture
 def db_vendor(db):
     return connection.vendor
 

@@ -324,22 +324,7 @@ def _schema_section(request, application, section, entries):
                 target += f"#schema-field-{slot}"  # the slot's own upload button: back to the slot
             return redirect(target)
         if outcome.refused is not None:
-            compare_url = reverse("applications:refused_save", args=[application.pk, outcome.refused.pk])
-            if _wants_json(request):
-                return JsonResponse(
-                    {
-                        "saved": False,
-                        "reason": outcome.reason,
-                        "message": outcome.message,
-                        "version": outcome.version,
-                        "compare_url": compare_url,
-                    },
-                    status=409,
-                )
-            messages.error(request, outcome.message)
-            if request.FILES:
-                messages.error(request, _("The file you chose was not stored."))
-            return redirect(compare_url)
+            return _refused_save_response(request, application, outcome)
         form = outcome.form
         errors = {form.add_prefix(name): [str(e) for e in errs] for name, errs in form.errors.items()}
         if request.FILES:
@@ -461,6 +446,12 @@ def application_save(request, pk):
         messages.success(request, payload["message"])
         return redirect(_after_save(application, section, request.POST.get("go")))
 
+    return _refused_save_response(request, application, outcome)
+
+
+def _refused_save_response(request, application, outcome):
+    """A save refused (the application changed meanwhile, or it can no longer be edited): the text
+    is kept as a RefusedSave; an autosave gets a 409 saying where to compare, a plain save goes there."""
     compare_url = reverse("applications:refused_save", args=[application.pk, outcome.refused.pk])
     if _wants_json(request):
         return JsonResponse(
@@ -474,6 +465,8 @@ def application_save(request, pk):
             status=409,
         )
     messages.error(request, outcome.message)
+    if request.FILES:
+        messages.error(request, _("The file you chose was not stored."))
     return redirect(compare_url)
 
 
@@ -551,10 +544,15 @@ def _schema_rows(application, key: str, data: dict) -> list[dict]:
     return rows
 
 
+def _given(value) -> list:
+    """A bound or posted value as a list of what was given (a form's value or a POST list)."""
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if v not in (None, "")]
+
+
 def _comparable(field, value):
     """A value as its field reads it (「800,000」 and 「800000」 are one amount), else as text."""
-    values = value if isinstance(value, list) else [value]
-    values = [v for v in values if v not in (None, "")]
+    values = _given(value)
     if isinstance(field, forms.MultipleChoiceField):
         return sorted(str(v) for v in values)
     try:
@@ -580,15 +578,8 @@ def _typed_budget_lines(data: dict) -> list[dict]:
 
 def _display(field, value) -> str:
     """A field's value as text for the comparison page: choices by their label, lists joined."""
-    values = value if isinstance(value, list) else [value]
-    values = [v for v in values if v not in (None, "")]
-    if isinstance(field, forms.MultipleChoiceField):
-        labels = dict(field.choices)
-        return join_list(labels.get(str(v), v) for v in values)
-    if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
-        labels = {str(k): v for k, v in field.choices}
-        return join_list(labels.get(str(v), v) for v in values)
-    if isinstance(field, forms.ModelChoiceField):
+    values = _given(value)
+    if isinstance(field, forms.ChoiceField | forms.ModelChoiceField):  # single, multiple or a model's
         labels = {str(k): v for k, v in field.choices}
         return join_list(labels.get(str(v), v) for v in values)
     if isinstance(field, forms.BooleanField):

@@ -95,14 +95,6 @@ def preview_url(version: FormVersion) -> str:
 
 
 @pytest.fixture
-def admin_client(client):
-    administrator = UserFactory(role=Role.ADMINISTRATOR, email="admin@example.jp")
-    enable_totp(administrator)
-    client.force_login(administrator)
-    return client
-
-
-@pytest.fixture
 def draft():
     return build_version(CallFactory(), publish=False)
 

@@ -24,14 +24,6 @@ def staff():
     return user
 
 
-@pytest.fixture
-def admin_client(client):
-    administrator = UserFactory(role=Role.ADMINISTRATOR, email="admin@example.jp")
-    enable_totp(administrator)
-    client.force_login(administrator)
-    return client
-
-
 def test_publishing_validates_audits_and_retires_the_version_before(staff):
     call = CallFactory()
     first = build_version(call, by=staff)

@@ -15,7 +15,7 @@ from django.utils import translation
 from applications.models import ApplicationStatus
 from calls.models import Call
 from grants.models import Letter, LetterKind, Notice, NoticeKind
-from tests.factories import ApplicationFactory, CallFactory, ProgrammeFactory, UserFactory, enable_totp
+from tests.factories import ApplicationFactory, CallFactory, ProgrammeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,14 +75,6 @@ class FormData(HTMLParser):
                 value = self.data[self._textarea][-1]
                 self.data[self._textarea][-1] = value[1:] if value.startswith("\n") else value
             self._textarea = None
-
-
-@pytest.fixture
-def admin_client(client):
-    admin = UserFactory(role="administrator", is_staff=True, is_superuser=True)
-    enable_totp(admin)
-    client.force_login(admin)
-    return client
 
 
 def change_form(client, call: Call) -> dict[str, list[str]]:

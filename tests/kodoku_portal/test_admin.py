@@ -3,22 +3,13 @@
 import pytest
 from django.db import transaction
 
-from accounts.models import Role
 from kodoku_portal import audit, outbox
 from kodoku_portal.models import OutboxMessage, OutboxStatus
 from kodoku_portal.outbox import Mail
-from tests.factories import ApplicationFactory, UserFactory, enable_totp
+from tests.factories import ApplicationFactory
 from tests.support.outbox import KIND, build_test_mail
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    administrator = UserFactory(role=Role.ADMINISTRATOR, email="admin@example.jp")
-    enable_totp(administrator)
-    client.force_login(administrator)
-    return client
 
 
 def test_the_audit_trail_is_listed_read_only_with_its_sentence(admin_client):
