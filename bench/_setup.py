@@ -33,3 +33,10 @@ def machine() -> str:
 
     cpus = os.cpu_count()
     return f"{platform.platform()}, Python {platform.python_version()}, {cpus} CPUs, database {connection.vendor}"
+
+
+def project_texts() -> dict[str, str]:
+    """Answers to the NPO model survey's project questions (事業の内容), as long as a real draft's."""
+    from calls.standard_form import PROJECT_KEYS
+
+    return dict.fromkeys(PROJECT_KEYS, "地域の居場所づくりと見守りについての記述です。" * 20)

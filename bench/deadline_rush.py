@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from _setup import machine, test_database
+from _setup import machine, project_texts, test_database
 
 teardown = test_database()
 
@@ -33,6 +33,7 @@ from calls.models import (  # noqa: E402
     Programme,
     Theme,
 )
+from calls.standard_form import project_form_publish  # noqa: E402
 from kodoku_portal.celery import app as celery_app  # noqa: E402
 from kodoku_portal.jp import JST  # noqa: E402
 
@@ -56,6 +57,7 @@ def build():
     )
     call.eligible_types.set([npo])
     theme = Theme.objects.create(call=call, number=1, title="テーマ")
+    project_form_publish(call)  # the project questions, which every draft answers (as every call asks them)
     user = user_create(email="rush@example.jp", password="x" * 12, role=Role.APPLICANT, email_verified=True)
     ids = []
     for i in range(N):
@@ -91,6 +93,7 @@ def build():
             },
             budget_lines=[services.BudgetLineInput(BudgetCategory.HONORARIA, "謝金", 1, 1_000_000)],
         )
+        services.project_answers_save(application, project_texts(), by=user)
         ids.append(application.pk)
     return user, ids
 

@@ -61,7 +61,7 @@ ARGS = parser.parse_args()
 if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
     sys.exit("bench/http_rush.py measures the production stack: set DATABASE_URL=postgres://… and REDIS_URL")
 
-from _setup import machine, test_database  # noqa: E402
+from _setup import machine, project_texts, test_database  # noqa: E402
 
 teardown = test_database()
 
@@ -79,6 +79,7 @@ from accounts.services import user_create  # noqa: E402
 from applications import services  # noqa: E402
 from applications.models import Application, ApplicationStatus, BudgetCategory  # noqa: E402
 from calls.models import ApplicantType, Call, Programme, Theme  # noqa: E402
+from calls.standard_form import project_form_publish  # noqa: E402
 from kodoku_portal.jp import JST  # noqa: E402
 
 
@@ -126,6 +127,7 @@ def seed(clients: int, drafts: int):
     )
     call.eligible_types.set([npo])
     theme = Theme.objects.create(call=call, number=1, title="テーマ")
+    project_form_publish(call)  # the project questions, which every draft answers (as every call asks them)
     people = []
     serial = 0
     for client in range(clients):
@@ -165,6 +167,7 @@ def seed(clients: int, drafts: int):
                 fields={**COMPLETE, "theme": theme},
                 budget_lines=[services.BudgetLineInput(BudgetCategory.HONORARIA, "謝金", 1, 1_000_000)],
             )
+            services.project_answers_save(application, project_texts(), by=user)
             applications.append(application.pk)
         people.append({"session": session.session_key, "autosave": applications[0], "submit": applications[1:]})
     return theme, people

@@ -53,9 +53,8 @@ from applications.models import (  # noqa: E402
     Membership,
     Organisation,
 )
-from calls.models import ApplicantType, Call, FormVersion, Programme, Theme  # noqa: E402
-from calls.services import form_version_publish  # noqa: E402
-from calls.standard_form import add_project_section  # noqa: E402
+from calls.models import ApplicantType, Call, Programme, Theme  # noqa: E402
+from calls.standard_form import project_form_publish  # noqa: E402
 from kodoku_portal.jp import JST  # noqa: E402
 from reviews.models import (  # noqa: E402
     Assignment,
@@ -86,9 +85,7 @@ def seed_base():
         receipt_prefix="PG",
     )
     call.eligible_types.set([npo])
-    version = FormVersion.objects.create(call=call, number=1)
-    add_project_section(version)  # the project questions, answered below (as every call asks them)
-    form_version_publish(version, by=None)
+    version = project_form_publish(call)  # the project questions, answered below (as every call asks them)
     themes = [Theme.objects.create(call=call, number=n, title=f"テーマ{n}") for n in range(1, 5)]
     ReviewRound.objects.create(call=call, phase=ReviewPhase.SHARED, reviewers_per_application=2)
     criteria = [

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .models import FormField, FormSection, FormVersion
+from .models import Call, FormField, FormSection, FormVersion
 
 PROJECT_SECTION_KEY = "project"
 PROJECT_SECTION = {"key": PROJECT_SECTION_KEY, "title": "事業の内容", "title_en": "About the project"}
@@ -67,3 +67,16 @@ def add_project_section(version: FormVersion) -> FormSection:
         if item["key"] not in clashing:
             FormField.objects.create(version=version, section=section, order=order, **project_field_values(item))
     return section
+
+
+@transaction.atomic
+def project_form_publish(call: Call, *, by=None, note: str = "") -> FormVersion:
+    """Publish the call's next form version, asking the project questions only (and retire the
+    one in use): a call's plain NPO model survey form (benchmarks, tests)."""
+    from .services import form_version_publish
+
+    version = FormVersion.objects.create(call=call, number=call.form_versions.count() + 1, note=note)
+    add_project_section(version)
+    form_version_publish(version, by=by)
+    version.refresh_from_db()
+    return version

@@ -8,9 +8,7 @@ from django.contrib.auth import get_user_model
 
 from applications.services import project_answers_save
 from calls.models import FormVersion
-from calls.services import form_version_publish
-from calls.standard_form import add_project_section
-from tests.support.forms import build_version
+from calls.standard_form import project_form_publish
 
 # Answers to the project questions (事業の内容, calls/standard_form.py), key → text.
 PROJECT_ANSWERS = {
@@ -31,11 +29,7 @@ def totp_secret(email: str) -> str:
 
 def ask_project_questions(call) -> FormVersion:
     """Publish a version of ``call``'s form that asks the project questions (事業の内容)."""
-    version = build_version(call, [], publish=False)
-    add_project_section(version)
-    form_version_publish(version, by=None)
-    version.refresh_from_db()
-    return version
+    return project_form_publish(call)
 
 
 def answer_project_questions(application, *, now: dt.datetime | None = None, **texts) -> None:

@@ -71,16 +71,11 @@ def build_version(call, spec=SIMPLE_FORM, *, number=None, publish=True, by=None)
     return version
 
 
-@transaction.atomic
 def project_version(call, *, by=None) -> FormVersion:
     """The call's next version with the NPO model survey's project questions (calls/standard_form.py), published."""
-    from calls.standard_form import add_project_section
+    from calls.standard_form import project_form_publish
 
-    version = FormVersion.objects.create(call=call, number=call.form_versions.count() + 1)
-    add_project_section(version)
-    form_version_publish(version, by=by)
-    version.refresh_from_db()
-    return version
+    return project_form_publish(call, by=by)
 
 
 def answer_project(application, version, **texts):
