@@ -21,6 +21,8 @@ class ApplicationsConfig(AppConfig):
         outbox.register(services.INVITATION_MAIL, mails.build_invitation_mail, label=_("Invitation to an organisation"))
         jobs.register(scans.SCAN_JOB, scans.run_scan, label=_("Virus check of an attachment"))
         for code, sentence, label in (
+            ("attachment_added", _("%(actor)s attached a file to %(object)s: %(after)s"), _("File attached")),
+            ("attachment_removed", _("%(actor)s removed a file from %(object)s: %(before)s"), _("File removed")),
             ("attachment_scan_clean", _("The virus check found no problem in %(object)s"), _("Virus check: clean")),
             ("attachment_scan_quarantined", _("The virus check quarantined %(object)s"), _("Virus check: quarantined")),
             ("attachment_scan_error", _("The virus check of %(object)s failed"), _("Virus check failed")),
@@ -49,4 +51,5 @@ class ApplicationsConfig(AppConfig):
             ),
         ):
             audit.register_action(code, sentence, label)
+        audit.register_field("original_name", model="applications.Attachment")
         audit.register_object_namer("applications.Application", selectors.audit_application_names)

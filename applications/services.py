@@ -734,14 +734,24 @@ def attachment_add(
     attachment.file.save("upload", upload, save=False)
     attachment.save()
     scans.schedule(attachment)  # the virus scan, run by a worker after commit (applications/scans.py)
+    record(
+        locked,
+        by=user,
+        action="attachment_added",
+        after={"original_name": attachment.original_name},
+        call_id=locked.call_id,
+    )
     return attachment
 
 
 @transaction.atomic
-def attachment_remove(*, attachment: Attachment) -> None:
-    _lock_draft(attachment.application_id)
+def attachment_remove(*, attachment: Attachment, by: User | None) -> None:
+    """Remove a draft's attachment (the file goes once the transaction has committed)."""
+    locked = _lock_draft(attachment.application_id)
     stored = attachment.file
+    name = attachment.original_name
     attachment.delete()
+    record(locked, by=by, action="attachment_removed", before={"original_name": name}, call_id=locked.call_id)
     transaction.on_commit(lambda: stored.delete(save=False))
 
 

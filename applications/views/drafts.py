@@ -634,6 +634,6 @@ def attachment_download(request, pk, attachment_pk):
 @refusals_to_messages(_attachments_section)
 def attachment_delete(request, pk, attachment_pk):
     attachment = selectors.attachment_for_member(request.user, pk, attachment_pk)
-    services.attachment_remove(attachment=attachment)
+    services.attachment_remove(attachment=attachment, by=request.user)
     messages.success(request, _("%(name)s was removed.") % {"name": attachment.original_name})
     return redirect(_attachments_section(request, pk))

@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from applications.models import Attachment
+from kodoku_portal.audit import describe
+from kodoku_portal.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +112,24 @@ def test_a_member_removes_an_attachment_and_its_file(client, draft, member, djan
         client.post(f"/applications/{draft.pk}/attachments/{attachment.pk}/delete/")
     assert not Attachment.objects.filter(pk=attachment.pk).exists()
     assert not path.exists()
+
+
+def test_attaching_and_removing_a_file_are_audited_with_its_name(client, draft, member):
+    client.force_login(member)
+    upload(client, draft, "定款.pdf", PDF)
+    attachment = Attachment.objects.get(application=draft)
+    client.post(f"/applications/{draft.pk}/attachments/{attachment.pk}/delete/")
+    entries = AuditEntry.objects.filter(object_type="applications.Application", object_id=str(draft.pk))
+    added, removed = entries.order_by("id")
+    assert (added.action, added.actor, added.after) == ("attachment_added", member, {"original_name": "定款.pdf"})
+    assert (removed.action, removed.actor, removed.before) == (
+        "attachment_removed",
+        member,
+        {"original_name": "定款.pdf"},
+    )
+    assert added.call_id == draft.call_id
+    with translation.override("ja"):
+        assert "（ファイル名：定款.pdf）" in describe(added) and "（ファイル名：定款.pdf）" in describe(removed)
 
 
 def test_no_upload_after_submission(client, complete_draft, member, django_capture_on_commit_callbacks):
