@@ -322,6 +322,16 @@ class Call(models.Model):
             raise ValidationError(_("Give both the opening and the closing time, or neither."))
         if self.opens_at and self.closes_at and self.opens_at >= self.closes_at:
             raise ValidationError(_("The call must open before it closes."))
+        if self._saved_value("receipt_prefix") not in (None, self.receipt_prefix) and self._has_receipt_numbers():
+            raise ValidationError(
+                {
+                    "receipt_prefix": _(
+                        "This call has already given receipt numbers with its prefix, so the prefix can no "
+                        "longer be changed: the numbers given would no longer match it, and another call "
+                        "could take it and give the same numbers again."
+                    )
+                }
+            )
         if self._practice_flag_switched() and self.has_started_numbering():
             raise ValidationError(
                 {
@@ -333,12 +343,19 @@ class Call(models.Model):
                 }
             )
 
+    def _saved_value(self, field: str):
+        """The field's value in the saved call (None for a call not saved yet)."""
+        if self.pk is None:
+            return None
+        return Call.objects.filter(pk=self.pk).values_list(field, flat=True).first()
+
     def _practice_flag_switched(self) -> bool:
         """The practice flag differs from the saved call's (a new call has nothing to switch)."""
-        if self.pk is None:
-            return False
-        saved = Call.objects.filter(pk=self.pk).values_list("is_practice", flat=True).first()
+        saved = self._saved_value("is_practice")
         return saved is not None and saved != self.is_practice
+
+    def _has_receipt_numbers(self) -> bool:
+        return self.applications.exclude(receipt_number__isnull=True).exclude(receipt_number="").exists()
 
     def has_started_numbering(self) -> bool:
         """An application of the call has a receipt number, or a notice or letter of the call has a
@@ -346,7 +363,7 @@ class Call(models.Model):
         flag to say a practice letter has no effect): its practice flag then stays as it is."""
         if self.pk is None:
             return False
-        if self.applications.exclude(receipt_number__isnull=True).exclude(receipt_number="").exists():
+        if self._has_receipt_numbers():
             return True
         return any(
             apps.get_model("grants", name).objects.filter(application__call=self).exclude(document_number="").exists()

@@ -195,3 +195,38 @@ def test_a_new_call_may_be_a_practice_call():
     call = CallFactory.build(is_practice=True, programme=ProgrammeFactory())
     assert not call.has_started_numbering()
     call.full_clean()
+
+
+PREFIX_REFUSAL_EN = (
+    "This call has already given receipt numbers with its prefix, so the prefix can no longer be changed"
+)
+
+
+def test_the_admin_refuses_to_change_the_receipt_prefix_once_numbers_are_given(admin_client):
+    call = CallFactory(receipt_prefix="R7A")
+    with_receipt_number(call)
+    data = change_form(admin_client, call)
+    data["receipt_prefix"] = ["R7B"]
+
+    response = post_change(admin_client, call, data)
+
+    assert response.status_code == 200
+    assert PREFIX_REFUSAL_EN in response.context["adminform"].form.errors["receipt_prefix"][0]
+    call.refresh_from_db()
+    assert call.receipt_prefix == "R7A"
+    with translation.override("ja"):
+        japanese = post_change(admin_client, call, data, language="ja").content.decode()
+    assert "受付番号を付番済みのため、受付番号の接頭辞は変更できません" in japanese
+
+
+def test_a_call_without_receipt_numbers_may_change_its_prefix(admin_client):
+    call = CallFactory(receipt_prefix="R7A")
+    ApplicationFactory(call=call)  # a draft: no receipt number yet
+    data = change_form(admin_client, call)
+    data["receipt_prefix"] = ["R7B"]
+
+    response = post_change(admin_client, call, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    call.refresh_from_db()
+    assert call.receipt_prefix == "R7B"
