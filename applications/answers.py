@@ -409,6 +409,7 @@ class SectionState:
     missing: list[str]
     started: bool = False
     not_needed: bool = False
+    asks: list[str] = field(default_factory=list)  # the labels of its fields asked whatever the answers
 
     @property
     def complete(self) -> bool:
@@ -430,6 +431,7 @@ def _states(version: FormVersion, values: Mapping[str, Any], shown: set[str]) ->
                 ],
                 started=any(values.get(item.key) not in (None, "", [], ()) for item in own),
                 not_needed=bool(own) and not any(item.key in shown for item in own),
+                asks=[item.localized_label for item in own if not item.condition_field],
             )
         )
     return states

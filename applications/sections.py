@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from kodoku_portal.jp import join_list
 
 from . import answers as answer_store
 from .checks import Problem, schema_key
@@ -161,9 +164,23 @@ def schema_entries(status: answer_store.FormStatus) -> list[Section]:
             template="applications/sections/_schema.html",
             form_section=state.section,
             not_needed=state.not_needed,
+            hint=schema_hint(state.asks),
         )
         for state in status.states
     ]
+
+
+HINT_LABELS = 7
+
+
+def schema_hint(labels: list[str]) -> str:
+    """A form section's line in the task list, as the fixed sections have one: what it asks
+    whatever the answers (「目的、対象者、…です。」); none when every field depends on an answer."""
+    if not labels:
+        return ""
+    if len(labels) > HINT_LABELS:
+        return gettext("%(fields)s, and more.") % {"fields": join_list(labels[:HINT_LABELS])}
+    return gettext("%(fields)s.") % {"fields": join_list(labels)}
 
 
 def form_status_of(application: Application) -> answer_store.FormStatus:

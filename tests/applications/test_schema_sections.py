@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.models import Role
 from applications import answers as answer_store
@@ -133,6 +134,26 @@ def test_schema_sections_are_listed_after_the_content_and_before_the_budget(app_
     assert found["form-plan"] == "対象外"
     assert f'href="{url(draft, "form-menu")}"' in html
     assert f'href="{url(draft, "form-plan")}"' not in html
+
+
+def test_a_schema_section_says_in_the_task_list_what_it_asks(app_client, draft, version):
+    """As the fixed sections do: the labels of the fields asked whatever the answers; a section
+    whose every field depends on an answer (the plan) says nothing it might not ask."""
+    html = app_client.get(url(draft)).content.decode()
+    menu = re.search(r'data-testid="task-form-menu">(.*?)</li>', html, flags=re.S).group(1)
+    plan = re.search(r'data-testid="task-form-plan">(.*?)</li>', html, flags=re.S).group(1)
+    assert '<div class="small text-secondary">メニューです。</div>' in menu
+    assert '<div class="small text-secondary"></div>' in plan
+
+
+def test_the_hint_of_a_long_section_names_its_first_fields_in_the_users_language():
+    labels = [f"項目{n}" for n in range(1, 10)]
+    with translation.override("ja"):
+        assert sections.schema_hint(labels) == "項目1、項目2、項目3、項目4、項目5、項目6、項目7などです。"
+        assert sections.schema_hint(labels[:2]) == "項目1、項目2です。"
+    with translation.override("en"):
+        assert sections.schema_hint(["Purpose", "Schedule"]) == "Purpose, Schedule."
+    assert sections.schema_hint([]) == ""
 
 
 def test_a_schema_section_page_renders_its_fields_inside_the_section_layout(app_client, draft, version):
