@@ -463,6 +463,7 @@ class FormStatus:
     states: list[SectionState]
     shares: list[ShareProblem]
     answers: list[Answer]
+    requested_total: int | None = None  # see ``requested_total``
 
 
 def share_problems(version: FormVersion, values: Mapping[str, Any], shown: set[str]) -> list[ShareProblem]:
@@ -489,6 +490,20 @@ def share_problems(version: FormVersion, values: Mapping[str, Any], shown: set[s
     return problems
 
 
+def requested_total(version: FormVersion, values: Mapping[str, Any], shown: set[str]) -> int | None:
+    """What the form asks of the programme: the sum of the amounts limited to the call's 補助率
+    (``share_of``: the amount requested for a cost, e.g. the 交付申請額 of each menu item of the
+    交付金) that are shown and answered. None when the form asks none, or none is answered yet.
+    The budget lines set out the amount requested, so their total must be this sum
+    (``checks.schema_problems``)."""
+    amounts = [
+        values[item.key]
+        for item in version.ordered_fields()
+        if item.share_of and item.key in shown and values.get(item.key) is not None
+    ]
+    return sum(amounts) if amounts else None
+
+
 def form_status(application: Application) -> FormStatus:
     """The application's version, the state of each of its sections and the amounts over the 補助率."""
     version = version_for(application)
@@ -497,4 +512,10 @@ def form_status(application: Application) -> FormStatus:
     answers = answers_of(application)
     values = stored_values(version, answers)
     shown = visible_keys(schema_of(version).fields, values)
-    return FormStatus(version, _states(version, values, shown), share_problems(version, values, shown), answers)
+    return FormStatus(
+        version,
+        _states(version, values, shown),
+        share_problems(version, values, shown),
+        answers,
+        requested_total(version, values, shown),
+    )

@@ -203,4 +203,15 @@ def schema_problems(application: Application) -> list[Problem]:
         if state.missing
     ]
     problems += [Problem(schema_key(share.section), share.message) for share in status.shares]
+    if status.requested_total is not None and status.requested_total != application.requested_amount:
+        problems.append(
+            Problem(
+                "budget",
+                _(
+                    "The budget's total (%(budget)s) differs from the amounts requested in the application form "
+                    "(%(requested)s in all): the budget sets out the amount requested, so make its total the same."
+                )
+                % {"budget": format_yen(application.requested_amount), "requested": format_yen(status.requested_total)},
+            )
+        )
     return problems

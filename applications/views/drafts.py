@@ -118,6 +118,7 @@ def _section_context(application, section, form=None, budget=None, parts=None, e
         budget=budget,
         attachment_form=AttachmentForm() if section.kind == sections.ATTACHMENTS else None,
         over_cap=amount_over_cap(application.call, application.requested_amount) > 0,
+        form_requested_total=sections.form_status_of(application).requested_total if section.budget else None,
         max_attachment_mb=settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         problems=[p for p in application_problems(application) if p.field in section.problems]
         if section.kind != sections.FORM

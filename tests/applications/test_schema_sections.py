@@ -258,6 +258,14 @@ def test_submission_is_refused_while_a_shown_required_answer_is_missing(complete
         application_submit(application_id=complete_draft.pk, user=member)
     data = {"schema-a_plan": "計画", "schema-a_total": "1000000", "schema-a_requested": "500000"}
     assert answers_save(complete_draft, plan, data, by=member).saved
+    assert not [p for p in application_problems(complete_draft) if p.field.startswith("form-")]
+    # The form asks for 500,000円 (the amounts limited to the 補助率); the budget says 1,000,000円.
+    [mismatch] = [p for p in application_problems(complete_draft) if p.field == "budget"]
+    assert "予算の合計（1,000,000円）" in mismatch.message and "申請額の合計（500,000円）" in mismatch.message
+    with pytest.raises(Refused):
+        application_submit(application_id=complete_draft.pk, user=member)
+    complete_draft.refresh_from_db()
+    save_complete(complete_draft, member, amount=500_000)
     submitted = application_submit(application_id=complete_draft.pk, user=member)
     assert submitted.status == ApplicationStatus.SUBMITTED
 
@@ -276,12 +284,27 @@ def test_an_amount_over_the_subsidy_rate_is_a_problem_of_the_submission(complete
 
 
 def _complete_with_answers(draft, member, version):
-    application = save_complete(draft, member)
+    application = save_complete(draft, member, amount=600_000)  # the budget of the amount requested below
     menu, plan = (version.sections.get(key=key) for key in ("menu", "plan"))
     answers_save(application, menu, {"schema-menu": ["a", "c"]}, by=member)
     data = {"schema-a_plan": "週2回の居場所", "schema-a_total": "1200000", "schema-a_requested": "600000"}
     assert answers_save(application, plan, data, by=member).saved
     return application
+
+
+def test_the_budget_page_says_what_the_form_requests_once_an_amount_is_answered(app_client, draft, member, version):
+    budget_page = url(draft, "budget")
+    assert 'data-testid="form-requested-total"' not in app_client.get(budget_page).content.decode()
+    menu, plan = (version.sections.get(key=key) for key in ("menu", "plan"))
+    answers_save(draft, menu, {"schema-menu": ["a", "b"]}, by=member)
+    data = {"schema-a_plan": "計画", "schema-a_total": "1,200,000", "schema-a_requested": "６００，０００"}
+    assert answers_save(draft, plan, data, by=member).saved
+    html = app_client.get(budget_page).content.decode()
+    assert "申請様式で入力した申請額の合計は600,000円です。予算の合計を同じ額にしてください。" in html
+    # An amount of an item no longer chosen is kept but no longer asked for.
+    answers_save(draft, menu, {"schema-menu": ["b"]}, by=member)
+    assert 'data-testid="form-requested-total"' not in app_client.get(budget_page).content.decode()
+    assert stored(draft)["a_requested"].number == 600_000
 
 
 def test_preview_read_only_page_and_receipt_show_the_answers(app_client, draft, member, version, monkeypatch):
