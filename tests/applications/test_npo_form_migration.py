@@ -11,28 +11,20 @@ pages, in the receipt PDF, in the reviewers' dossier and in the adoption-list ex
 import json
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from applications.models import Answer, Application, ApplicationStatus
 from calls.models import FormField, FormVersion, FormVersionStatus
 from calls.standard_form import PROJECT_KEYS, PROJECT_SECTION_KEY
 from grants.demo.loader import seed_demo
+from tests.support.migrations import migrated_back
 
 from .npo_form_snapshot import BEFORE, snapshot, without_moments
 
 BEFORE_THE_MOVE = [("applications", "0011_list_indexes")]
 
+
 # The demo's fictional scores follow the applications' ids: the ids start at 1, as when the
 # snapshot was taken (reset_sequences), whatever tests ran before in the same database.
-
-
-def _forwards_again() -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_the_demo_data_reads_the_same_after_the_move():
     seed_demo()
@@ -43,11 +35,7 @@ def test_the_demo_data_reads_the_same_after_the_move():
         )
     }
     assert texts, "the demo applications answer the project questions"
-    executor = MigrationExecutor(connection)
-    try:
-        executor.migrate(BEFORE_THE_MOVE)
-        executor.loader.build_graph()
-        old = executor.loader.project_state(BEFORE_THE_MOVE).apps
+    with migrated_back(BEFORE_THE_MOVE) as old:
         # Backwards, the texts are the application's columns again, and no answer holds them.
         OldApplication = old.get_model("applications", "Application")
         columns = {
@@ -59,8 +47,6 @@ def test_the_demo_data_reads_the_same_after_the_move():
         assert columns == texts
         assert not old.get_model("applications", "Answer").objects.filter(field_key__in=PROJECT_KEYS).exists()
         assert not old.get_model("calls", "FormSection").objects.filter(key=PROJECT_SECTION_KEY).exists()
-    finally:
-        _forwards_again()
 
     # Forwards: every text is an answer again, under the version its application is shown with.
     moved = {

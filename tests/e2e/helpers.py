@@ -37,3 +37,11 @@ def answer_project_questions(application, *, now: dt.datetime | None = None, **t
     answers of ``PROJECT_ANSWERS``); ``now``: a moment the call is open, for a call closed since."""
     outcome = project_answers_save(application, {**PROJECT_ANSWERS, **texts}, by=None, now=now)
     assert outcome.saved, outcome.form.errors if outcome.form is not None else outcome.message
+
+
+def fill_budget_line(row, category: str, details: str, unit_price: str, quantity: str) -> None:
+    """Fill one row of the budget section (``row``: a ``#budget-rows .budget-row`` locator) as typed."""
+    row.get_by_label("費目").select_option(label=category)
+    row.get_by_label("内容", exact=True).fill(details)
+    row.get_by_label("単価（円）").fill(unit_price)
+    row.get_by_label("数量").fill(quantity)

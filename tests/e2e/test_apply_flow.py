@@ -35,6 +35,7 @@ from calls.models import Call
 from calls.standard_form import PROJECT_FIELDS
 from grants.demo.loader import seed_demo
 from kodoku_portal.jp import format_datetime
+from tests.e2e.helpers import fill_budget_line
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -226,19 +227,13 @@ def test_invite_colleague_draft_attach_preview_submit_and_receipt(page: Page, li
     rows = page.locator("#budget-rows .budget-row")
     expect(rows).to_have_count(1)
     first = rows.nth(0)
-    first.get_by_label("費目").select_option(label="謝金")
-    first.get_by_label("内容", exact=True).fill("講師謝金（全12回）")
-    first.get_by_label("単価（円）").fill("１０，０００")
-    first.get_by_label("数量").fill("１２")
+    fill_budget_line(first, "謝金", "講師謝金（全12回）", "１０，０００", "１２")
     expect(first.locator(".budget-amount")).to_have_text("120,000円")
     page.get_by_role("button", name="経費内訳を追加する").click()
     expect(rows).to_have_count(2)
     second = rows.nth(1)
     expect(second.get_by_label("費目")).to_be_focused()
-    second.get_by_label("費目").select_option(label="消耗品費")
-    second.get_by_label("内容", exact=True).fill("文具・コピー用紙")
-    second.get_by_label("単価（円）").fill("3000")
-    second.get_by_label("数量").fill("5")
+    fill_budget_line(second, "消耗品費", "文具・コピー用紙", "3000", "5")
     expect(page.get_by_test_id("budget-total")).to_have_text("135,000円")
 
     # Autosave after 1.5 s of quiet.

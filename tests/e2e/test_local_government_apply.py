@@ -15,6 +15,7 @@ from applications.models import Answer, Application, ApplicationStatus, Organisa
 from grants.demo import data
 from grants.demo.loader import seed_demo
 from tests.e2e.axe import assert_accessible
+from tests.e2e.helpers import fill_budget_line
 from tests.e2e.test_apply_flow import PROJECT_TEXTS, SAVED, TEXTS, project_label, task_state, wait_for
 from tests.e2e.test_award_flow import log_in as staff_log_in
 
@@ -139,18 +140,10 @@ def test_a_local_government_signs_up_applies_to_the_practice_kofukin_and_staff_r
     # 予算: it sets out the 1,600,000円 the plan requests (the page says so), in two lines.
     expect(page.get_by_test_id("form-requested-total")).to_contain_text("1,600,000円")
     rows = page.locator("#budget-rows .budget-row")
-    first = rows.nth(0)
-    first.get_by_label("費目").select_option(label="謝金")
-    first.get_by_label("内容", exact=True).fill("連絡会の講師謝金")
-    first.get_by_label("単価（円）").fill("50000")
-    first.get_by_label("数量").fill("4")
+    fill_budget_line(rows.nth(0), "謝金", "連絡会の講師謝金", "50000", "4")
     expect(page.get_by_test_id("budget-total")).to_have_text("200,000円")
     page.get_by_role("button", name="経費内訳を追加する").click()
-    second = rows.nth(1)
-    second.get_by_label("費目").select_option(label="委託費")
-    second.get_by_label("内容", exact=True).fill("相談窓口の利用実態調査の委託")
-    second.get_by_label("単価（円）").fill("1400000")
-    second.get_by_label("数量").fill("1")
+    fill_budget_line(rows.nth(1), "委託費", "相談窓口の利用実態調査の委託", "1400000", "1")
     expect(page.get_by_test_id("budget-total")).to_have_text("1,600,000円")
     page.get_by_role("button", name="タスク一覧へ戻る").click()
     for key in ("content", "form-project", "form-menu", "form-plan", "budget"):

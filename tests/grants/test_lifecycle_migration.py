@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from calls.standard_form import PROJECT_KEYS
 from grants.demo.loader import seed_demo
 from grants.models import Award, AwardStatus, DocumentCounter, DocumentSeries, Payment, PaymentKind, Report
+from tests.support.migrations import migrate_to_latest, migrated_back
 
 BEFORE = [("grants", "0005_mails_through_the_outbox"), ("calls", "0001_move_calls_from_grants")]
 
@@ -33,14 +33,10 @@ PREFIXES = {"applications", "calls", "reviews", "grants", "accounts", "kodoku"}
 @pytest.mark.django_db(transaction=True)
 def test_the_award_rows_move_into_the_lifecycle_on_a_database_with_the_demo_data():
     seed_demo(now=timezone.now())
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    try:
-        old = executor.loader.project_state(BEFORE).apps
+    with migrated_back(BEFORE) as old:
         OldApplication = old.get_model("applications", "Application")
         OldAward, OldReport, OldCounter = (old.get_model("grants", n) for n in ("Award", "Report", "DocumentCounter"))
         OldUser = old.get_model("accounts", "User")
-        applications = list(OldApplication.objects.filter(receipt_number__isnull=False).order_by("pk")[:4])
         member = OldUser.objects.order_by("pk").first()
         steps = ["adopted", "granted", "confirmed", "paid"]
         applications = list(
@@ -81,11 +77,7 @@ def test_the_award_rows_move_into_the_lifecycle_on_a_database_with_the_demo_data
         calls = old.get_model("calls", "Call").objects.count()
         texts = sum(bool(text) for row in OldApplication.objects.values_list(*PROJECT_KEYS) for text in row)
         paid_before = OldAward.objects.filter(status="paid").count()  # ours and the demo's closed one
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to_latest()
 
     # Nothing lost: every table the old code knew still has its rows; the new tables are empty but
     # for the settlement made of the paid award, the stored ranking, which reviews 0008 fills from
